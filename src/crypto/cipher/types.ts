@@ -1,0 +1,62 @@
+/**
+ * The contract between the transport and the packet-protection algorithms (RFC 4253 §6, §6.3, §6.4 and
+ * OpenSSH's PROTOCOL / PROTOCOL.chacha20poly1305 for the @openssh.com modes).
+ *
+ * A PacketSealer owns everything from payload to wire bytes (padding, length field, encryption, MAC), so
+ * mode-specific framing (encrypt-then-MAC, AEAD, chacha20-poly1305's separate length key) never leaks into
+ * the transport. Compression is applied by the transport before sealing and after opening.
+ */
+
+/** Keys for one direction, derived per RFC 4253 §7.2 and cut to the lengths the algorithms declare. */
+export interface DirectionKeys {
+  cipher: string;
+  /** Ignored for AEAD ciphers (aes*-gcm@openssh.com, chacha20-poly1305@openssh.com). */
+  mac: string;
+  encryptionKey: Buffer;
+  iv: Buffer;
+  integrityKey: Buffer;
+}
+
+export interface PacketSealer {
+  /** Frames, pads, encrypts and authenticates one payload as packet number `sequence` (uint32, wraps). */
+  seal(sequence: number, payload: Buffer): Buffer;
+}
+
+export interface PacketOpener {
+  /** Bytes that must be buffered before `packetLength` can be called (cipher block size, or 4). */
+  readonly headerLength: number;
+  /** Length of the MAC or AEAD tag following each packet. */
+  readonly macLength: number;
+  /**
+   * Returns packet_length from the first `headerLength` bytes of a packet. Called exactly once per packet,
+   * before `open`. Throws MacError / DecodeError when the length cannot be valid for this mode.
+   */
+  packetLength(sequence: number, header: Buffer): number;
+  /**
+   * Authenticates then decrypts the whole packet (4 + packet_length + macLength bytes, starting with the
+   * length field) and returns the payload with padding removed. Throws MacError on a bad MAC or tag.
+   */
+  open(sequence: number, packet: Buffer): Buffer;
+}
+
+export interface CipherInfo {
+  readonly name: string;
+  readonly keyLength: number;
+  readonly ivLength: number;
+  readonly blockSize: number;
+  /** true when the cipher authenticates itself and no separate MAC is negotiated (RFC 5647 §5.1 style). */
+  readonly aead: boolean;
+}
+
+export interface MacInfo {
+  readonly name: string;
+  readonly keyLength: number;
+  readonly digestLength: number;
+  /** Encrypt-then-MAC (…-etm@openssh.com): the MAC covers the ciphertext and the length stays clear. */
+  readonly encryptThenMac: boolean;
+}
+
+/** Authentication of an incoming packet failed (RFC 4253 §11.1 reason MAC_ERROR). */
+export class MacError extends Error {
+  override readonly name = 'MacError';
+}
