@@ -11,24 +11,23 @@ export class DecodeError extends Error {
 /** A protocol rule was broken by the peer (RFC 4253 §11.1 disconnect reason PROTOCOL_ERROR and friends). */
 export class ProtocolError extends Error {
   override readonly name = 'ProtocolError';
-  constructor(
-    message: string,
-    /** The SSH_DISCONNECT_* reason code to send, RFC 4253 §11.1. */
-    readonly reason: number = 2,
-  ) {
+  /** The SSH_DISCONNECT_* reason code to send, RFC 4253 §11.1. */
+  readonly reason: number;
+  constructor(message: string, reason = 2) {
     super(message);
+    this.reason = reason;
   }
 }
 
 /** The peer sent SSH_MSG_DISCONNECT, or we sent one; `reason` is the RFC 4253 §11.1 code. */
 export class DisconnectError extends Error {
   override readonly name = 'DisconnectError';
-  constructor(
-    message: string,
-    readonly reason: number,
-    /** true when the peer sent the disconnect, false when we did. */
-    readonly byPeer: boolean,
-  ) {
+  readonly reason: number;
+  /** true when the peer sent the disconnect, false when we did. */
+  readonly byPeer: boolean;
+  constructor(message: string, reason: number, byPeer: boolean) {
     super(message);
+    this.reason = reason;
+    this.byPeer = byPeer;
   }
 }

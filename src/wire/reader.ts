@@ -9,11 +9,10 @@ const MAX_FIELD_LENGTH = 16 * 1024 * 1024;
 
 export class Reader {
   private offset: number;
+  private readonly buffer: Buffer;
 
-  constructor(
-    private readonly buffer: Buffer,
-    start = 0,
-  ) {
+  constructor(buffer: Buffer, start = 0) {
+    this.buffer = buffer;
     this.offset = start;
   }
 

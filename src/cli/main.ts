@@ -1,0 +1,26 @@
+/**
+ * `tether <command>`: dispatches to one thin module per command. Each returns the process exit status.
+ */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: string[]) => Promise<number>> }> = {
+  ssh: { summary: 'log in and run commands (ssh)', load: async () => (await import('./ssh.ts')).sshMain },
+  keygen: { summary: 'create and manage keys (ssh-keygen)', load: async () => (await import('./keygen.ts')).keygenMain },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(13)} ${command.summary}`);
+  return `usage: tether <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(usage());
+    return name === undefined ? 1 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`tether: unknown command '${name}'\n${usage()}`);
+    return 1;
+  }
+  return (await command.load())(rest);
+}

@@ -1,0 +1,100 @@
+/**
+ * The session part of `tether ssh`: stdio piped byte-exact to a remote command, or an interactive terminal
+ * in raw mode with window-size changes forwarded and ssh's escape sequences (~. ~? ~~), the terminal restored
+ * on every exit path. Returns ssh's exit status: the remote one, or 255 when none was reported.
+ */
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import type { SshClient } from '../client/client.ts';
+import type { Session } from '../client/session.ts';
+import { enterRawMode } from './ssh-terminal.ts';
+import { EscapeFilter } from './escape-filter.ts';
+
+export interface SessionOptions {
+  command: string | undefined;
+  /** RequestTTY: no, yes, force, auto. */
+  requestTty: 'no' | 'yes' | 'force' | 'auto';
+  noCommand: boolean;
+  stdinNull: boolean;
+  env: Record<string, string>;
+  /** EscapeChar: a character, or undefined for none. */
+  escapeChar: string | undefined;
+  host: string;
+  log: (level: number, message: string) => void;
+}
+
+const INFO = 3;
+
+/** ssh.c's decision: a PTY when asked, or for a login shell on a terminal; never without a terminal unless forced. */
+function wantsTty(options: SessionOptions): boolean {
+  let tty = options.requestTty === 'yes' || options.requestTty === 'force' || (options.requestTty === 'auto' && !options.command);
+  if (tty && !process.stdin.isTTY && options.requestTty !== 'force') {
+    if (options.requestTty === 'yes') options.log(INFO, 'Pseudo-terminal will not be allocated because stdin is not a terminal.');
+    tty = false;
+  }
+  return tty;
+}
+
+function flushed(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()));
+}
+
+export async function runInteractiveSession(client: SshClient, options: SessionOptions): Promise<number> {
+  if (options.noCommand) {
+    // -N: no session, the connection stays up for forwardings until it closes.
+    const error = await client.closed;
+    return error ? 255 : 0;
+  }
+  const tty = wantsTty(options);
+  const session: Session = await client.session();
+  for (const [name, value] of Object.entries(options.env)) await session.setEnv(name, value);
+  if (tty) {
+    await session.requestPty({
+      term: process.env.TERM ?? 'vt100',
+      columns: process.stdout.columns ?? 80,
+      rows: process.stdout.rows ?? 24,
+    });
+  }
+  if (options.command) await session.exec(options.command);
+  else await session.shell();
+
+  const restoreTerminal = tty ? enterRawMode() : () => {};
+  const onResize = () => session.windowChange({ columns: process.stdout.columns ?? 80, rows: process.stdout.rows ?? 24 });
+  if (tty) process.stdout.on('resize', onResize);
+
+  const stdin: Readable = options.stdinNull ? createReadStream('/dev/null') : process.stdin;
+  let source: Readable = stdin;
+  if (tty && options.escapeChar !== undefined) {
+    const filter = new EscapeFilter(options.escapeChar, {
+      disconnect: () => {
+        process.stderr.write(`${options.escapeChar}.\r\nConnection to ${options.host} closed.\r\n`);
+        client.end();
+      },
+      help: (text) => process.stderr.write(text),
+    });
+    source = stdin.pipe(filter);
+  }
+  source.pipe(session.channel);
+  session.channel.pipe(process.stdout, { end: false });
+  session.stderr.pipe(process.stderr, { end: false });
+
+  const channelDone = new Promise<void>((resolve) => {
+    let ended = 0;
+    const onEnd = () => ++ended === 2 && resolve();
+    session.channel.once('end', onEnd);
+    session.stderr.once('end', onEnd);
+    void client.closed.then(() => resolve());
+  });
+  const [status] = await Promise.all([session.exit, channelDone]);
+  source.unpipe(session.channel);
+  if (tty) process.stdout.off('resize', onResize);
+  restoreTerminal();
+  await flushed(process.stdout);
+  if (tty) options.log(INFO, `Connection to ${options.host} closed.`);
+  client.end();
+  stdin.destroy();
+  if (status.code !== undefined) return status.code;
+  const error = await Promise.race([client.closed, Promise.resolve(null)]);
+  if (status.signal === undefined && error) throw error;
+  return 255;
+}

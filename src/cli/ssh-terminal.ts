@@ -1,0 +1,115 @@
+/**
+ * Terminal handling for `tether ssh`: questions and secrets on /dev/tty (never on stdin, which belongs to
+ * the remote command), SSH_ASKPASS when there is no terminal, and raw mode with guaranteed restoration.
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { ReadStream, WriteStream } from 'node:tty';
+
+/** Opens the controlling terminal, or returns undefined when the process has none. */
+function openTerminal(): { input: ReadStream; output: WriteStream; close(): void } | undefined {
+  let fd: number;
+  try {
+    fd = openSync('/dev/tty', 'r+');
+  } catch {
+    return undefined;
+  }
+  const input = new ReadStream(fd);
+  const output = new WriteStream(fd);
+  return {
+    input,
+    output,
+    close() {
+      input.pause();
+      input.destroy();
+      output.destroy();
+      try {
+        closeSync(fd);
+      } catch {
+        // The streams may have closed it already.
+      }
+    },
+  };
+}
+
+/** Reads one line from the terminal, echoing it or not. Undefined when there is no terminal or on ^C / EOF. */
+async function askTerminal(prompt: string, echo: boolean): Promise<string | undefined> {
+  const terminal = openTerminal();
+  if (!terminal) return undefined;
+  const { input, output } = terminal;
+  input.setRawMode(true);
+  output.write(prompt);
+  try {
+    return await new Promise<string | undefined>((resolve) => {
+      let answer = '';
+      input.on('data', (data: Buffer) => {
+        for (const char of data.toString('utf8')) {
+          if (char === '\r' || char === '\n') return resolve(answer);
+          if (char === '\u0003' || (char === '\u0004' && answer === '')) return resolve(undefined);
+          if (char === '\u007f' || char === '\b') {
+            if (answer.length > 0 && echo) output.write('\b \b');
+            answer = [...answer].slice(0, -1).join('');
+          } else if (char === '\u0015') {
+            answer = '';
+          } else if (char >= ' ') {
+            answer += char;
+            if (echo) output.write(char);
+          }
+        }
+      });
+    });
+  } finally {
+    input.setRawMode(false);
+    output.write('\r\n');
+    terminal.close();
+  }
+}
+
+/** SSH_ASKPASS, as ssh uses it when there is no terminal (or SSH_ASKPASS_REQUIRE=force). */
+function askpass(prompt: string): string | undefined {
+  const program = process.env.SSH_ASKPASS;
+  if (!program) return undefined;
+  const result = spawnSync(program, [prompt], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 });
+  if (result.status !== 0) return undefined;
+  return result.stdout.replace(/\r?\n$/, '');
+}
+
+function askpassWanted(): boolean {
+  const require = process.env.SSH_ASKPASS_REQUIRE;
+  if (require === 'never') return false;
+  if (require === 'force') return true;
+  return Boolean(process.env.DISPLAY) || Boolean(process.env.WAYLAND_DISPLAY);
+}
+
+/** Asks for a secret: SSH_ASKPASS when forced or when there is no terminal, else /dev/tty with echo off. */
+export async function askSecret(prompt: string): Promise<string | undefined> {
+  if (process.env.SSH_ASKPASS_REQUIRE === 'force') return askpass(prompt);
+  const answer = await askTerminal(prompt, false);
+  if (answer !== undefined) return answer;
+  return askpassWanted() ? askpass(prompt) : undefined;
+}
+
+/** Asks a visible question (host-key confirmation). */
+export async function askQuestion(prompt: string): Promise<string | undefined> {
+  if (process.env.SSH_ASKPASS_REQUIRE === 'force') return askpass(prompt);
+  return askTerminal(prompt, true);
+}
+
+/** Puts stdin in raw mode and returns a function that restores it; also restores on every exit path. */
+export function enterRawMode(): () => void {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) return () => {};
+  stdin.setRawMode(true);
+  let restored = false;
+  const restore = () => {
+    if (restored) return;
+    restored = true;
+    try {
+      stdin.setRawMode(false);
+    } catch {
+      // The terminal may be gone (hangup); nothing left to restore.
+    }
+  };
+  process.once('exit', restore);
+  return restore;
+}

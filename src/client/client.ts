@@ -1,0 +1,173 @@
+/**
+ * The high-level client: connect(options) gives an authenticated SshClient with sessions and channels.
+ * Everything a user-facing program needs (host-key policy, keys, prompts) comes in as options, so the CLI and
+ * embedding applications share this one path.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Transport, type AlgorithmPreferences } from '../transport/transport.ts';
+import { Connection } from '../connection/connection.ts';
+import { authenticateClient, type ClientAuthOptions } from '../auth/client-auth.ts';
+import type { PublicKey } from '../keys/types.ts';
+import { Session, type PtyOptions } from './session.ts';
+import { DISCONNECT_REASON } from '../wire/message-numbers.ts';
+
+export interface ConnectOptions {
+  host: string;
+  port?: number;
+  username: string;
+  /** An already-connected byte stream to run SSH over (ProxyCommand, a jump host's channel). */
+  stream?: Duplex;
+  algorithms?: Partial<AlgorithmPreferences>;
+  /** Accepts or rejects the server's host key; throw to reject. Required unless you trust any key. */
+  verifyHostKey: (key: PublicKey, algorithm: string) => Promise<void> | void;
+  auth: Omit<ClientAuthOptions, 'username' | 'debug'>;
+  /** Seconds to wait for the TCP connection and the SSH handshake; 0 waits forever. */
+  connectTimeout?: number;
+  /** ServerAliveInterval / ServerAliveCountMax (seconds; 0 disables). */
+  keepaliveInterval?: number;
+  keepaliveCountMax?: number;
+  /** TCPKeepAlive. */
+  tcpKeepAlive?: boolean;
+  rekeyLimitBytes?: number;
+  rekeyIntervalSeconds?: number;
+  debug?: (message: string) => void;
+}
+
+/** The server stopped answering keepalives (ssh: "Timeout, server HOST not responding."). */
+export class ServerTimeoutError extends Error {
+  override readonly name = 'ServerTimeoutError';
+}
+
+/** The TCP connection could not be made (ssh: "connect to host H port P: Connection refused"). */
+export class ConnectError extends Error {
+  override readonly name = 'ConnectError';
+}
+
+export class SshClient {
+  readonly transport: Transport;
+  readonly connection: Connection;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+
+  constructor(transport: Transport, connection: Connection) {
+    this.transport = transport;
+    this.connection = connection;
+  }
+
+  /** Resolves with the error that ended the connection, or null after an orderly close. */
+  get closed(): Promise<Error | null> {
+    return this.transport.closed;
+  }
+
+  /** Opens a session channel (RFC 4254 §6.1). */
+  async session(): Promise<Session> {
+    return new Session(await this.connection.openChannel('session'));
+  }
+
+  /** Runs `command` and returns its session; read stdout/stderr from it and await `exit`. */
+  async exec(command: string, options: { pty?: PtyOptions | boolean; env?: Record<string, string> } = {}): Promise<Session> {
+    const session = await this.session();
+    for (const [name, value] of Object.entries(options.env ?? {})) await session.setEnv(name, value);
+    if (options.pty) await session.requestPty(options.pty === true ? {} : options.pty);
+    await session.exec(command);
+    return session;
+  }
+
+  /** Opens an interactive shell, with a PTY unless told otherwise. */
+  async shell(options: { pty?: PtyOptions | false; env?: Record<string, string> } = {}): Promise<Session> {
+    const session = await this.session();
+    for (const [name, value] of Object.entries(options.env ?? {})) await session.setEnv(name, value);
+    if (options.pty !== false) await session.requestPty(options.pty ?? {});
+    await session.shell();
+    return session;
+  }
+
+  startKeepalive(intervalSeconds: number, countMax: number, host: string): void {
+    if (intervalSeconds <= 0) return;
+    let lastSeen = this.transport.packetsReceived;
+    let unanswered = 0;
+    this.keepaliveTimer = setInterval(() => {
+      if (this.transport.packetsReceived !== lastSeen) {
+        lastSeen = this.transport.packetsReceived;
+        unanswered = 0;
+        return;
+      }
+      // OpenSSH's client_alive check: count intervals without any packet, give up past the maximum.
+      if (++unanswered > countMax) {
+        this.transport.fail(new ServerTimeoutError(`Timeout, server ${host} not responding.`));
+        return;
+      }
+      void this.connection.globalRequest('keepalive@openssh.com', Buffer.alloc(0), true);
+    }, intervalSeconds * 1000);
+    this.keepaliveTimer.unref();
+    void this.transport.closed.then(() => clearInterval(this.keepaliveTimer));
+  }
+
+  /** Disconnects politely (RFC 4253 §11.1 BY_APPLICATION). */
+  end(): void {
+    clearInterval(this.keepaliveTimer);
+    this.transport.disconnect(DISCONNECT_REASON.BY_APPLICATION, 'disconnected by user');
+  }
+}
+
+function openTcp(host: string, port: number, options: ConnectOptions): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = netConnect({ host, port, noDelay: true, keepAlive: options.tcpKeepAlive ?? true });
+    const onError = (error: NodeJS.ErrnoException) => {
+      const reason = error.code === 'ECONNREFUSED' ? 'Connection refused' : error.code === 'ETIMEDOUT' ? 'Connection timed out' : error.message;
+      reject(new ConnectError(`connect to host ${host} port ${port}: ${reason}`));
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, seconds: number | undefined, message: string, onTimeout: () => void): Promise<T> {
+  if (!seconds) return promise;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      onTimeout();
+      reject(new ConnectError(message));
+    }, seconds * 1000);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/** Connects, exchanges keys, verifies the host key and authenticates. */
+export async function connect(options: ConnectOptions): Promise<SshClient> {
+  const port = options.port ?? 22;
+  const stream =
+    options.stream ??
+    (await withTimeout(openTcp(options.host, port, options), options.connectTimeout, `connect to host ${options.host} port ${port}: Connection timed out`, () => {}));
+  const transport = new Transport({
+    role: 'client',
+    stream,
+    algorithms: options.algorithms,
+    verifyHostKey: options.verifyHostKey,
+    rekeyLimitBytes: options.rekeyLimitBytes,
+    rekeyIntervalSeconds: options.rekeyIntervalSeconds,
+    debug: options.debug,
+  });
+  try {
+    await withTimeout(transport.ready, options.connectTimeout, `Connection timed out during banner exchange`, () => transport.fail(new Error('handshake timed out')));
+    const earlierPackets = await authenticateClient(transport, { ...options.auth, username: options.username, debug: options.debug });
+    const client = new SshClient(transport, new Connection(transport, earlierPackets));
+    client.startKeepalive(options.keepaliveInterval ?? 0, options.keepaliveCountMax ?? 3, options.host);
+    return client;
+  } catch (error) {
+    if (!transport.isClosed) transport.disconnect(DISCONNECT_REASON.BY_APPLICATION, 'client giving up');
+    throw error;
+  }
+}

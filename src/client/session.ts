@@ -1,0 +1,96 @@
+/**
+ * A "session" channel (RFC 4254 §6) seen from the client: pty, environment, exec/shell/subsystem, window
+ * changes and signals, and the exit status as a promise.
+ */
+import type { Channel, ExitStatus } from '../connection/channel.ts';
+import {
+  DEFAULT_TERMINAL_MODES,
+  encodeEnv,
+  encodePtyRequest,
+  encodeString,
+  encodeTerminalModes,
+  encodeWindowChange,
+  type WindowSize,
+} from '../connection/session-requests.ts';
+
+/** A session request the server refused (RFC 4254 §5.4 CHANNEL_FAILURE). */
+export class RequestRefusedError extends Error {
+  override readonly name = 'RequestRefusedError';
+}
+
+export interface PtyOptions {
+  term?: string;
+  columns?: number;
+  rows?: number;
+  modes?: ReadonlyArray<readonly [number, number]>;
+}
+
+export class Session {
+  readonly channel: Channel;
+  /** Resolves when the server reports how the command ended, or with {} when the channel closes without it. */
+  readonly exit: Promise<ExitStatus>;
+
+  constructor(channel: Channel) {
+    this.channel = channel;
+    this.exit = new Promise((resolve) => {
+      channel.once('exit', (status: ExitStatus) => resolve(status));
+      channel.once('channel-closed', () => resolve(channel.exitStatus ?? {}));
+      channel.once('close', () => resolve(channel.exitStatus ?? {}));
+    });
+  }
+
+  get stdout(): Channel {
+    return this.channel;
+  }
+
+  get stderr() {
+    return this.channel.stderr;
+  }
+
+  async requestPty(options: PtyOptions = {}): Promise<void> {
+    const ok = await this.channel.request(
+      'pty-req',
+      encodePtyRequest({
+        term: options.term ?? 'xterm-256color',
+        columns: options.columns ?? 80,
+        rows: options.rows ?? 24,
+        widthPixels: 0,
+        heightPixels: 0,
+        modes: encodeTerminalModes(options.modes ?? DEFAULT_TERMINAL_MODES),
+      }),
+    );
+    if (!ok) throw new RequestRefusedError('PTY allocation request failed');
+  }
+
+  /** RFC 4254 §6.4; servers commonly refuse names outside their AcceptEnv, which is not an error. */
+  setEnv(name: string, value: string): Promise<boolean> {
+    return this.channel.request('env', encodeEnv(name, value));
+  }
+
+  async exec(command: string): Promise<void> {
+    if (!(await this.channel.request('exec', encodeString(command)))) throw new RequestRefusedError(`exec request failed`);
+  }
+
+  async shell(): Promise<void> {
+    if (!(await this.channel.request('shell'))) throw new RequestRefusedError('shell request failed');
+  }
+
+  async subsystem(name: string): Promise<void> {
+    if (!(await this.channel.request('subsystem', encodeString(name)))) {
+      throw new RequestRefusedError(`subsystem request for ${name} failed`);
+    }
+  }
+
+  windowChange(size: Pick<WindowSize, 'columns' | 'rows'> & Partial<WindowSize>): void {
+    void this.channel.request(
+      'window-change',
+      encodeWindowChange({ widthPixels: 0, heightPixels: 0, ...size }),
+      false,
+    );
+  }
+
+  /** RFC 4254 §6.9: signal name without the "SIG" prefix, e.g. "TERM". */
+  signal(name: string): void {
+    void this.channel.request('signal', encodeString(name.replace(/^SIG/, '')), false);
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * One RFC 4254 channel as a Node Duplex stream. Writes respect the peer's window and maximum packet size
+ * (§5.2); reads grant window back only as the consumer drains them, so a slow reader stops the sender rather
+ * than growing memory. Extended data (stderr, §5.2) is a separate Readable.
+ */
+import { Duplex, Readable } from 'node:stream';
+import { Writer } from '../wire/writer.ts';
+import { SSH_MSG } from '../wire/message-numbers.ts';
+import { ProtocolError } from '../wire/errors.ts';
+
+/** OpenSSH's session defaults (CHAN_SES_WINDOW_DEFAULT, CHAN_SES_PACKET_DEFAULT). */
+export const DEFAULT_WINDOW = 2 * 1024 * 1024;
+export const DEFAULT_MAX_PACKET = 32 * 1024;
+/** Upper bound we accept for a peer's maximum packet size: our transport's own packet limit minus headers. */
+const PEER_MAX_PACKET_CAP = 256 * 1024 - 1024;
+
+/** What a channel needs from its connection: sending, and being told when the transport can take more. */
+export interface ChannelHost {
+  send(payload: Buffer): boolean;
+  readonly transportWritable: boolean;
+  onceTransportDrain(callback: () => void): void;
+  /** Called once both sides have sent CHANNEL_CLOSE: the id may be reused. */
+  releaseChannel(localId: number): void;
+}
+
+export interface ChannelRequest {
+  type: string;
+  wantReply: boolean;
+  /** The request-specific data following `want reply`. */
+  data: Buffer;
+}
+
+export interface ExitStatus {
+  code?: number;
+  signal?: string;
+  coreDumped?: boolean;
+  errorMessage?: string;
+}
+
+export class Channel extends Duplex {
+  readonly type: string;
+  readonly localId: number;
+  remoteId = -1;
+  /** Bytes we may still send (the peer's window). */
+  private remoteWindow = 0;
+  private remoteMaxPacket = DEFAULT_MAX_PACKET;
+  /** Bytes the peer may still send us. */
+  private localWindow: number;
+  private readonly localWindowSize: number;
+  readonly localMaxPacket: number;
+  /** Received bytes not yet granted back to the peer. */
+  private ungranted = 0;
+  private readPaused = false;
+  private readonly outgoing: Array<{ data: Buffer; dataType?: number; callback?: (error?: Error | null) => void }> = [];
+  private waitingForDrain = false;
+  private sentEof = false;
+  private sentClose = false;
+  private receivedClose = false;
+  private readonly host: ChannelHost;
+  private readonly pendingReplies: Array<(ok: boolean) => void> = [];
+
+  /** Extended data of type 1 (SSH_EXTENDED_DATA_STDERR). */
+  readonly stderr: Readable;
+  exitStatus: ExitStatus | undefined;
+
+  constructor(host: ChannelHost, type: string, localId: number, windowSize = DEFAULT_WINDOW, maxPacket = DEFAULT_MAX_PACKET) {
+    super({ allowHalfOpen: true, highWaterMark: 64 * 1024 });
+    this.host = host;
+    this.type = type;
+    this.localId = localId;
+    this.localWindow = windowSize;
+    this.localWindowSize = windowSize;
+    this.localMaxPacket = maxPacket;
+    this.stderr = new Readable({ read: () => this.onConsumerRead() });
+  }
+
+  /** Sets the peer's side of the channel once the open is confirmed (RFC 4254 §5.1). */
+  attach(remoteId: number, window: number, maxPacket: number): void {
+    this.remoteId = remoteId;
+    this.remoteWindow = window;
+    this.remoteMaxPacket = Math.max(1, Math.min(maxPacket, PEER_MAX_PACKET_CAP));
+  }
+
+  // ---- outgoing data ---------------------------------------------------------------------------------------
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.outgoing.push({ data: chunk, callback });
+    this.flushOutgoing();
+  }
+
+  /** Queues extended data (stderr from a server session) behind earlier writes, under the same window. */
+  writeExtended(data: Buffer, dataType = 1): void {
+    this.outgoing.push({ data, dataType });
+    this.flushOutgoing();
+  }
+
+  /** Sends queued data in order, as far as window, packet size and the transport's buffer allow. */
+  private flushOutgoing(): void {
+    while (this.outgoing.length > 0) {
+      const item = this.outgoing[0]!;
+      if (this.sentClose || this.receivedClose) {
+        item.data = item.data.subarray(item.data.length);
+      }
+      while (item.data.length > 0 && this.remoteWindow > 0) {
+        if (!this.host.transportWritable) {
+          if (!this.waitingForDrain) {
+            this.waitingForDrain = true;
+            this.host.onceTransportDrain(() => {
+              this.waitingForDrain = false;
+              this.flushOutgoing();
+            });
+          }
+          return;
+        }
+        const size = Math.min(item.data.length, this.remoteWindow, this.remoteMaxPacket);
+        this.sendData(item.data.subarray(0, size), item.dataType);
+        item.data = item.data.subarray(size);
+        this.remoteWindow -= size;
+      }
+      // Window exhausted: WINDOW_ADJUST calls us again.
+      if (item.data.length > 0) return;
+      this.outgoing.shift();
+      item.callback?.();
+    }
+  }
+
+  private sendData(data: Buffer, dataType: number | undefined): void {
+    const message = new Writer(data.length + 20);
+    if (dataType === undefined) message.byte(SSH_MSG.CHANNEL_DATA).uint32(this.remoteId);
+    else message.byte(SSH_MSG.CHANNEL_EXTENDED_DATA).uint32(this.remoteId).uint32(dataType);
+    this.host.send(message.string(data).finish());
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.sendEof();
+    callback();
+  }
+
+  sendEof(): void {
+    if (this.sentEof || this.sentClose || this.remoteId < 0) return;
+    this.sentEof = true;
+    this.host.send(Buffer.from(new Writer(8).byte(SSH_MSG.CHANNEL_EOF).uint32(this.remoteId).finish()));
+  }
+
+  /** Sends CHANNEL_CLOSE (RFC 4254 §5.3); the channel is released when the peer's close arrives too. */
+  close(): void {
+    if (this.sentClose || this.remoteId < 0) return;
+    this.sentClose = true;
+    this.host.send(Buffer.from(new Writer(8).byte(SSH_MSG.CHANNEL_CLOSE).uint32(this.remoteId).finish()));
+    if (this.receivedClose) this.finishClose();
+  }
+
+  // ---- incoming data ---------------------------------------------------------------------------------------
+
+  override _read(): void {
+    this.onConsumerRead();
+  }
+
+  private onConsumerRead(): void {
+    if (!this.readPaused) return;
+    this.readPaused = false;
+    this.grantWindow();
+  }
+
+  /** CHANNEL_DATA / CHANNEL_EXTENDED_DATA from the peer. */
+  receiveData(data: Buffer, extendedType?: number): void {
+    if (data.length > this.localWindow) {
+      throw new ProtocolError(`channel ${this.localId}: peer sent ${data.length} bytes beyond its window of ${this.localWindow}`);
+    }
+    if (data.length > this.localMaxPacket) {
+      throw new ProtocolError(`channel ${this.localId}: data packet of ${data.length} bytes exceeds maximum ${this.localMaxPacket}`);
+    }
+    this.localWindow -= data.length;
+    this.ungranted += data.length;
+    if (this.receivedClose) return;
+    const target = extendedType === undefined ? this : extendedType === 1 ? this.stderr : undefined;
+    // Unknown extended types are consumed and discarded (RFC 4254 §5.2 leaves them to the application).
+    const accepted = target ? target.push(data) : true;
+    if (accepted) this.grantWindow();
+    else this.readPaused = true;
+  }
+
+  /** Grants consumed bytes back once half the window is used, as OpenSSH does, to keep adjustments rare. */
+  private grantWindow(): void {
+    if (this.readPaused || this.ungranted < this.localWindowSize / 2 || this.sentClose || this.remoteId < 0) return;
+    const grant = this.ungranted;
+    this.ungranted = 0;
+    this.localWindow += grant;
+    this.host.send(Buffer.from(new Writer(12).byte(SSH_MSG.CHANNEL_WINDOW_ADJUST).uint32(this.remoteId).uint32(grant).finish()));
+  }
+
+  receiveWindowAdjust(bytes: number): void {
+    // RFC 4254 §5.2: the window may not exceed 2^32 - 1.
+    this.remoteWindow = Math.min(this.remoteWindow + bytes, 0xffffffff);
+    this.flushOutgoing();
+  }
+
+  receiveEof(): void {
+    this.push(null);
+    this.stderr.push(null);
+  }
+
+  receiveClose(): void {
+    if (this.receivedClose) return;
+    this.receivedClose = true;
+    this.push(null);
+    this.stderr.push(null);
+    for (const reply of this.pendingReplies.splice(0)) reply(false);
+    this.flushOutgoing();
+    if (!this.sentClose) this.close();
+    else this.finishClose();
+  }
+
+  private finishClose(): void {
+    this.host.releaseChannel(this.localId);
+    // Not destroy(): data still buffered for the consumer must be delivered; the stream closes itself
+    // (autoDestroy) once it has been read and the writable side is finished.
+    if (!this.writableEnded) this.end();
+    this.emit('channel-closed');
+  }
+
+  /** The peer's answer to our want-reply channel request, in order (RFC 4254 §5.4). */
+  receiveRequestReply(success: boolean): void {
+    const reply = this.pendingReplies.shift();
+    if (!reply) throw new ProtocolError(`channel ${this.localId}: unexpected channel request reply`);
+    reply(success);
+  }
+
+  /** Sends a channel request; with `wantReply` resolves to whether the peer accepted it. */
+  request(type: string, data: Buffer = Buffer.alloc(0), wantReply = true): Promise<boolean> {
+    if (this.sentClose || this.receivedClose) return Promise.resolve(false);
+    const message = new Writer(data.length + type.length + 16)
+      .byte(SSH_MSG.CHANNEL_REQUEST)
+      .uint32(this.remoteId)
+      .string(type)
+      .boolean(wantReply)
+      .raw(data);
+    const reply = wantReply ? new Promise<boolean>((resolve) => this.pendingReplies.push(resolve)) : Promise.resolve(true);
+    this.host.send(message.finish());
+    return reply;
+  }
+
+  /** Answers a request the peer sent with want-reply set. */
+  replyToRequest(success: boolean): void {
+    if (this.sentClose) return;
+    this.host.send(Buffer.from(new Writer(8).byte(success ? SSH_MSG.CHANNEL_SUCCESS : SSH_MSG.CHANNEL_FAILURE).uint32(this.remoteId).finish()));
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    if (!this.stderr.destroyed) this.stderr.destroy();
+    if (!this.sentClose && this.remoteId >= 0) this.close();
+    callback(error);
+  }
+
+  get isClosing(): boolean {
+    return this.sentClose || this.receivedClose;
+  }
+}
