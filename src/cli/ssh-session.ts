@@ -12,6 +12,8 @@ import { EscapeFilter } from './escape-filter.ts';
 
 export interface SessionOptions {
   command: string | undefined;
+  /** Run `command` as a subsystem name (-s). */
+  subsystem: boolean;
   /** RequestTTY: no, yes, force, auto. */
   requestTty: 'no' | 'yes' | 'force' | 'auto';
   noCommand: boolean;
@@ -55,7 +57,8 @@ export async function runInteractiveSession(client: SshClient, options: SessionO
       rows: process.stdout.rows ?? 24,
     });
   }
-  if (options.command) await session.exec(options.command);
+  if (options.subsystem && options.command) await session.subsystem(options.command);
+  else if (options.command) await session.exec(options.command);
   else await session.shell();
 
   const restoreTerminal = tty ? enterRawMode() : () => {};

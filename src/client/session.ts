@@ -35,7 +35,6 @@ export class Session {
     this.exit = new Promise((resolve) => {
       channel.once('exit', (status: ExitStatus) => resolve(status));
       channel.once('channel-closed', () => resolve(channel.exitStatus ?? {}));
-      channel.once('close', () => resolve(channel.exitStatus ?? {}));
     });
   }
 

@@ -64,7 +64,9 @@ export class Channel extends Duplex {
   exitStatus: ExitStatus | undefined;
 
   constructor(host: ChannelHost, type: string, localId: number, windowSize = DEFAULT_WINDOW, maxPacket = DEFAULT_MAX_PACKET) {
-    super({ allowHalfOpen: true, highWaterMark: 64 * 1024 });
+    // autoDestroy off: the channel lives until both sides have sent CHANNEL_CLOSE (RFC 4254 §5.3), not until
+    // Node sees both stream directions end; exit-status and other requests may still arrive in between.
+    super({ allowHalfOpen: true, highWaterMark: 64 * 1024, autoDestroy: false });
     this.host = host;
     this.type = type;
     this.localId = localId;
@@ -213,10 +215,11 @@ export class Channel extends Duplex {
 
   private finishClose(): void {
     this.host.releaseChannel(this.localId);
-    // Not destroy(): data still buffered for the consumer must be delivered; the stream closes itself
-    // (autoDestroy) once it has been read and the writable side is finished.
     if (!this.writableEnded) this.end();
     this.emit('channel-closed');
+    // Data still buffered for the consumer must be delivered before the stream is torn down.
+    if (this.readableEnded) this.destroy();
+    else this.once('end', () => this.destroy());
   }
 
   /** The peer's answer to our want-reply channel request, in order (RFC 4254 §5.4). */

@@ -30,8 +30,6 @@ import { deriveKey } from './key-derivation.ts';
 import { ByteQueue } from './byte-queue.ts';
 import { DEFAULT_CIPHERS, DEFAULT_MACS } from '../crypto/cipher/index.ts';
 
-/** OpenSSH's PACKET_MAX_SIZE: no packet_length above this is accepted. */
-export const MAX_PACKET_LENGTH = 256 * 1024;
 /** Stop reading from the stream when this much undecoded input is waiting. */
 const INPUT_HIGH_WATER = 1024 * 1024;
 /** Default RekeyLimit: re-exchange keys after this many bytes in either direction. */
@@ -211,11 +209,8 @@ export class Transport extends EventEmitter {
     while (!this.inputPaused && !this.isClosed) {
       if (this.incomingLength < 0) {
         if (this.input.length < this.opener.headerLength) break;
-        const length = this.opener.packetLength(this.receiveSequence, this.input.peek(this.opener.headerLength));
-        if (length < 5 || length > MAX_PACKET_LENGTH) {
-          throw new ProtocolError(`Bad packet length ${length}.`, DISCONNECT_REASON.PROTOCOL_ERROR);
-        }
-        this.incomingLength = length;
+        // The opener rejects lengths out of range (MAX_PACKET_LENGTH) or misaligned for the mode.
+        this.incomingLength = this.opener.packetLength(this.receiveSequence, this.input.peek(this.opener.headerLength));
       }
       const total = 4 + this.incomingLength + this.opener.macLength;
       if (this.input.length < total) break;
@@ -653,8 +648,8 @@ export class Transport extends EventEmitter {
     clearTimeout(this.rekeyTimer);
     if (this.stream.writableCorked) this.stream.uncork();
     if (endStream) {
-      this.stream.end();
-      // Give the DISCONNECT a moment to leave, then make sure the socket is gone.
+      // Let the DISCONNECT leave, then make sure the stream is gone even if the peer never closes its side.
+      this.stream.end(() => this.stream.destroy());
       setTimeout(() => this.stream.destroy(), 1000).unref();
     } else {
       this.stream.destroy();

@@ -91,13 +91,14 @@ export async function startSshd(options: SshdOptions = {}): Promise<RunningSshd>
       `AuthorizedKeysFile ${authorizedKeysFile}`,
       'StrictModes no',
       'PermitRootLogin yes',
-      'LogLevel DEBUG1',
       'UsePAM no',
       // Skip the login shell's slow start-up files in tests (see PERFORMANCE-NOTES.md).
       'SetEnv SHLVL=1',
       'PrintMotd no',
       'PrintLastLog no',
       ...(options.config ?? []),
+      // After the callers' lines, so a test can ask for DEBUG1 (which sshd also echoes into sessions' stderr).
+      'LogLevel VERBOSE',
       '',
     ].join('\n'),
   );

@@ -285,8 +285,20 @@ function syslogFacility(ctx: LineContext): void {
   ctx.state.syslogFacility ??= facility;
 }
 
+/**
+ * LogVerbose checks "still empty" for every element, not once per line, so OpenSSH 9.2 keeps only the
+ * first element of the first LogVerbose that applies. Reproduced as is.
+ */
 function logVerbose(ctx: LineContext): void {
-  stringList('logVerbose', Number.MAX_SAFE_INTEGER)(ctx);
+  let count = 0;
+  for (let arg = ctx.next(); arg !== undefined; arg = ctx.next()) {
+    if (arg === '') ctx.fail(`keyword ${ctx.keyword} empty argument`);
+    if (arg.toLowerCase() === 'none' && (count > 0 || ctx.remaining() > 0)) {
+      ctx.fail(`keyword ${ctx.keyword} "none" argument must appear alone.`);
+    }
+    count++;
+    if (ctx.active && ctx.state.logVerbose.length === 0) ctx.state.logVerbose.push(arg);
+  }
 }
 
 function forwardHandler(kind: 'local' | 'remote' | 'dynamic'): KeywordHandler {

@@ -45,14 +45,17 @@ export function writePlainPacket(out: Buffer, payload: Uint8Array, padding: numb
   else fillRandomPadding(out, paddingStart, padding);
 }
 
+/** OpenSSH's PACKET_MAX_SIZE: no packet_length above this is accepted, so input buffering stays bounded. */
+export const MAX_PACKET_LENGTH = 256 * 1024;
+
 /**
- * Rejects a packet_length that no correct peer would send in this mode (OpenSSH packet.c checks the same
- * before reading the body): too short to hold padding_length and 4 padding bytes, or not a multiple of the
- * block size over the region that is aligned. The transport separately enforces its maximum packet size.
+ * Rejects a packet_length that no correct peer would send in this mode, as OpenSSH's packet.c does before
+ * reading the body: out of range ("Bad packet length N.", its wording), or not a multiple of the block size
+ * over the region that is aligned.
  */
 export function checkPacketLength(packetLength: number, blockSize: number, lengthInClear: boolean): void {
-  if (packetLength < 1 + MIN_PADDING) {
-    throw new DecodeError(`packet_length ${packetLength} is too short for padding_length and padding`);
+  if (packetLength < 1 + MIN_PADDING || packetLength > MAX_PACKET_LENGTH) {
+    throw new DecodeError(`Bad packet length ${packetLength}.`);
   }
   const alignment = Math.max(blockSize, MIN_ALIGNMENT);
   const aligned = lengthInClear ? packetLength : 4 + packetLength;

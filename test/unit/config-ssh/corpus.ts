@@ -3,12 +3,27 @@
  * (substituting @DIR@ so Include paths are absolute) and run the real `ssh -G` on them.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const FIXTURES = fileURLToPath(new URL('../../fixtures/ssh-config/', import.meta.url));
+/** The corpus directory: beside the test sources, or (when run compiled from dist/) in the source tree. */
+function findFixtures(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'test', 'fixtures', 'ssh-config');
+    if (existsSync(candidate) && !dir.endsWith('/dist')) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  const fromCwd = join(process.cwd(), 'test', 'fixtures', 'ssh-config');
+  if (existsSync(fromCwd)) return fromCwd;
+  throw new Error('test/fixtures/ssh-config not found');
+}
+
+export const FIXTURES = findFixtures();
 
 export interface CorpusFile {
   name: string;
@@ -22,7 +37,7 @@ export function materialiseCorpus(): { dir: string; home: string; files: CorpusF
   const dir = join(root, 'corpus');
   const home = join(root, 'home');
   cpSync(FIXTURES, dir, { recursive: true });
-  cpSync(FIXTURES, home, { recursive: true, filter: () => false });
+  mkdirSync(home);
   fixTree(dir, dir);
   const files: CorpusFile[] = [];
   for (const name of readdirSync(dir).sort()) {

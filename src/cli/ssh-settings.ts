@@ -1,0 +1,97 @@
+/**
+ * From ssh's command line to the settings a connection needs: the configuration resolved exactly as OpenSSH
+ * does (src/config/ssh), then narrowed to what Tether implements.
+ */
+import { formatDashG, implementedSubset, parseDestination, resolveSshConfig, ConfigError, type ResolvedSshConfig } from '../config/ssh/index.ts';
+import { CIPHERS, MACS } from '../crypto/cipher/index.ts';
+import { KEX_METHODS } from '../crypto/kex/methods.ts';
+import { DEFAULT_HOST_KEY_ALGORITHMS } from '../transport/transport.ts';
+import { preferKnownHostKeyTypes } from '../client/host-key-policy.ts';
+import { DEFAULT_AUTH_METHODS } from '../auth/client-auth.ts';
+import { matchWildcard } from '../keys/host-patterns.ts';
+import type { SshInvocation } from './ssh.ts';
+
+/** ssh's LogLevel names as numbers; messages print when their level is at or below the setting. */
+const LOG_LEVELS: Record<string, number> = {
+  QUIET: 0, SILENT: 0, FATAL: 1, ERROR: 2, INFO: 3, VERBOSE: 4, DEBUG: 5, DEBUG1: 5, DEBUG2: 6, DEBUG3: 7,
+};
+
+export interface ClientSettings {
+  resolved: ResolvedSshConfig;
+  logLevel: number;
+  command: string | undefined;
+  subsystem: boolean;
+  noSession: boolean;
+  kex: string[];
+  ciphers: string[];
+  macs: string[];
+  hostKeyAlgorithms: string[];
+  authMethods: string[];
+  /** Variables to send: SendEnv matches from our environment, then SetEnv. */
+  environment: Record<string, string>;
+  dashG(): string;
+}
+
+/** A configuration or command-line error, already worded as ssh words it. */
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+}
+
+function sendEnvironment(resolved: ResolvedSshConfig): Record<string, string> {
+  const environment: Record<string, string> = {};
+  for (const [name, value] of Object.entries(process.env)) {
+    if (value === undefined) continue;
+    // SendEnv patterns are wildcards; a leading '-' removes earlier matches (ssh_config(5)).
+    let send = false;
+    for (const pattern of resolved.sendEnv) {
+      if (pattern.startsWith('-')) {
+        if (matchWildcard(name, pattern.slice(1))) send = false;
+      } else if (matchWildcard(name, pattern)) send = true;
+    }
+    if (send) environment[name] = value;
+  }
+  return { ...environment, ...resolved.setEnv };
+}
+
+export async function resolveClientSettings(invocation: SshInvocation): Promise<ClientSettings> {
+  const destination = parseDestination(invocation.destination);
+  if (!destination) throw new SettingsError(`ssh: Could not resolve hostname ${invocation.destination}: Name or service not known`);
+  let resolved: ResolvedSshConfig;
+  try {
+    resolved = await resolveSshConfig({
+      host: destination.host,
+      user: destination.user,
+      port: destination.port,
+      commandLineOptions: invocation.options,
+      flags: invocation.flags,
+      configFile: invocation.configFile,
+      command: invocation.command,
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new SettingsError(error.report.replace(/\n$/, ''));
+    throw error;
+  }
+  const knownHosts = {
+    host: resolved.hostKeyAlias ?? resolved.hostname,
+    port: resolved.port,
+    userKnownHostsFiles: resolved.userKnownHostsFiles,
+    globalKnownHostsFiles: resolved.globalKnownHostsFiles,
+  };
+  const hostKeyAlgorithms = implementedSubset(resolved.hostKeyAlgorithms, DEFAULT_HOST_KEY_ALGORITHMS);
+  const command = invocation.command.length > 0 ? invocation.command.join(' ') : resolved.remoteCommand;
+  return {
+    resolved,
+    logLevel: LOG_LEVELS[resolved.logLevel.toUpperCase()] ?? 3,
+    command,
+    subsystem: resolved.sessionType === 'subsystem',
+    noSession: resolved.sessionType === 'none' || resolved.stdioForward !== undefined,
+    kex: implementedSubset(resolved.kexAlgorithms, KEX_METHODS.keys()),
+    ciphers: implementedSubset(resolved.ciphers, CIPHERS.keys()),
+    macs: implementedSubset(resolved.macs, MACS.keys()),
+    // ssh prefers key types it already knows for this host unless HostKeyAlgorithms was set explicitly.
+    hostKeyAlgorithms: resolved.hostKeyAlgorithmsConfigured ? hostKeyAlgorithms : preferKnownHostKeyTypes(hostKeyAlgorithms, knownHosts),
+    authMethods: resolved.preferredAuthentications ?? DEFAULT_AUTH_METHODS,
+    environment: sendEnvironment(resolved),
+    dashG: () => formatDashG(resolved),
+  };
+}
