@@ -14,6 +14,8 @@ import { MacError } from '../crypto/cipher/types.ts';
 import { askQuestion, askSecret } from './ssh-terminal.ts';
 import { runInteractiveSession } from './ssh-session.ts';
 import { resolveClientSettings, type ClientSettings } from './ssh-settings.ts';
+import { openProxyStream } from './ssh-proxy.ts';
+import { startForwarding } from './ssh-forwarding.ts';
 
 /** ssh's optstring (OpenSSH 9.2 ssh.c). */
 const OPTSTRING = '1246ab:c:e:fgi:kl:m:no:p:qstvxAB:CD:E:F:GI:J:KL:MNO:P:Q:R:S:TVw:W:XYy';
@@ -144,6 +146,8 @@ export async function sshMain(argv: string[]): Promise<number> {
     client = await connect({
       host,
       port,
+      // ProxyJump / ProxyCommand give a ready byte stream; otherwise connect() opens TCP itself.
+      stream: await openProxyStream(config, { log, debug }),
       username: config.user,
       algorithms: {
         kex: settings.kex,
@@ -193,6 +197,9 @@ export async function sshMain(argv: string[]): Promise<number> {
   }
 
   try {
+    // -L/-R/-D and -W (ssh-forwarding.ts): forwards start before the session, as ssh does.
+    const forwarding = await startForwarding(client, config, { log, debug });
+    if (forwarding.stdioForward) return await forwarding.stdioForward;
     return await runInteractiveSession(client, {
       command: settings.command,
       subsystem: settings.subsystem,

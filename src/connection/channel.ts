@@ -90,9 +90,14 @@ export class Channel extends Duplex {
     this.flushOutgoing();
   }
 
-  /** Queues extended data (stderr from a server session) behind earlier writes, under the same window. */
-  writeExtended(data: Buffer, dataType = 1): void {
-    this.outgoing.push({ data, dataType });
+  /**
+   * Queues extended data (stderr from a server session) behind earlier writes, under the same window.
+   * `callback` runs once the data has been handed to the transport (or discarded because the channel
+   * closed): servers use it for backpressure on stderr and to send EOF only after all of it.
+   * (Callback added by the server work, issue 3.)
+   */
+  writeExtended(data: Buffer, dataType = 1, callback?: () => void): void {
+    this.outgoing.push({ data, dataType, callback: callback && (() => callback()) });
     this.flushOutgoing();
   }
 
