@@ -124,7 +124,8 @@ export async function sshMain(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof EarlyExit) return error.status;
     const message = (error as Error).message;
-    process.stderr.write(`${message}\n`);
+    if (error instanceof GetoptError) process.stderr.write(`${message}\n`);
+    else writeLog(message);
     if (error instanceof GetoptError && !message.startsWith('usage:')) process.stderr.write(USAGE);
     return 255;
   }
@@ -134,9 +135,9 @@ export async function sshMain(argv: string[]): Promise<number> {
   }
   const config = settings.resolved;
   const log = (level: number, message: string) => {
-    if (settings.logLevel >= level) process.stderr.write(`${message}\n`);
+    if (settings.logLevel >= level) writeLog(message);
   };
-  const debug = settings.logLevel >= 5 ? (message: string) => process.stderr.write(`debug1: ${message}\n`) : undefined;
+  const debug = settings.logLevel >= 5 ? (message: string) => writeLog(`debug1: ${message}`) : undefined;
   const host = config.hostname;
   const port = config.port;
   const interactive = !config.batchMode;
@@ -230,6 +231,11 @@ function answerPrompts(log: (level: number, message: string) => void) {
     }
     return answers;
   };
+}
+
+/** ssh's log lines end in CR LF (log.c), so they stay aligned when the terminal is in raw mode. */
+function writeLog(message: string): void {
+  process.stderr.write(`${message.replace(/\r?\n/g, '\r\n')}\r\n`);
 }
 
 /** OpenSSH's wording for each way a connection can fail. */

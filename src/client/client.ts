@@ -82,30 +82,42 @@ export class SshClient {
     return session;
   }
 
+  /**
+   * ServerAliveInterval / ServerAliveCountMax as ssh does them: after `interval` seconds without any packet
+   * from the server, send keepalive@openssh.com; once more than `countMax` such probes go unanswered, give up
+   * with ssh's "Timeout, server HOST not responding.".
+   */
   startKeepalive(intervalSeconds: number, countMax: number, host: string): void {
     if (intervalSeconds <= 0) return;
-    let lastSeen = this.transport.packetsReceived;
+    const interval = intervalSeconds * 1000;
     let unanswered = 0;
-    this.keepaliveTimer = setInterval(() => {
-      if (this.transport.packetsReceived !== lastSeen) {
-        lastSeen = this.transport.packetsReceived;
-        unanswered = 0;
+    let packetsAtLastProbe = this.transport.packetsReceived;
+    const check = () => {
+      const idle = performance.now() - this.transport.lastPacketAt;
+      if (this.transport.packetsReceived !== packetsAtLastProbe) unanswered = 0;
+      if (idle + 1 < interval && unanswered === 0) {
+        arm(interval - idle);
         return;
       }
-      // OpenSSH's client_alive check: count intervals without any packet, give up past the maximum.
       if (++unanswered > countMax) {
         this.transport.fail(new ServerTimeoutError(`Timeout, server ${host} not responding.`));
         return;
       }
+      packetsAtLastProbe = this.transport.packetsReceived;
       void this.connection.globalRequest('keepalive@openssh.com', Buffer.alloc(0), true);
-    }, intervalSeconds * 1000);
-    this.keepaliveTimer.unref();
-    void this.transport.closed.then(() => clearInterval(this.keepaliveTimer));
+      arm(interval);
+    };
+    const arm = (delay: number) => {
+      this.keepaliveTimer = setTimeout(check, delay);
+      this.keepaliveTimer.unref();
+    };
+    arm(interval);
+    void this.transport.closed.then(() => clearTimeout(this.keepaliveTimer));
   }
 
   /** Disconnects politely (RFC 4253 §11.1 BY_APPLICATION). */
   end(): void {
-    clearInterval(this.keepaliveTimer);
+    clearTimeout(this.keepaliveTimer);
     this.transport.disconnect(DISCONNECT_REASON.BY_APPLICATION, 'disconnected by user');
   }
 }

@@ -112,6 +112,8 @@ export class Transport extends EventEmitter {
   strictKex = false;
   /** Counts every packet received, so liveness checks (ServerAliveInterval) can see the peer is there. */
   packetsReceived = 0;
+  /** performance.now() when the last packet arrived (updated once per input batch). */
+  lastPacketAt = performance.now();
   serverHostKey: PublicKey | undefined;
 
   packetHandler: PacketHandler = () => {};
@@ -206,6 +208,7 @@ export class Transport extends EventEmitter {
   }
 
   private processInput(): void {
+    const packetsBefore = this.packetsReceived;
     while (!this.inputPaused && !this.isClosed) {
       if (this.incomingLength < 0) {
         if (this.input.length < this.opener.headerLength) break;
@@ -225,6 +228,7 @@ export class Transport extends EventEmitter {
       if (payload.length === 0) throw new ProtocolError('empty packet payload');
       this.dispatch(payload);
     }
+    if (this.packetsReceived !== packetsBefore) this.lastPacketAt = performance.now();
     if (this.input.length < INPUT_HIGH_WATER && !this.inputPaused && !this.isClosed) this.stream.resume();
     this.maybeRekey();
   }

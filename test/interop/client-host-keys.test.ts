@@ -29,10 +29,13 @@ describe('tether ssh host-key checking', () => {
   after(() => sshd.stop());
 
   const hostName = () => `[127.0.0.1]:${sshd.port}`;
-  const ssh = (knownHosts: string, extra: string[]) =>
-    runTether(['ssh', '-F', 'none', '-o', `UserKnownHostsFile=${knownHosts}`, '-i', key, '-p', String(sshd.port), ...extra, 'root@127.0.0.1', 'echo connected'], {
+  /** Runs tether ssh; its log lines end in CR LF like ssh's, folded to LF here for matching. */
+  const ssh = async (knownHosts: string, extra: string[]) => {
+    const result = await runTether(['ssh', '-F', 'none', '-o', `UserKnownHostsFile=${knownHosts}`, '-i', key, '-p', String(sshd.port), ...extra, 'root@127.0.0.1', 'echo connected'], {
       env: { HOME: home },
     });
+    return { ...result, stderr: result.stderr.replace(/\r\n/g, '\n') };
+  };
 
   function interactive(knownHosts: string): TerminalSession {
     const command = [process.execPath, TETHER_BIN, 'ssh', '-F', 'none', '-o', `UserKnownHostsFile=${knownHosts}`, '-i', key, '-p', String(sshd.port), 'root@127.0.0.1', 'echo connected']

@@ -1,0 +1,44 @@
+/**
+ * Joins a local socket and an SSH channel into one forwarded connection. Data flows through pipe() both ways,
+ * so a slow reader on either end stops the sender (the channel withholds window, the socket stops reading)
+ * instead of growing buffers. Half-closes carry across: the socket's EOF becomes CHANNEL_EOF and the
+ * channel's EOF ends the socket's write side (RFC 4254 §5.3). The channel is closed once both directions
+ * are done, or at once when either side fails.
+ */
+import type { Socket } from 'node:net';
+import type { Channel } from '../../connection/channel.ts';
+
+export function bridge(socket: Socket, channel: Channel): Promise<void> {
+  return new Promise((resolve) => {
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      channel.close();
+      if (!socket.destroyed) socket.destroy();
+      resolve();
+    };
+
+    socket.pipe(channel);
+    channel.pipe(socket);
+
+    // A reset or other socket failure: nothing more can be delivered either way.
+    socket.on('error', () => finish());
+    channel.on('error', () => finish());
+
+    // Both socket directions are done (with allowHalfOpen the socket closes only after end + finish). The
+    // channel is closed once its own EOF has left, i.e. after every byte read from the socket was sent.
+    socket.once('close', (hadError) => {
+      if (hadError || channel.writableFinished || channel.isClosing) finish();
+      else channel.once('finish', finish);
+    });
+
+    // The peer closed the channel: whatever it sent is still delivered (the channel ends the socket after
+    // its last data), but nothing more can be sent, so stop reading and let the socket go once flushed.
+    channel.once('channel-closed', () => {
+      socket.unpipe(channel);
+      if (socket.writableFinished) finish();
+      else socket.once('finish', finish);
+    });
+  });
+}

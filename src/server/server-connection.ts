@@ -1,0 +1,230 @@
+/**
+ * One client connection, from the identification exchange to the end: key exchange, authentication within
+ * LoginGraceTime, then the connection protocol with session channels, the host-key announcement and
+ * ClientAlive probes. Whatever goes wrong stays inside this connection: errors end it with a DISCONNECT and
+ * a log line, never the server.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { Transport, type AlgorithmPreferences } from '../transport/transport.ts';
+import { Connection, type IncomingChannelOpen } from '../connection/connection.ts';
+import { CHANNEL_OPEN_FAILURE, DISCONNECT_REASON } from '../wire/message-numbers.ts';
+import { DisconnectError } from '../wire/errors.ts';
+import type { SshdConfig } from '../config/sshd/index.ts';
+import type { PrivateKey } from '../keys/index.ts';
+import { authenticateServer, type AuthenticatedUser } from '../auth/server-auth.ts';
+import type { PasswordVerifier } from '../auth/server-password.ts';
+import type { UserAccount } from './accounts.ts';
+import { ConnectionAuthPolicy, type ConnectionEndpoints } from './auth-policy.ts';
+import type { HandlerContext, ServerHandlers } from './handlers.ts';
+import { announceHostKeys, HOSTKEYS_PROVE_REQUEST, proveHostKeys } from './host-key-announce.ts';
+import { KEEPALIVE_REQUEST, startClientAlive } from './keepalive.ts';
+import type { ServerLogger } from './logger.ts';
+import { sanitizeForLog } from './logger.ts';
+import { SessionChannel, type ProcessStarter } from './session-channel.ts';
+import type { SessionContext } from './session-environment.ts';
+
+/** What every connection of one server shares. */
+export interface ServerRuntime {
+  config: SshdConfig;
+  hostKeys: readonly PrivateKey[];
+  algorithms: AlgorithmPreferences;
+  chooseDhGroup: (min: number, preferred: number, max: number) => { prime: Buffer; generator: Buffer };
+  passwords: PasswordVerifier;
+  logger: ServerLogger;
+  /** Sessions run as the authenticated user (the server runs as root). */
+  switchUser: boolean;
+  /** For a non-root server: the only account that may log in (its own). */
+  onlyAccount?: UserAccount;
+  handlers: ServerHandlers;
+  startProcess: ProcessStarter;
+  softwareVersion?: string;
+}
+
+export type ConnectionPhase = 'handshake' | 'authenticating' | 'authenticated' | 'closed';
+
+export class ServerConnection extends EventEmitter {
+  readonly socket: Socket;
+  readonly endpoints: ConnectionEndpoints;
+  readonly transport: Transport;
+  private readonly runtime: ServerRuntime;
+  private readonly policy: ConnectionAuthPolicy;
+  private readonly sessions = new Set<SessionChannel>();
+  private phase: ConnectionPhase = 'handshake';
+  private noMoreSessions = false;
+  private authenticated: AuthenticatedUser | undefined;
+  connection: Connection | undefined;
+
+  constructor(socket: Socket, runtime: ServerRuntime) {
+    super();
+    this.socket = socket;
+    this.runtime = runtime;
+    this.endpoints = {
+      peer: { address: stripMappedPrefix(socket.remoteAddress ?? '?'), port: socket.remotePort ?? 0 },
+      local: { address: stripMappedPrefix(socket.localAddress ?? '?'), port: socket.localPort ?? 0 },
+    };
+    const settings = runtime.config.settings;
+    this.transport = new Transport({
+      role: 'server',
+      stream: socket,
+      hostKeys: [...runtime.hostKeys],
+      algorithms: runtime.algorithms,
+      chooseDhGroup: runtime.chooseDhGroup,
+      rekeyLimitBytes: settings.rekeyLimit.bytes > 0 ? settings.rekeyLimit.bytes : undefined,
+      rekeyIntervalSeconds: settings.rekeyLimit.intervalSeconds,
+      softwareVersion: runtime.softwareVersion,
+      debug: (message) => runtime.logger.debug(message),
+    });
+    this.policy = new ConnectionAuthPolicy({
+      config: runtime.config,
+      endpoints: this.endpoints,
+      passwords: runtime.passwords,
+      logger: runtime.logger,
+      onlyAccount: runtime.onlyAccount,
+    });
+  }
+
+  get state(): ConnectionPhase {
+    return this.phase;
+  }
+
+  get user(): string | undefined {
+    return this.authenticated?.user ?? this.policy.user;
+  }
+
+  private get from(): string {
+    return `${this.endpoints.peer.address} port ${this.endpoints.peer.port}`;
+  }
+
+  /** Runs the connection to its end; never rejects. Emits 'authenticated' and 'closed'. */
+  async run(): Promise<void> {
+    const { logger, config } = this.runtime;
+    const graceSeconds = config.settings.loginGraceTime;
+    const grace =
+      graceSeconds > 0
+        ? setTimeout(() => {
+            logger.info(`Timeout before authentication for ${this.from}`);
+            this.socket.destroy();
+          }, graceSeconds * 1000)
+        : undefined;
+    grace?.unref();
+    try {
+      await this.transport.ready;
+      this.phase = 'authenticating';
+      this.authenticated = await authenticateServer(this.transport, this.policy);
+      clearTimeout(grace);
+      this.phase = 'authenticated';
+      this.emit('authenticated');
+      this.startConnectionProtocol(this.authenticated);
+    } catch {
+      // The reason is logged below from the transport's closing error.
+    } finally {
+      clearTimeout(grace);
+    }
+    const error = await this.transport.closed;
+    this.phase = 'closed';
+    for (const session of this.sessions) session.sessionProcess?.hangUp();
+    this.logClosed(error);
+    this.emit('closed');
+  }
+
+  /** Ends the connection from our side (server shutdown). */
+  disconnect(description = 'Server shutting down'): void {
+    this.transport.disconnect(DISCONNECT_REASON.BY_APPLICATION, description);
+  }
+
+  private logClosed(error: Error | null): void {
+    const { logger } = this.runtime;
+    const preauth = this.phase === 'closed' && this.authenticated ? '' : ' [preauth]';
+    const user = this.user;
+    const who = this.authenticated
+      ? `user ${sanitizeForLog(this.authenticated.user)} `
+      : user !== undefined
+        ? `${this.policy.account ? 'authenticating' : 'invalid'} user ${sanitizeForLog(user)} `
+        : '';
+    const at = `${this.endpoints.peer.address} port ${this.endpoints.peer.port}`;
+    if (error instanceof DisconnectError && error.byPeer) {
+      if (error.reason === DISCONNECT_REASON.CONNECTION_LOST) {
+        logger.info(`Connection closed by ${who}${at}${preauth}`);
+      } else {
+        const text = error.message.replace(/^Received disconnect from client peer: /, '');
+        logger.info(`Received disconnect from ${at}:${text}${preauth}`);
+        logger.info(`Disconnected from ${who}${at}${preauth}`);
+      }
+      return;
+    }
+    if (error && !(error instanceof DisconnectError && error.message === 'Too many authentication failures')) {
+      if (error.message !== 'Too many authentication failures') {
+        logger.info(`ssh_dispatch_run_fatal: Connection from ${who}${at}: ${sanitizeForLog(error.message)}${preauth}`);
+      }
+      return;
+    }
+    if (this.authenticated) logger.info(`Disconnected from ${who}${at}`);
+  }
+
+  private sessionContext(auth: AuthenticatedUser): SessionContext {
+    return {
+      account: this.policy.account!,
+      settings: this.policy.settings,
+      restrictions: auth.restrictions,
+      peer: this.endpoints.peer,
+      local: this.endpoints.local,
+      switchUser: this.runtime.switchUser,
+    };
+  }
+
+  private startConnectionProtocol(auth: AuthenticatedUser): void {
+    const { logger, handlers, hostKeys } = this.runtime;
+    const connection = new Connection(this.transport, auth.earlierPackets);
+    this.connection = connection;
+    const session = this.sessionContext(auth);
+    const context: HandlerContext = { connection, session, log: logger };
+
+    connection.onChannelOpen = (request) => {
+      if (request.type === 'session') return this.openSession(request, session);
+      const handler = handlers.channels.get(request.type);
+      if (handler) return handler(request, context);
+      request.reject(CHANNEL_OPEN_FAILURE.UNKNOWN_CHANNEL_TYPE, `unknown channel type ${sanitizeForLog(request.type, 64)}`);
+    };
+    connection.onGlobalRequest = (request) => {
+      switch (request.name) {
+        case KEEPALIVE_REQUEST:
+          return request.reply(false); // as sshd: any reply proves liveness
+        case 'no-more-sessions@openssh.com':
+          this.noMoreSessions = true;
+          return;
+        case HOSTKEYS_PROVE_REQUEST:
+          return proveHostKeys(request, hostKeys, this.transport.sessionId!, this.transport.negotiated?.hostKey);
+      }
+      const handler = handlers.globalRequests.get(request.name);
+      if (handler) return handler(request, context);
+      request.reply(false);
+    };
+    announceHostKeys(connection, hostKeys);
+    startClientAlive(connection, session.settings.clientAliveInterval, session.settings.clientAliveCountMax, () => {
+      logger.info(`Timeout, client not responding from user ${sanitizeForLog(auth.user)} ${this.from}`);
+      this.transport.disconnect(DISCONNECT_REASON.BY_APPLICATION, 'Timeout, client not responding');
+    });
+  }
+
+  private openSession(request: IncomingChannelOpen, context: SessionContext): void {
+    const { logger, startProcess } = this.runtime;
+    if (this.noMoreSessions) {
+      logger.info('Possible attack: attempt to open a session after additional sessions disabled');
+      return request.reject(CHANNEL_OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, 'open failed');
+    }
+    if (this.sessions.size >= context.settings.maxSessions) {
+      logger.info(`error: no more sessions (MaxSessions ${context.settings.maxSessions})`);
+      return request.reject(CHANNEL_OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, 'open failed');
+    }
+    const channel = request.accept();
+    const session = new SessionChannel(channel, context, logger, startProcess);
+    this.sessions.add(session);
+    channel.once('channel-closed', () => this.sessions.delete(session));
+  }
+}
+
+/** "::ffff:127.0.0.1" → "127.0.0.1", as sshd reports IPv4 clients on a dual-stack socket. */
+export function stripMappedPrefix(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

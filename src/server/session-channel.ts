@@ -1,0 +1,201 @@
+/**
+ * One "session" channel on the server (RFC 4254 §6): collects pty-req, env and window-change, starts the
+ * program on exec / shell / subsystem, carries data both ways with backpressure, and ends with exit-status
+ * or exit-signal, EOF and CLOSE once the program has exited and its output has been sent. The program itself
+ * lives behind SessionProcess; this class is only the SSH side of it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import type { Channel, ChannelRequest } from '../connection/channel.ts';
+import {
+  decodeEnv,
+  decodePtyRequest,
+  decodeString,
+  decodeWindowChange,
+  encodeExitSignal,
+  encodeExitStatus,
+} from '../connection/session-requests.ts';
+import type { ServerLogger } from './logger.ts';
+import { sanitizeForLog } from './logger.ts';
+import { acceptsEnv, chooseProgram, SessionRequestError, type SessionContext, type SessionKind } from './session-environment.ts';
+import type { ProcessExit, SessionProcess, SessionProgram, TerminalRequest } from './session-process.ts';
+
+/** Starts programs; the server passes the PTY- or pipe-backed implementation as the program asks. */
+export type ProcessStarter = (program: SessionProgram) => SessionProcess;
+
+/** sshd refuses more than this many env requests per session. */
+const MAX_ENV_VARIABLES = 256;
+const OUTPUT_HIGH_WATER = 64 * 1024;
+
+/** A Writable that sends into the channel as data (stdout) or extended data (stderr), with backpressure. */
+function channelWriter(channel: Channel, extended: boolean): Writable {
+  return new Writable({
+    highWaterMark: OUTPUT_HIGH_WATER,
+    write(chunk: Buffer, _encoding, callback) {
+      if (channel.isClosing) return callback();
+      if (extended) channel.writeExtended(chunk, 1, () => callback());
+      else channel.write(chunk, () => callback());
+    },
+  });
+}
+
+function finished(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableFinished) return resolve();
+    stream.once('finish', () => resolve());
+    stream.once('close', () => resolve());
+    stream.once('error', () => resolve());
+  });
+}
+
+export class SessionChannel {
+  private readonly channel: Channel;
+  private readonly context: SessionContext;
+  private readonly log: ServerLogger;
+  private readonly startProcess: ProcessStarter;
+  private terminal: TerminalRequest | undefined;
+  private readonly clientEnv: Array<[string, string]> = [];
+  private process: SessionProcess | undefined;
+  private exited = false;
+
+  constructor(channel: Channel, context: SessionContext, log: ServerLogger, startProcess: ProcessStarter) {
+    this.channel = channel;
+    this.context = context;
+    this.log = log;
+    this.startProcess = startProcess;
+    channel.on('request', (request: ChannelRequest, reply: (ok: boolean) => void) => {
+      let ok = false;
+      try {
+        ok = this.onRequest(request);
+      } catch (error) {
+        this.log.verbose(`session request ${sanitizeForLog(request.type, 64)} failed: ${(error as Error).message}`);
+        ok = false;
+      }
+      reply(ok);
+    });
+    channel.on('error', () => {});
+    channel.stderr.on('error', () => {});
+    // The client closed the channel (or the connection went away) while the program still runs.
+    channel.once('channel-closed', () => {
+      if (this.process && !this.exited) this.process.hangUp();
+    });
+  }
+
+  /** The program behind this channel, once started. */
+  get sessionProcess(): SessionProcess | undefined {
+    return this.process;
+  }
+
+  private onRequest(request: ChannelRequest): boolean {
+    const started = this.process !== undefined;
+    switch (request.type) {
+      case 'pty-req': {
+        if (started || this.terminal) return false;
+        if (!this.context.settings.permitTTY || !this.context.restrictions.permitPty) {
+          this.log.verbose('PTY allocation disabled.');
+          return false;
+        }
+        const pty = decodePtyRequest(request.data);
+        this.terminal = { term: pty.term, columns: pty.columns, rows: pty.rows, modes: pty.modes };
+        return true;
+      }
+      case 'env': {
+        if (started || this.clientEnv.length >= MAX_ENV_VARIABLES) return false;
+        const { name, value } = decodeEnv(request.data);
+        if (!acceptsEnv(this.context.settings, name)) {
+          this.log.debug(`Ignoring env request ${sanitizeForLog(name, 64)}: disallowed name`);
+          return false;
+        }
+        this.clientEnv.push([name, value]);
+        return true;
+      }
+      case 'window-change': {
+        const size = decodeWindowChange(request.data);
+        if (this.terminal) Object.assign(this.terminal, { columns: size.columns, rows: size.rows });
+        this.process?.resize(size.columns, size.rows);
+        return true;
+      }
+      case 'signal':
+        return this.process?.signal(decodeString(request.data, 64)) ?? false;
+      case 'shell':
+        return !started && this.start({ kind: 'shell' });
+      case 'exec':
+        return !started && this.start({ kind: 'exec', command: decodeString(request.data) });
+      case 'subsystem':
+        return !started && this.start({ kind: 'subsystem', name: decodeString(request.data, 256) });
+      default:
+        // x11-req, auth-agent-req@openssh.com (not offered by this server), break, and anything unknown.
+        return false;
+    }
+  }
+
+  private start(request: SessionKind): boolean {
+    let choice;
+    try {
+      choice = chooseProgram(this.context, request, { clientEnv: this.clientEnv, terminal: this.terminal });
+    } catch (error) {
+      if (error instanceof SessionRequestError) {
+        this.log.info(error.message);
+        return false;
+      }
+      throw error;
+    }
+    const what = request.kind === 'subsystem' ? `subsystem '${sanitizeForLog(request.name, 64)}'` : request.kind === 'exec' ? 'command' : 'shell';
+    this.log.verbose(`Starting session: ${what}${this.terminal ? ' on a terminal' : ''} for ${this.context.account.name} from ${this.context.peer.address} port ${this.context.peer.port}${choice.forced ? ` forced-command ${choice.forced}` : ''}`);
+    const greeting = request.kind === 'shell' && this.terminal ? this.motd() : '';
+    this.process = this.startProcess(choice.program);
+    if (greeting !== '') this.channel.write(Buffer.from(greeting));
+    this.pump(this.process);
+    return true;
+  }
+
+  /** /etc/motd for interactive logins (PrintMotd), unless the user has ~/.hushlogin. */
+  private motd(): string {
+    const { settings, account } = this.context;
+    if (!settings.printMotd || existsSync(join(account.home, '.hushlogin'))) return '';
+    try {
+      return readFileSync('/etc/motd', 'utf8').replace(/\r?\n/g, '\r\n');
+    } catch {
+      return '';
+    }
+  }
+
+  private pump(process: SessionProcess): void {
+    const channel = this.channel;
+    process.input.on('error', () => {});
+    process.output.on('error', () => {});
+    // Client → program. On a terminal the client's EOF means nothing to the program (a pty cannot be
+    // half-closed, sshd ignores it too); on pipes it closes the program's stdin.
+    channel.pipe(process.input, { end: !process.terminal });
+
+    const stdout = channelWriter(channel, false);
+    process.output.pipe(stdout);
+    const outputs = [finished(stdout)];
+    if (process.errorOutput) {
+      const stderr = channelWriter(channel, true);
+      process.errorOutput.on('error', () => {});
+      process.errorOutput.pipe(stderr);
+      outputs.push(finished(stderr));
+    }
+    void process.exit.then(async (exit) => {
+      this.exited = true;
+      await Promise.all(outputs);
+      this.finish(exit);
+    });
+  }
+
+  /** RFC 4254 §6.10 exit-status / exit-signal, then EOF and CLOSE (§5.3). */
+  private finish(exit: ProcessExit): void {
+    const channel = this.channel;
+    if (channel.isClosing) return;
+    if (exit.signal !== null) {
+      void channel.request('exit-signal', encodeExitSignal(exit.signal, exit.coreDumped), false);
+    } else {
+      void channel.request('exit-status', encodeExitStatus(exit.code ?? 0), false);
+    }
+    channel.sendEof();
+    channel.end();
+    channel.close();
+  }
+}
