@@ -112,7 +112,7 @@ export async function authenticateClient(transport: Transport, options: ClientAu
 
   // RFC 4252 §5.2: "none" learns which methods may continue.
   request('none');
-  let reply = await nextReply();
+  const reply = await nextReply();
   if (reply.kind === 'success') return succeed();
   if (reply.kind !== 'failure') throw new ProtocolError(`unexpected message ${reply.payload[0]} in authentication`);
   let allowed = reply.methods;

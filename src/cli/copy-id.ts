@@ -275,9 +275,19 @@ async function runRemote(client: SshClient, command: string, input: string): Pro
   session.stderr.on('data', (text: string) => {
     if (stderr.length < 64 * 1024) stderr += text;
   });
+  // The exit status can arrive before buffered output has been delivered: wait for both ends of the output.
+  const outputDone = Promise.all([streamFinished(session.channel), streamFinished(session.stderr)]);
   session.channel.end(input);
-  const exit = await session.exit;
+  const [exit] = await Promise.all([session.exit, outputDone]);
   return { status: exit.code ?? (exit.signal ? 255 : 0), stdout, stderr };
+}
+
+/** Resolves when a readable has delivered all its data (or was torn down). */
+function streamFinished(stream: NodeJS.ReadableStream): Promise<void> {
+  return new Promise((resolve) => {
+    stream.once('end', () => resolve());
+    stream.once('close', () => resolve());
+  });
 }
 
 /** Key blobs (base64) appearing anywhere in an authorized_keys text, whatever their options or comments. */

@@ -4,6 +4,9 @@
 const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: string[]) => Promise<number>> }> = {
   ssh: { summary: 'log in and run commands (ssh)', load: async () => (await import('./ssh.ts')).sshMain },
   keygen: { summary: 'create and manage keys (ssh-keygen)', load: async () => (await import('./keygen.ts')).keygenMain },
+  server: { summary: 'run the access gateway server (sshd)', load: async () => (await import('./server.ts')).serverMain },
+  fingerprints: { summary: "print the server's host key fingerprints", load: async () => (await import('./fingerprints.ts')).fingerprintsMain },
+  demo: { summary: 'run the gateway with its embedded default', load: async () => (await import('./demo.ts')).demoMain },
   agent: { summary: 'hold keys in memory for logins (ssh-agent)', load: async () => (await import('./agent.ts')).agentMain },
   add: { summary: 'add keys to the agent, list, lock (ssh-add)', load: async () => (await import('./add.ts')).addMain },
   'copy-id': { summary: 'install your public key on a server (ssh-copy-id)', load: async () => (await import('./copy-id.ts')).copyIdMain },

@@ -21,6 +21,8 @@ export interface SessionOptions {
   env: Record<string, string>;
   /** EscapeChar: a character, or undefined for none. */
   escapeChar: string | undefined;
+  /** Runs a `~C` command line (forwarding changes); undefined when EnableEscapeCommandline is off. */
+  escapeCommandLine?: (line: string) => Promise<string>;
   host: string;
   log: (level: number, message: string) => void;
 }
@@ -74,6 +76,7 @@ export async function runInteractiveSession(client: SshClient, options: SessionO
         client.end();
       },
       help: (text) => process.stderr.write(text),
+      commandLine: options.escapeCommandLine,
     });
     source = stdin.pipe(filter);
   }

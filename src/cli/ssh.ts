@@ -5,7 +5,7 @@
  */
 import { getopt, GetoptError } from './getopt.ts';
 import type { SshFlags } from '../config/ssh/index.ts';
-import { connect, ConnectError, ServerTimeoutError, type SshClient } from '../client/client.ts';
+import { connect, ConnectError, ServerTimeoutError, type ConnectOptions, type SshClient } from '../client/client.ts';
 import { hostKeyVerifier, HostKeyVerificationError, type StrictHostKeyChecking } from '../client/host-key-policy.ts';
 import { identityFileKeys } from '../client/identities.ts';
 import { AuthenticationError } from '../auth/client-auth.ts';
@@ -15,7 +15,8 @@ import { askQuestion, askSecret } from './ssh-terminal.ts';
 import { runInteractiveSession } from './ssh-session.ts';
 import { resolveClientSettings, type ClientSettings } from './ssh-settings.ts';
 import { openProxyStream } from './ssh-proxy.ts';
-import { startForwarding } from './ssh-forwarding.ts';
+import { ForwardingError, startForwarding, type ActiveForwarding } from './ssh-forwarding.ts';
+import { goToBackground } from './ssh-background.ts';
 
 /** ssh's optstring (OpenSSH 9.2 ssh.c). */
 const OPTSTRING = '1246ab:c:e:fgi:kl:m:no:p:qstvxAB:CD:E:F:GI:J:KL:MNO:P:Q:R:S:TVw:W:XYy';
@@ -140,66 +141,28 @@ export async function sshMain(argv: string[]): Promise<number> {
   const debug = settings.logLevel >= 5 ? (message: string) => writeLog(`debug1: ${message}`) : undefined;
   const host = config.hostname;
   const port = config.port;
-  const interactive = !config.batchMode;
+
+  // -f: the foreground process waits here while a copy of itself connects, then exits (ssh-background.ts).
+  const background = config.forkAfterAuthentication ? await goToBackground(config) : undefined;
+  if (background?.role === 'parent') return background.status;
 
   let client: SshClient;
   try {
     client = await connect({
-      host,
-      port,
+      ...buildConnectOptions(settings, log, debug),
       // ProxyJump / ProxyCommand give a ready byte stream; otherwise connect() opens TCP itself.
-      stream: await openProxyStream(config, { log, debug }),
-      username: config.user,
-      algorithms: {
-        kex: settings.kex,
-        cipher: settings.ciphers,
-        mac: settings.macs,
-        hostKey: settings.hostKeyAlgorithms,
-        compression: config.compression ? ['zlib@openssh.com', 'none'] : ['none', 'zlib@openssh.com'],
-      },
-      verifyHostKey: hostKeyVerifier({
-        host: config.hostKeyAlias ?? host,
-        port,
-        userKnownHostsFiles: config.userKnownHostsFiles,
-        globalKnownHostsFiles: config.globalKnownHostsFiles,
-        strict: config.strictHostKeyChecking as StrictHostKeyChecking,
-        hashKnownHosts: config.hashKnownHosts,
-        fingerprintHash: config.fingerprintHash === 'md5' ? 'md5' : 'sha256',
-        ask: interactive ? askQuestion : undefined,
-        warn: (message) => log(1, message),
-      }),
-      auth: {
-        methods: settings.authMethods,
-        keys: () =>
-          config.pubkeyAuthentication === 'no'
-            ? []
-            : identityFileKeys(config.identityFiles, {
-                passphrase: interactive ? askSecret : undefined,
-                attempts: config.numberOfPasswordPrompts,
-                warn: (message) => log(2, message),
-                debug,
-              }),
-        password: config.passwordAuthentication && interactive ? () => askSecret(`${config.user}@${host}'s password: `) : undefined,
-        keyboardInteractive: config.kbdInteractiveAuthentication && interactive ? answerPrompts(log) : undefined,
-        passwordAttempts: config.numberOfPasswordPrompts,
-        onBanner: (text) => log(3, text.replace(/\n$/, '')),
-      },
-      connectTimeout: config.connectTimeout,
-      keepaliveInterval: config.serverAliveInterval,
-      keepaliveCountMax: config.serverAliveCountMax,
-      tcpKeepAlive: config.tcpKeepAlive,
-      rekeyLimitBytes: config.rekeyLimit.bytes || undefined,
-      rekeyIntervalSeconds: config.rekeyLimit.seconds || undefined,
-      debug,
+      stream: await openProxyStream(config, { log, debug, configFile: invocation.configFile, verbose: invocation.flags.verbose }),
     });
   } catch (error) {
     log(1, describeFailure(error as Error, config.user, host, port));
     return 255;
   }
 
+  let forwarding: ActiveForwarding | undefined;
   try {
     // -L/-R/-D and -W (ssh-forwarding.ts): forwards start before the session, as ssh does.
-    const forwarding = await startForwarding(client, config, { log, debug });
+    forwarding = await startForwarding(client, config, { log, debug });
+    if (background?.role === 'child') background.ready();
     if (forwarding.stdioForward) return await forwarding.stdioForward;
     return await runInteractiveSession(client, {
       command: settings.command,
@@ -209,13 +172,79 @@ export async function sshMain(argv: string[]): Promise<number> {
       stdinNull: config.stdinNull,
       env: settings.environment,
       escapeChar: config.escapeChar,
+      escapeCommandLine: config.enableEscapeCommandline ? forwarding.commandLine : undefined,
       host,
       log,
     });
   } catch (error) {
     log(1, describeFailure(error as Error, config.user, host, port));
+    client.end();
     return 255;
+  } finally {
+    // Listeners keep the process alive: close them however the session ended.
+    forwarding?.close();
   }
+}
+
+/**
+ * The connect() options for a resolved configuration: algorithms, host-key policy and authentication as ssh
+ * applies them. Used for the destination and for every ProxyJump hop (each with its own configuration).
+ */
+export function buildConnectOptions(
+  settings: ClientSettings,
+  log: (level: number, message: string) => void,
+  debug: ((message: string) => void) | undefined,
+): ConnectOptions {
+  const config = settings.resolved;
+  const host = config.hostname;
+  const port = config.port;
+  const interactive = !config.batchMode;
+  return {
+    host,
+    port,
+    username: config.user,
+    algorithms: {
+      kex: settings.kex,
+      cipher: settings.ciphers,
+      mac: settings.macs,
+      hostKey: settings.hostKeyAlgorithms,
+      compression: config.compression ? ['zlib@openssh.com', 'none'] : ['none', 'zlib@openssh.com'],
+    },
+    verifyHostKey: hostKeyVerifier({
+      host: config.hostKeyAlias ?? host,
+      port,
+      userKnownHostsFiles: config.userKnownHostsFiles,
+      globalKnownHostsFiles: config.globalKnownHostsFiles,
+      strict: config.strictHostKeyChecking as StrictHostKeyChecking,
+      hashKnownHosts: config.hashKnownHosts,
+      fingerprintHash: config.fingerprintHash === 'md5' ? 'md5' : 'sha256',
+      ask: interactive ? askQuestion : undefined,
+      warn: (message) => log(1, message),
+    }),
+    auth: {
+      methods: settings.authMethods,
+      keys: () =>
+        config.pubkeyAuthentication === 'no'
+          ? []
+          : identityFileKeys(config.identityFiles, {
+              passphrase: interactive ? askSecret : undefined,
+              attempts: config.numberOfPasswordPrompts,
+              warn: (message) => log(2, message),
+              debug,
+            }),
+      password: config.passwordAuthentication && interactive ? () => askSecret(`${config.user}@${host}'s password: `) : undefined,
+      keyboardInteractive: config.kbdInteractiveAuthentication && interactive ? answerPrompts(log) : undefined,
+      passwordAttempts: config.numberOfPasswordPrompts,
+      onBanner: (text) => log(3, text.replace(/\n$/, '')),
+    },
+    connectTimeout: config.connectTimeout,
+    keepaliveInterval: config.serverAliveInterval,
+    keepaliveCountMax: config.serverAliveCountMax,
+    tcpKeepAlive: config.tcpKeepAlive,
+    rekeyLimitBytes: config.rekeyLimit.bytes || undefined,
+    rekeyIntervalSeconds: config.rekeyLimit.seconds || undefined,
+    debug,
+  };
 }
 
 /** keyboard-interactive prompts answered on the terminal, echoing only where the server allows. */
@@ -242,6 +271,7 @@ function writeLog(message: string): void {
 export function describeFailure(error: Error, user: string, host: string, port: number): string {
   const where = `${host} port ${port}`;
   if (error instanceof ConnectError) return `ssh: ${error.message}`;
+  if (error instanceof ForwardingError) return error.message;
   if (error instanceof HostKeyVerificationError) return error.message;
   if (error instanceof AuthenticationError) return `${user}@${host}: ${error.message}`;
   if (error instanceof ServerTimeoutError) return error.message;

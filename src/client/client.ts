@@ -10,7 +10,15 @@ import { Connection } from '../connection/connection.ts';
 import { authenticateClient, type ClientAuthOptions } from '../auth/client-auth.ts';
 import type { PublicKey } from '../keys/types.ts';
 import { Session, type PtyOptions } from './session.ts';
-import { DISCONNECT_REASON } from '../wire/message-numbers.ts';
+import { CHANNEL_OPEN_FAILURE, DISCONNECT_REASON } from '../wire/message-numbers.ts';
+import type { IncomingChannelOpen } from '../connection/connection.ts';
+import type { Channel } from '../connection/channel.ts';
+import { openDirect } from './forwarding/direct.ts';
+import { forwardLocal, type LocalForwardOptions } from './forwarding/local.ts';
+import { forwardDynamic, type DynamicForwardOptions } from './forwarding/dynamic.ts';
+import { RemoteForwards } from './forwarding/remote.ts';
+import type { ForwardListener, ListenSpec } from './forwarding/listener.ts';
+import { openJumpChain } from './jump.ts';
 
 export interface ConnectOptions {
   host: string;
@@ -32,7 +40,14 @@ export interface ConnectOptions {
   rekeyLimitBytes?: number;
   rekeyIntervalSeconds?: number;
   debug?: (message: string) => void;
+  /** Jump hosts, first hop first: each is reached through a direct-tcpip channel of the one before (ProxyJump). */
+  jump?: ConnectOptions[];
 }
+
+/** Where a forward listens: a TCP address and port, or a Unix-domain socket path. */
+type ForwardListen = { bindAddress?: string; bindPort: number } | { bindPath: string };
+/** Where a forward connects: a host and port, or a Unix-domain socket path. */
+type ForwardConnect = { host: string; port: number } | { path: string };
 
 /** The server stopped answering keepalives (ssh: "Timeout, server HOST not responding."). */
 export class ServerTimeoutError extends Error {
@@ -48,10 +63,25 @@ export class SshClient {
   readonly transport: Transport;
   readonly connection: Connection;
   private keepaliveTimer: NodeJS.Timeout | undefined;
+  /**
+   * Handlers for channels the server opens, by channel type; types without one are refused as unknown.
+   * Forwarding registers forwarded-tcpip and forwarded-streamlocal; agent and X11 forwarding add theirs.
+   */
+  readonly channelHandlers = new Map<string, (request: IncomingChannelOpen) => void>();
+  /** Remote forwards (-R) in effect on this connection. */
+  readonly remoteForwards: RemoteForwards;
 
   constructor(transport: Transport, connection: Connection) {
     this.transport = transport;
     this.connection = connection;
+    this.remoteForwards = new RemoteForwards(connection);
+    this.channelHandlers.set('forwarded-tcpip', this.remoteForwards.onForwardedTcpip);
+    this.channelHandlers.set('forwarded-streamlocal@openssh.com', this.remoteForwards.onForwardedStreamlocal);
+    connection.onChannelOpen = (request) => {
+      const handler = this.channelHandlers.get(request.type);
+      if (handler) handler(request);
+      else request.reject(CHANNEL_OPEN_FAILURE.UNKNOWN_CHANNEL_TYPE, `unknown channel type ${request.type}`);
+    };
   }
 
   /** Resolves with the error that ended the connection, or null after an orderly close. */
@@ -87,6 +117,42 @@ export class SshClient {
    * from the server, send keepalive@openssh.com; once more than `countMax` such probes go unanswered, give up
    * with ssh's "Timeout, server HOST not responding.".
    */
+  /** Opens a direct-tcpip channel to host:port as seen from the server (RFC 4254 §7.2). */
+  openDirect(host: string, port: number): Promise<Channel> {
+    return openDirect(this.connection, { host, port });
+  }
+
+  /** Opens a direct-streamlocal@openssh.com channel to a Unix socket on the server (OpenSSH PROTOCOL §2.4). */
+  openDirectStreamlocal(path: string): Promise<Channel> {
+    return openDirect(this.connection, { path });
+  }
+
+  /** Local forwarding (-L): listens here and forwards each connection through the server to the target. */
+  forwardLocal(options: ForwardListen & ForwardConnect & Omit<ListenSpec, 'bindPort' | 'bindPath'> & Pick<LocalForwardOptions, 'onError'>): Promise<ForwardListener> {
+    const target = 'path' in options ? { path: options.path } : { host: options.host, port: options.port };
+    return forwardLocal(this.connection, { ...options, target });
+  }
+
+  /** Dynamic forwarding (-D): a local SOCKS4/4a/5 server whose connections go out through the server. */
+  forwardDynamic(options: DynamicForwardOptions): Promise<ForwardListener> {
+    return forwardDynamic(this.connection, options);
+  }
+
+  /**
+   * Remote forwarding (-R): the server listens and its connections are forwarded here to the target.
+   * Resolves with the port the server listens on (the allocated one for port 0), or undefined for a path.
+   */
+  async forwardRemote(options: ForwardListen & ForwardConnect): Promise<number | undefined> {
+    const listen = 'bindPath' in options ? { bindPath: options.bindPath } : { bindAddress: options.bindAddress, bindPort: options.bindPort };
+    const target = 'path' in options ? { path: options.path } : { host: options.host, port: options.port };
+    return (await this.remoteForwards.add(listen, target)).port;
+  }
+
+  /** Cancels a remote forward by its (allocated) port or socket path; resolves to whether the server agreed. */
+  cancelRemoteForward(match: { bindAddress?: string; port: number } | { path: string }): Promise<boolean> {
+    return this.remoteForwards.cancel(match);
+  }
+
   startKeepalive(intervalSeconds: number, countMax: number, host: string): void {
     if (intervalSeconds <= 0) return;
     const interval = intervalSeconds * 1000;
@@ -160,6 +226,17 @@ function withTimeout<T>(promise: Promise<T>, seconds: number | undefined, messag
 /** Connects, exchanges keys, verifies the host key and authenticates. */
 export async function connect(options: ConnectOptions): Promise<SshClient> {
   const port = options.port ?? 22;
+  if (options.jump && options.jump.length > 0) {
+    const chain = await openJumpChain(options.jump, options.host, port, connect);
+    try {
+      const client = await connect({ ...options, jump: undefined, stream: chain.stream });
+      void client.closed.then(() => chain.close());
+      return client;
+    } catch (error) {
+      chain.close();
+      throw error;
+    }
+  }
   const stream =
     options.stream ??
     (await withTimeout(openTcp(options.host, port, options), options.connectTimeout, `connect to host ${options.host} port ${port}: Connection timed out`, () => {}));

@@ -4,45 +4,17 @@
  * matches when some positive pattern matches and no negated one does. Host names compare case-insensitively.
  */
 
-/** Whole-string wildcard match of `text` against `pattern` (`*`, `?`), iterative with backtracking. */
-export function matchWildcard(text: string, pattern: string): boolean {
-  let t = 0;
-  let p = 0;
-  let starP = -1;
-  let starT = 0;
-  while (t < text.length) {
-    if (p < pattern.length && (pattern[p] === '?' || pattern[p] === text[t])) {
-      t++;
-      p++;
-    } else if (p < pattern.length && pattern[p] === '*') {
-      starP = p++;
-      starT = t;
-    } else if (starP >= 0) {
-      p = starP + 1;
-      t = ++starT;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.length && pattern[p] === '*') p++;
-  return p === pattern.length;
-}
+import { matchHostname, matchPattern, type ListMatch } from '../match/patterns.ts';
+
+/** Whole-string wildcard match of `text` against `pattern` (`*`, `?`). */
+export const matchWildcard = matchPattern;
 
 /** Result of a pattern list: 1 positive match, 0 no match, -1 a negated pattern matched (OpenSSH semantics). */
-export type PatternListResult = 1 | 0 | -1;
+export type PatternListResult = ListMatch;
 
+/** A host name against a pattern list, case-insensitively (known_hosts, authorized_keys from=). */
 export function matchPatternList(name: string, patterns: string | readonly string[]): PatternListResult {
-  const list = typeof patterns === 'string' ? patterns.split(',') : patterns;
-  const subject = name.toLowerCase();
-  let positive = false;
-  for (const raw of list) {
-    const negated = raw.startsWith('!');
-    const pattern = (negated ? raw.slice(1) : raw).toLowerCase();
-    if (!matchWildcard(subject, pattern)) continue;
-    if (negated) return -1;
-    positive = true;
-  }
-  return positive ? 1 : 0;
+  return matchHostname(name, patterns);
 }
 
 /** True when `pattern` is a literal name (no wildcard, no negation): only those can be hashed. */

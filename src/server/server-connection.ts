@@ -41,6 +41,8 @@ export interface ServerRuntime {
   softwareVersion?: string;
 }
 
+const TOO_MANY_FAILURES = 'Too many authentication failures';
+
 export type ConnectionPhase = 'handshake' | 'authenticating' | 'authenticated' | 'closed';
 
 export class ServerConnection extends EventEmitter {
@@ -135,7 +137,7 @@ export class ServerConnection extends EventEmitter {
 
   private logClosed(error: Error | null): void {
     const { logger } = this.runtime;
-    const preauth = this.phase === 'closed' && this.authenticated ? '' : ' [preauth]';
+    const preauth = this.authenticated ? '' : ' [preauth]';
     const user = this.user;
     const who = this.authenticated
       ? `user ${sanitizeForLog(this.authenticated.user)} `
@@ -151,15 +153,12 @@ export class ServerConnection extends EventEmitter {
         logger.info(`Received disconnect from ${at}:${text}${preauth}`);
         logger.info(`Disconnected from ${who}${at}${preauth}`);
       }
-      return;
+    } else if (error === null) {
+      if (this.authenticated) logger.info(`Disconnected from ${who}${at}`);
+    } else if (error.message !== TOO_MANY_FAILURES) {
+      // Our side ended it: a protocol violation, a bad MAC, a malformed packet (MaxAuthTries is logged already).
+      logger.info(`ssh_dispatch_run_fatal: Connection from ${who}${at}: ${sanitizeForLog(error.message)}${preauth}`);
     }
-    if (error && !(error instanceof DisconnectError && error.message === 'Too many authentication failures')) {
-      if (error.message !== 'Too many authentication failures') {
-        logger.info(`ssh_dispatch_run_fatal: Connection from ${who}${at}: ${sanitizeForLog(error.message)}${preauth}`);
-      }
-      return;
-    }
-    if (this.authenticated) logger.info(`Disconnected from ${who}${at}`);
   }
 
   private sessionContext(auth: AuthenticatedUser): SessionContext {

@@ -31,6 +31,8 @@ after(async () => {
 describe('OpenSSH ssh-add against tether agent', () => {
   it('the socket is private (0600) and -D prints the variable to eval', async () => {
     assert.equal(statSync(agent.socket).mode & 0o777, 0o600);
+    // The socket exists before the lines are printed; give the output a moment to arrive.
+    await waitFor(() => agent.output().includes('echo Agent pid'), 5000, 'the agent to print its variables');
     assert.match(agent.output(), /^SSH_AUTH_SOCK=\S+agent\.sock; export SSH_AUTH_SOCK;\necho Agent pid \d+;\n/);
   });
 
@@ -127,6 +129,7 @@ describe('OpenSSH ssh logs in through keys held by tether agent', () => {
           '-F', 'none',
           '-o', `IdentityAgent=${agent.socket}`,
           '-o', 'IdentitiesOnly=no',
+          '-o', 'PubkeyAcceptedAlgorithms=ssh-ed25519,ecdsa-sha2-nistp384,rsa-sha2-256',
           '-o', 'IdentityFile=/nonexistent',
           '-o', 'PasswordAuthentication=no',
           '-o', 'KbdInteractiveAuthentication=no',
@@ -144,8 +147,8 @@ describe('OpenSSH ssh logs in through keys held by tether agent', () => {
       assert.equal(result.stdout, 'logged-in-through-agent\n');
       assert.match(result.stderr, /Server accepts key: .*agent/);
       if (type === 'rsa') {
-        // sshd here accepts only rsa-sha2-256 for RSA (not ssh-rsa, not rsa-sha2-512), so this login proves
-        // the agent honoured SSH_AGENT_RSA_SHA2_256 rather than answering with its default algorithm.
+        // Client and sshd here use only rsa-sha2-256 for RSA (not ssh-rsa, not rsa-sha2-512), so this login
+        // proves the agent honoured SSH_AGENT_RSA_SHA2_256 rather than answering with another algorithm.
         assert.match(sshd.log(), /Accepted publickey for \S+ from 127\.0\.0\.1 port \d+ ssh2: RSA/);
       }
     });

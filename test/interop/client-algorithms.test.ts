@@ -70,14 +70,14 @@ describe('tether ssh negotiates every algorithm with OpenSSH sshd', () => {
   for (const kex of KEX) {
     test(`kex ${kex}`, async () => {
       const log = await login(['-o', `KexAlgorithms=${kex}`]);
-      assert.match(log, new RegExp(`kex: algorithm: ${kex.replace(/[.@]/g, '\\$&')}\\n`));
+      assert.match(log, new RegExp(`kex: algorithm: ${kex.replace(/[.@]/g, '\\$&')}\\r\\n`));
     });
   }
 
   for (const hostKey of HOST_KEYS) {
     test(`host key ${hostKey}`, async () => {
       const log = await login(['-o', `HostKeyAlgorithms=${hostKey}`]);
-      assert.match(log, new RegExp(`kex: host key algorithm: ${hostKey}\\n`));
+      assert.match(log, new RegExp(`kex: host key algorithm: ${hostKey}\\r\\n`));
     });
   }
 

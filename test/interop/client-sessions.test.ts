@@ -81,6 +81,28 @@ describe('tether ssh sessions with OpenSSH sshd', () => {
     assert.ok(rekeys > 100, `only ${rekeys} key exchanges seen in sshd's log`);
   });
 
+  test('our own RekeyLimit (bytes) makes the client start re-exchanges mid-stream', async () => {
+    const hash = createHash('sha256');
+    const result = await runTether(sshArgs(home, sshd.port, key, ['-v', '-o', 'RekeyLimit=1M', 'root@127.0.0.1', `head -c ${32 * 1024 * 1024} ${data.path}`]), {
+      env: { HOME: home },
+      timeoutMs: 120_000,
+      onStdout: (chunk) => hash.update(chunk),
+    });
+    assert.equal(result.status, 0, result.stderr);
+    const expected = spawnSync('sh', ['-c', `head -c ${32 * 1024 * 1024} ${data.path} | sha256sum`], { encoding: 'utf8' }).stdout.split(' ')[0];
+    assert.equal(hash.digest('hex'), expected);
+    const started = result.stderr.split('\n').filter((line) => line.includes('rekeying after data limit')).length;
+    assert.ok(started >= 16, `client started only ${started} re-exchanges`);
+  });
+
+  test('our own RekeyLimit (time) re-exchanges keys on an idle session', async () => {
+    const result = await run(sshd, ['-v', '-o', 'RekeyLimit=default 1', 'root@127.0.0.1', 'sleep 3.5; echo still here']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.toString(), 'still here\n');
+    const exchanges = result.stderr.split('\n').filter((line) => line.includes('SSH2_MSG_NEWKEYS received')).length;
+    assert.ok(exchanges >= 3, `only ${exchanges} key exchanges in 3.5 s`);
+  });
+
   for (const code of [0, 1, 42]) {
     test(`remote exit status ${code} is ours`, async () => {
       const result = await run(sshd, ['root@127.0.0.1', `exit ${code}`]);

@@ -9,6 +9,7 @@
 
 const WHITESPACE = ' \t\r\n';
 
+import { asciiLower } from '../../match/patterns.ts';
 export interface TokenCursor {
   /** The unread remainder, or undefined once the input is exhausted (OpenSSH's NULL). */
   rest: string | undefined;
@@ -133,7 +134,4 @@ export function splitArguments(s: string): string[] | undefined {
   return args;
 }
 
-/** tolower() in the C locale: only A-Z change. */
-export function asciiLower(s: string): string {
-  return s.replace(/[A-Z]+/g, (m) => m.toLowerCase());
-}
+export { asciiLower };

@@ -3,54 +3,9 @@
 // leading '!' negates (any negated hit vetoes the whole list), and address lists that also accept CIDR.
 import { isIP } from 'node:net';
 
-/** Wildcard match of the whole string: '*' is any run of characters, '?' exactly one. */
-export function matchPattern(s: string, pattern: string): boolean {
-  // Iterative glob with single-star backtracking; equivalent to match.c's recursive match_pattern.
-  let si = 0;
-  let pi = 0;
-  let starPi = -1;
-  let starSi = 0;
-  while (si < s.length) {
-    const p = pattern[pi];
-    if (p === '*') {
-      starPi = pi++;
-      starSi = si;
-    } else if (p !== undefined && (p === '?' || p === s[si])) {
-      si++;
-      pi++;
-    } else if (starPi >= 0) {
-      pi = starPi + 1;
-      si = ++starSi;
-    } else {
-      return false;
-    }
-  }
-  while (pattern[pi] === '*') pi++;
-  return pi === pattern.length;
-}
+import { matchHostname, matchPattern, matchPatternList, type ListMatch } from '../../match/patterns.ts';
 
-/** Result of matching a pattern list: 1 positive, 0 no match, -1 a negated entry matched. */
-export type ListMatch = 1 | 0 | -1;
-
-/** match_pattern_list: comma-separated patterns; `lower` lower-cases the patterns first (host names). */
-export function matchPatternList(s: string, list: string, lower = false): ListMatch {
-  let positive = false;
-  for (const entry of list.split(',')) {
-    const negated = entry.startsWith('!');
-    let sub = negated ? entry.slice(1) : entry;
-    if (lower) sub = sub.toLowerCase();
-    if (matchPattern(s, sub)) {
-      if (negated) return -1;
-      positive = true;
-    }
-  }
-  return positive ? 1 : 0;
-}
-
-/** match_hostname: host names compare case-insensitively. */
-export function matchHostname(host: string, list: string): ListMatch {
-  return matchPatternList(host.toLowerCase(), list, true);
-}
+export { matchHostname, matchPattern, matchPatternList, type ListMatch };
 
 /** An address as bytes, so CIDR masks can be applied to IPv4 and IPv6 alike. */
 interface ParsedAddress {

@@ -1,0 +1,12 @@
+/**
+ * ssh's wording for a forwarding channel the server refused (channels.c channel_input_open_failure):
+ * "channel N: open failed: administratively prohibited: open failed".
+ */
+import { ChannelOpenError } from '../../connection/connection.ts';
+
+export function describeOpenFailure(error: Error): string {
+  if (!(error instanceof ChannelOpenError)) return `channel open failed: ${error.message}`;
+  // The connection layer records the local channel id on the error when it knows it.
+  const id = (error as ChannelOpenError & { channelId?: number }).channelId;
+  return `channel ${id ?? '-'}: ${error.message}`;
+}

@@ -1,0 +1,13 @@
+/** Public API of the server layer: the listener, its options, and the pieces embedding applications use. */
+export { Server, createServer, type ServerOptions, type BoundAddress } from './server.ts';
+export { ServerConnection, type ServerRuntime, type ConnectionPhase } from './server-connection.ts';
+export { createLogger, silentLogger, type ServerLogger, type LoggerOptions } from './logger.ts';
+export { loadHostKeys, generateHostKeyFile, hostKeyTypeFromName, HostKeyError, type HostKeyFile } from './host-keys.ts';
+export { loadGroupChooser, moduliGroupChooser, parseModuli, type ModuliEntry, type DhGroup } from './moduli.ts';
+export { serverAlgorithms, AlgorithmConfigError } from './algorithms.ts';
+export { defaultHandlers, type ServerHandlers, type ChannelOpenHandler, type GlobalRequestHandler, type HandlerContext } from './handlers.ts';
+export { defaultConfigText, HOST_KEY_FILES, type DefaultConfigOptions } from './default-config.ts';
+export { lookupAccount, currentAccount, runningAsRoot, type UserAccount } from './accounts.ts';
+export type { SessionProcess, SessionProgram, ProcessExit, TerminalRequest, RunAs } from './session-process.ts';
+export { startPtyProcess } from './session-pty-process.ts';
+export { startPipeProcess } from './session-pipe-process.ts';

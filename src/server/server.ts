@@ -1,0 +1,190 @@
+/**
+ * The listener: accepts TCP connections on the configured addresses, applies MaxStartups, and gives each
+ * connection to a ServerConnection. The server itself never fails because of a client: every socket has an
+ * error handler and every connection's failure ends only that connection.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import type { SshdConfig } from '../config/sshd/index.ts';
+import type { PrivateKey } from '../keys/index.ts';
+import type { PasswordVerifier } from '../auth/server-password.ts';
+import { currentAccount, runningAsRoot } from './accounts.ts';
+import { serverAlgorithms } from './algorithms.ts';
+import { defaultHandlers, type ServerHandlers } from './handlers.ts';
+import { createLogger, type ServerLogger } from './logger.ts';
+import { StartupLimiter } from './max-startups.ts';
+import { loadGroupChooser } from './moduli.ts';
+import { ServerConnection, stripMappedPrefix, type ServerRuntime } from './server-connection.ts';
+import type { SessionProcess, SessionProgram } from './session-process.ts';
+import { startPipeProcess } from './session-pipe-process.ts';
+import { startPtyProcess } from './session-pty-process.ts';
+
+export interface ServerOptions {
+  /** The configuration (loadSshdConfig / parseSshdConfigText). */
+  config: SshdConfig;
+  hostKeys: readonly PrivateKey[];
+  logger?: ServerLogger;
+  /** Checks passwords; without one every password is wrong. */
+  passwords?: PasswordVerifier;
+  /** Addresses to listen on instead of the configuration's (port 0 picks a free port). */
+  listen?: ReadonlyArray<{ address: string; port: number }>;
+  /**
+   * Run sessions as the authenticated user (needs root). Defaults to whether the server runs as root; when
+   * false only the server's own account may log in.
+   */
+  switchUser?: boolean;
+  /** Channel types and global requests beyond sessions (defaults refuse forwarding). */
+  handlers?: ServerHandlers;
+  /** Starts session programs; defaults to node-pty for terminals and child_process pipes otherwise. */
+  startProcess?: (program: SessionProgram) => SessionProcess;
+  /** Stop after the first connection ends (sshd -d). */
+  singleConnection?: boolean;
+}
+
+export interface BoundAddress {
+  address: string;
+  port: number;
+}
+
+const NO_PASSWORDS: PasswordVerifier = { verify: async () => false };
+
+function defaultStartProcess(program: SessionProgram): SessionProcess {
+  return program.terminal ? startPtyProcess(program) : startPipeProcess(program);
+}
+
+export class Server extends EventEmitter {
+  private readonly options: ServerOptions;
+  private readonly logger: ServerLogger;
+  private readonly tcpServers: TcpServer[] = [];
+  private readonly connections = new Set<ServerConnection>();
+  private readonly limiter: StartupLimiter;
+  private runtime: ServerRuntime | undefined;
+  private connectionCount = 0;
+  private closing = false;
+  private bound: BoundAddress[] = [];
+
+  constructor(options: ServerOptions) {
+    super();
+    this.options = options;
+    const settings = options.config.settings;
+    this.logger = options.logger ?? createLogger({ level: settings.logLevel });
+    this.limiter = new StartupLimiter({ ...settings.maxStartups, perSource: settings.perSourceMaxStartups });
+  }
+
+  /** Addresses actually bound (after listen). */
+  get addresses(): readonly BoundAddress[] {
+    return this.bound;
+  }
+
+  /** Connections currently open. */
+  get activeConnections(): number {
+    return this.connections.size;
+  }
+
+  private async buildRuntime(): Promise<ServerRuntime> {
+    const { config, hostKeys } = this.options;
+    const switchUser = this.options.switchUser ?? runningAsRoot();
+    return {
+      config,
+      hostKeys,
+      algorithms: serverAlgorithms(config.settings, hostKeys),
+      chooseDhGroup: loadGroupChooser(config.settings.moduliFile),
+      passwords: this.options.passwords ?? NO_PASSWORDS,
+      logger: this.logger,
+      switchUser,
+      onlyAccount: switchUser ? undefined : await currentAccount(),
+      handlers: this.options.handlers ?? defaultHandlers(),
+      startProcess: this.options.startProcess ?? defaultStartProcess,
+      softwareVersion: config.settings.versionAddendum ? `Tether_0.1 ${config.settings.versionAddendum}` : undefined,
+    };
+  }
+
+  /** Starts listening on every address; resolves with what was bound, rejects if any address fails. */
+  async listen(): Promise<BoundAddress[]> {
+    this.runtime ??= await this.buildRuntime();
+    const targets =
+      this.options.listen ?? this.options.config.settings.listenAddresses.map((a) => ({ address: a.address, port: a.port }));
+    for (const target of targets) {
+      const tcp = createTcpServer({ noDelay: true, keepAlive: this.options.config.settings.tcpKeepAlive }, (socket) => this.accept(socket));
+      tcp.on('error', (error) => this.logger.error(`listener error: ${error.message}`));
+      await new Promise<void>((resolve, reject) => {
+        const onError = (error: NodeJS.ErrnoException) => {
+          reject(new Error(`Bind to port ${target.port} on ${target.address} failed: ${error.code === 'EADDRINUSE' ? 'Address already in use' : error.message}.`));
+        };
+        tcp.once('error', onError);
+        tcp.listen({ host: target.address, port: target.port, ipv6Only: target.address.includes(':') }, () => {
+          tcp.off('error', onError);
+          resolve();
+        });
+      }).catch(async (error: Error) => {
+        await this.close();
+        throw error;
+      });
+      this.tcpServers.push(tcp);
+      const address = tcp.address();
+      const bound = typeof address === 'object' && address ? { address: address.address, port: address.port } : { ...target };
+      this.bound.push(bound);
+      this.logger.info(`Server listening on ${bound.address} port ${bound.port}.`);
+    }
+    return [...this.bound];
+  }
+
+  private accept(socket: Socket): void {
+    socket.on('error', () => {}); // the transport reports socket errors as the connection's end
+    const runtime = this.runtime!;
+    const peer = stripMappedPrefix(socket.remoteAddress ?? '?');
+    const number = ++this.connectionCount;
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const admission = this.limiter.admit(peer);
+    if (!admission.admitted) {
+      this.logger.info(
+        `drop connection #${number} from [${peer}]:${socket.remotePort} on [${stripMappedPrefix(socket.localAddress ?? '?')}]:${socket.localPort} past MaxStartups`,
+      );
+      socket.end('Exceeded MaxStartups\r\n');
+      setTimeout(() => socket.destroy(), 1000).unref();
+      return;
+    }
+    this.logger.verbose(`Connection from ${peer} port ${socket.remotePort} on ${stripMappedPrefix(socket.localAddress ?? '?')} port ${socket.localPort}`);
+    let connection: ServerConnection;
+    try {
+      connection = new ServerConnection(socket, runtime);
+    } catch (error) {
+      this.logger.error(`cannot start connection from ${peer}: ${(error as Error).message}`);
+      admission.release();
+      socket.destroy();
+      return;
+    }
+    this.connections.add(connection);
+    connection.once('authenticated', () => admission.release());
+    connection.once('closed', () => {
+      admission.release();
+      this.connections.delete(connection);
+      this.emit('connection-closed', connection);
+      if (this.options.singleConnection) void this.close();
+    });
+    this.emit('connection', connection);
+    connection.run().catch((error: Error) => {
+      // run() handles its own failures; this is the last line of defence for the process.
+      this.logger.error(`connection from ${peer}: ${error.message}`);
+      socket.destroy();
+    });
+  }
+
+  /** Stops listening and ends every connection. */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await Promise.all(this.tcpServers.map((tcp) => new Promise<void>((resolve) => tcp.close(() => resolve()))));
+    const open = [...this.connections];
+    for (const connection of open) connection.disconnect();
+    await Promise.all(open.map((c) => c.transport.closed));
+    this.emit('close');
+  }
+}
+
+export function createServer(options: ServerOptions): Server {
+  return new Server(options);
+}
