@@ -109,7 +109,8 @@ export function parseSocks5Request(buffer: Buffer): Parsed<SocksRequest> {
       if (buffer.length < 22) return INCOMPLETE;
       const groups: string[] = [];
       for (let i = 0; i < 16; i += 2) groups.push(buffer.readUInt16BE(4 + i).toString(16));
-      host = groups.join(':');
+      // Canonical compressed text (e.g. "::1"), which is how server policies such as PermitOpen name it.
+      host = new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
       offset = 20;
       break;
     }

@@ -30,7 +30,7 @@ export function startPtyProcess(program: SessionProgram): SessionProcess {
   const stty = sttyArguments(terminal.modes);
   const command = commandAs(program.runAs, '/bin/sh', ['-c', PROLOGUE, 'tether-session', program.file, ...program.args]);
   const child = pty.spawn(command.file, command.args, {
-    name: terminal.term || 'xterm',
+    name: terminal.term || 'dumb',
     cols: Math.max(1, Math.min(terminal.columns || 80, 4096)),
     rows: Math.max(1, Math.min(terminal.rows || 24, 4096)),
     cwd: program.cwd,

@@ -127,7 +127,9 @@ export class Transport extends EventEmitter {
   /** Sequence number of the packet being dispatched, for SSH_MSG_UNIMPLEMENTED replies. */
   private dispatchSequence = 0;
   private incomingLength = -1;
-  private bytesSinceKex = 0;
+  /** Bytes protected by the current keys, per direction: RekeyLimit applies to each key set. */
+  private bytesSentWithKeys = 0;
+  private bytesReceivedWithKeys = 0;
   private kex: KexState | undefined;
   private kexCount = 0;
   private readonly queuedDuringKex: Buffer[] = [];
@@ -223,7 +225,7 @@ export class Transport extends EventEmitter {
       this.dispatchSequence = this.receiveSequence;
       this.packetsReceived++;
       this.receiveSequence = (this.receiveSequence + 1) >>> 0;
-      this.bytesSinceKex += total;
+      this.bytesReceivedWithKeys += total;
       if (this.decompressor) payload = this.decompressor(payload);
       if (payload.length === 0) throw new ProtocolError('empty packet payload');
       this.dispatch(payload);
@@ -477,6 +479,7 @@ export class Transport extends EventEmitter {
     this.writePacket(Buffer.from([SSH_MSG.NEWKEYS]));
     this.debug('SSH2_MSG_NEWKEYS sent');
     this.sealer = createSealer(outgoing);
+    this.bytesSentWithKeys = 0;
     if (this.strictKex) this.sendSequence = 0;
     this.activateCompression('out', outCompression);
     kex.pendingOpener = createOpener(incoming);
@@ -495,6 +498,7 @@ export class Transport extends EventEmitter {
     }
     this.debug('SSH2_MSG_NEWKEYS received');
     this.opener = kex.pendingOpener;
+    this.bytesReceivedWithKeys = 0;
     if (this.strictKex) this.receiveSequence = 0;
     this.activateCompression('in', kex.pendingDecompression!);
     kex.receivedNewKeys = true;
@@ -505,10 +509,11 @@ export class Transport extends EventEmitter {
     this.negotiated = this.kex!.negotiated;
     this.kex = undefined;
     this.kexCount++;
-    this.bytesSinceKex = 0;
     this.scheduleTimedRekey();
     if (this.kexCount === 1) this.resolveReady();
     this.emit('kex', this.kexCount);
+    // Data queued during the exchange may already have used up the new keys' allowance.
+    this.maybeRekey();
   }
 
   private flushQueuedDuringKex(): void {
@@ -526,7 +531,7 @@ export class Transport extends EventEmitter {
 
   private maybeRekey(): void {
     const limit = this.options.rekeyLimitBytes ?? DEFAULT_REKEY_BYTES;
-    if (this.kexCount > 0 && !this.kex && this.bytesSinceKex > limit) {
+    if (this.kexCount > 0 && !this.kex && Math.max(this.bytesSentWithKeys, this.bytesReceivedWithKeys) > limit) {
       this.debug('rekeying after data limit');
       this.startKex();
     }
@@ -593,7 +598,7 @@ export class Transport extends EventEmitter {
     const compressed = this.compressor ? this.compressor(payload) : payload;
     const packet = this.sealer.seal(this.sendSequence, compressed);
     this.sendSequence = (this.sendSequence + 1) >>> 0;
-    this.bytesSinceKex += packet.length;
+    this.bytesSentWithKeys += packet.length;
     // Packets written in the same tick leave in one segment: Nagle is off, so batching is ours to do.
     if (!this.corked) {
       this.corked = true;
