@@ -110,44 +110,50 @@ export async function authenticateClient(transport: Transport, options: ClientAu
     return inbox.takeRemaining();
   };
 
-  // RFC 4252 §5.2: "none" learns which methods may continue.
-  request('none');
-  const reply = await nextReply();
-  if (reply.kind === 'success') return succeed();
-  if (reply.kind !== 'failure') throw new ProtocolError(`unexpected message ${reply.payload[0]} in authentication`);
-  let allowed = reply.methods;
+  let allowed: string[] = [];
+  try {
+    // RFC 4252 §5.2: "none" learns which methods may continue.
+    request('none');
+    const reply = await nextReply();
+    if (reply.kind === 'success') return succeed();
+    if (reply.kind !== 'failure') throw new ProtocolError(`unexpected message ${reply.payload[0]} in authentication`);
+    allowed = reply.methods;
 
-  for (;;) {
-    debug(`Authentications that can continue: ${allowed.join(',')}`);
-    const method = preferred.find((name) => allowed.includes(name) && !exhausted.has(name));
-    if (!method) throw new AuthenticationError(allowed);
-    debug(`Next authentication method: ${method}`);
-    let outcome: AuthReply | undefined;
+    for (;;) {
+      debug(`Authentications that can continue: ${allowed.join(',')}`);
+      const method = preferred.find((name) => allowed.includes(name) && !exhausted.has(name));
+      if (!method) throw new AuthenticationError(allowed);
+      debug(`Next authentication method: ${method}`);
+      let outcome: AuthReply | undefined;
 
-    if (method === 'publickey') {
-      keyIterator ??= iteratorOf(options.keys?.() ?? []);
-      outcome = await tryNextKey();
-    } else if (method === 'password') {
-      outcome = await tryPassword();
-    } else if (method === 'keyboard-interactive') {
-      outcome = await tryKeyboardInteractive();
-    } else {
-      exhausted.add(method);
-    }
+      if (method === 'publickey') {
+        keyIterator ??= iteratorOf(options.keys?.() ?? []);
+        outcome = await tryNextKey();
+      } else if (method === 'password') {
+        outcome = await tryPassword();
+      } else if (method === 'keyboard-interactive') {
+        outcome = await tryKeyboardInteractive();
+      } else {
+        exhausted.add(method);
+      }
 
-    if (!outcome) continue;
-    if (outcome.kind === 'success') {
-      debug(`Authentication succeeded (${method}).`);
-      return succeed();
+      if (!outcome) continue;
+      if (outcome.kind === 'success') {
+        debug(`Authentication succeeded (${method}).`);
+        return succeed();
+      }
+      if (outcome.kind !== 'failure') throw new ProtocolError(`unexpected message ${outcome.payload[0]} in authentication`);
+      if (outcome.partial) {
+        // RFC 4252 §5.1: this method succeeded but more are required.
+        debug(`Authenticated using "${method}" with partial success.`);
+        exhausted.add(method);
+        if (method === 'publickey') keyIterator = undefined;
+      }
+      allowed = outcome.methods;
     }
-    if (outcome.kind !== 'failure') throw new ProtocolError(`unexpected message ${outcome.payload[0]} in authentication`);
-    if (outcome.partial) {
-      // RFC 4252 §5.1: this method succeeded but more are required.
-      debug(`Authenticated using "${method}" with partial success.`);
-      exhausted.add(method);
-      if (method === 'publickey') keyIterator = undefined;
-    }
-    allowed = outcome.methods;
+  } finally {
+    // Whatever the outcome, let the key source release what it holds (an agent connection, loaded keys).
+    void keyIterator?.return?.();
   }
 
   /** Offers keys one at a time until one is accepted or the keys run out. */

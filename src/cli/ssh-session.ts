@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { SshClient } from '../client/client.ts';
 import type { Session } from '../client/session.ts';
+import { requestAgentForwarding } from '../client/agent-forwarding.ts';
 import { enterRawMode } from './ssh-terminal.ts';
 import { EscapeFilter } from './escape-filter.ts';
 
@@ -24,6 +25,8 @@ export interface SessionOptions {
   /** Runs a `~C` command line (forwarding changes); undefined when EnableEscapeCommandline is off. */
   escapeCommandLine?: (line: string) => Promise<string>;
   host: string;
+  /** Ask the server for agent forwarding in this session (-A). */
+  forwardAgent?: boolean;
   log: (level: number, message: string) => void;
 }
 
@@ -51,6 +54,7 @@ export async function runInteractiveSession(client: SshClient, options: SessionO
   }
   const tty = wantsTty(options);
   const session: Session = await client.session();
+  if (options.forwardAgent) requestAgentForwarding(session);
   for (const [name, value] of Object.entries(options.env)) await session.setEnv(name, value);
   if (tty) {
     await session.requestPty({

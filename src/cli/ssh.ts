@@ -8,7 +8,9 @@ import type { SshFlags } from '../config/ssh/index.ts';
 import { connect, ConnectError, ServerTimeoutError, type ConnectOptions, type SshClient } from '../client/client.ts';
 import { hostKeyVerifier, HostKeyVerificationError, type StrictHostKeyChecking } from '../client/host-key-policy.ts';
 import { identityFileKeys } from '../client/identities.ts';
-import { AuthenticationError } from '../auth/client-auth.ts';
+import { acceptForwardedAgent } from '../client/agent-forwarding.ts';
+import { addKeyToAgent, agentSocketPath, loadAgentKeys, selectAuthKeys } from '../agent/index.ts';
+import { AuthenticationError, type AuthKey } from '../auth/client-auth.ts';
 import { DisconnectError, ProtocolError } from '../wire/errors.ts';
 import { MacError } from '../crypto/cipher/types.ts';
 import { askQuestion, askSecret } from './ssh-terminal.ts';
@@ -164,6 +166,8 @@ export async function sshMain(argv: string[]): Promise<number> {
     forwarding = await startForwarding(client, config, { log, debug });
     if (background?.role === 'child') background.ready();
     if (forwarding.stdioForward) return await forwarding.stdioForward;
+    const agentSocket = config.forwardAgent === true ? agentSocketPath(config.identityAgent) : config.forwardAgent || undefined;
+    if (agentSocket) acceptForwardedAgent(client, agentSocket);
     return await runInteractiveSession(client, {
       command: settings.command,
       subsystem: settings.subsystem,
@@ -172,6 +176,7 @@ export async function sshMain(argv: string[]): Promise<number> {
       stdinNull: config.stdinNull,
       env: settings.environment,
       escapeChar: config.escapeChar,
+      forwardAgent: agentSocket !== undefined,
       escapeCommandLine: config.enableEscapeCommandline ? forwarding.commandLine : undefined,
       host,
       log,
@@ -223,15 +228,7 @@ export function buildConnectOptions(
     }),
     auth: {
       methods: settings.authMethods,
-      keys: () =>
-        config.pubkeyAuthentication === 'no'
-          ? []
-          : identityFileKeys(config.identityFiles, {
-              passphrase: interactive ? askSecret : undefined,
-              attempts: config.numberOfPasswordPrompts,
-              warn: (message) => log(2, message),
-              debug,
-            }),
+      keys: () => (config.pubkeyAuthentication === 'no' ? [] : authenticationKeys(config, interactive, log, debug)),
       password: config.passwordAuthentication && interactive ? () => askSecret(`${config.user}@${host}'s password: `) : undefined,
       keyboardInteractive: config.kbdInteractiveAuthentication && interactive ? answerPrompts(log) : undefined,
       passwordAttempts: config.numberOfPasswordPrompts,
@@ -245,6 +242,41 @@ export function buildConnectOptions(
     rekeyIntervalSeconds: config.rekeyLimit.seconds || undefined,
     debug,
   };
+}
+
+/**
+ * The keys to offer, in ssh's order: the agent's (unless IdentitiesOnly), then identity files the agent does
+ * not hold. A key loaded from a file is added to the agent when AddKeysToAgent says so.
+ */
+async function* authenticationKeys(
+  config: ClientSettings['resolved'],
+  interactive: boolean,
+  log: (level: number, message: string) => void,
+  debug: ((message: string) => void) | undefined,
+): AsyncGenerator<AuthKey> {
+  const agent = await loadAgentKeys({ socketPath: agentSocketPath(config.identityAgent), debug });
+  try {
+    const addMode = config.addKeysToAgent.mode;
+    const identityFiles = identityFileKeys(config.identityFiles, {
+      passphrase: interactive ? askSecret : undefined,
+      attempts: config.numberOfPasswordPrompts,
+      warn: (message) => log(2, message),
+      debug,
+      onLoaded: agent && addMode !== 'no'
+        ? async (path, key) => {
+            await addKeyToAgent({ client: agent.client, key, path, mode: addMode, lifetime: config.addKeysToAgent.lifetimeSeconds, ask: confirmOnTerminal, debug });
+          }
+        : undefined,
+    });
+    yield* selectAuthKeys({ agentKeys: agent?.keys ?? [], identityFiles, identitiesOnly: config.identitiesOnly });
+  } finally {
+    agent?.close();
+  }
+}
+
+/** A yes/no question on the terminal (AddKeysToAgent ask). */
+async function confirmOnTerminal(question: string): Promise<boolean> {
+  return /^y(es)?$/i.test((await askQuestion(question))?.trim() ?? '');
 }
 
 /** keyboard-interactive prompts answered on the terminal, echoing only where the server allows. */

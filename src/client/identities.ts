@@ -18,6 +18,8 @@ export interface IdentityFileOptions {
   attempts?: number;
   warn?: (message: string) => void;
   debug?: (message: string) => void;
+  /** Called once a private key has been loaded (decrypted) for signing: AddKeysToAgent hooks in here. */
+  onLoaded?: (path: string, key: PrivateKey) => void | Promise<void>;
 }
 
 /** The default IdentityFile list of OpenSSH 9, in its order, under `sshDir`. */
@@ -79,7 +81,10 @@ export function identityFileKeys(paths: string[], options: IdentityFileOptions):
       label: path,
       async sign(data, algorithm) {
         try {
-          loaded ??= await loadIdentity(path, options);
+          if (!loaded) {
+            loaded = await loadIdentity(path, options);
+            await options.onLoaded?.(path, loaded);
+          }
         } catch (error) {
           const message = (error as Error).message;
           if (message.includes('UNPROTECTED PRIVATE KEY FILE')) {

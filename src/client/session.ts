@@ -2,6 +2,7 @@
  * A "session" channel (RFC 4254 §6) seen from the client: pty, environment, exec/shell/subsystem, window
  * changes and signals, and the exit status as a promise.
  */
+import { finished } from 'node:stream/promises';
 import type { Channel, ExitStatus } from '../connection/channel.ts';
 import {
   DEFAULT_TERMINAL_MODES,
@@ -32,9 +33,13 @@ export class Session {
 
   constructor(channel: Channel) {
     this.channel = channel;
+    // Settles once the channel is closed (RFC 4254 §5.3: nothing more can arrive) and, for output someone is
+    // reading, once that reader has had it all: awaiting `exit` then never races the last bytes of output.
     this.exit = new Promise((resolve) => {
-      channel.once('exit', (status: ExitStatus) => resolve(status));
-      channel.once('channel-closed', () => resolve(channel.exitStatus ?? {}));
+      channel.once('channel-closed', () => {
+        const consumed = [channel, channel.stderr].filter((stream) => stream.readableFlowing === true && !stream.readableEnded);
+        void Promise.all(consumed.map((stream) => finished(stream).catch(() => {}))).then(() => resolve(channel.exitStatus ?? {}));
+      });
     });
   }
 

@@ -49,7 +49,6 @@ const FLAGS: ReadonlyMap<number, string> = new Map([
   [TTY_OP.IEXTEN, 'iexten'],
   [TTY_OP.ECHOCTL, 'echoctl'],
   [TTY_OP.ECHOKE, 'echoke'],
-  [60, 'pendin'],
   [TTY_OP.OPOST, 'opost'],
   [71, 'olcuc'],
   [TTY_OP.ONLCR, 'onlcr'],

@@ -78,7 +78,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<RunningSshd>
     hostKeys[name] = makeKey(dir, `host_${name}`, spec.type, spec.bits);
   }
   const authorizedKeysFile = join(dir, 'authorized_keys');
-  writeFileSync(authorizedKeysFile, (options.authorizedKeys ?? []).join('\n') + '\n', { mode: 0o600 });
+  // sshd reads authorized_keys as the user logging in, so non-root test users must be able to read it.
+  writeFileSync(authorizedKeysFile, (options.authorizedKeys ?? []).join('\n') + '\n', { mode: 0o644 });
+  chmodSync(authorizedKeysFile, 0o644);
   const configFile = join(dir, 'sshd_config');
   writeFileSync(
     configFile,

@@ -190,6 +190,41 @@ describe('tether ssh authentication methods against OpenSSH sshd', () => {
     });
   }
 
+  test('an encrypted key asks for its passphrase (SSH_ASKPASS) and logs in', async () => {
+    const keyDir = tempDir();
+    const encrypted = makeKey(keyDir, 'id_encrypted', 'ed25519', undefined, TEST_PASSWORD);
+    const restricted = await startSshd({ authorizedKeys: [publicKeyLine(encrypted)] });
+    try {
+      const result = await runTether(
+        sshArgs(home, restricted.port, encrypted, ['-v', '-o', 'IdentitiesOnly=yes', '-o', 'PreferredAuthentications=publickey', 'root@127.0.0.1', 'echo unlocked']),
+        { env: { HOME: home, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force' } },
+      );
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.stdout.toString(), 'unlocked\n');
+    } finally {
+      await restricted.stop();
+    }
+  });
+
+  test('two factors (AuthenticationMethods publickey,password): partial success, then success', async () => {
+    const twoFactor = await startSshd({
+      authorizedKeys: [publicKeyLine(keys.ed25519!)],
+      overrides: ['PasswordAuthentication yes', 'AuthenticationMethods publickey,password'],
+    });
+    try {
+      const result = await runTether(
+        sshArgs(home, twoFactor.port, keys.ed25519, ['-v', '-o', 'IdentitiesOnly=yes', `${TEST_USER}@127.0.0.1`, 'id -un']),
+        { env: { HOME: home, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force' } },
+      );
+      assert.equal(result.status, 0, result.stderr);
+      assert.equal(result.stdout.toString(), `${TEST_USER}\n`);
+      assert.match(result.stderr, /Authenticated using "publickey" with partial success\./);
+      assert.match(result.stderr, /Authentication succeeded \(password\)/);
+    } finally {
+      await twoFactor.stop();
+    }
+  });
+
   test('a wrong password ends in ssh\'s Permission denied and exit 255', async () => {
     const wrong = join(home, 'wrong.sh');
     writeFileSync(wrong, "#!/bin/sh\necho not-the-password\n");
