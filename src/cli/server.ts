@@ -66,6 +66,11 @@ export function loadServerConfig(file: string | undefined, overrides: SshdConfig
   return { config: parseSshdConfigText(text, 'built-in default configuration', overrides), embedded: true };
 }
 
+/** What `tether server -T [-C spec]` prints (sshd -T's format). Throws SshdConfigError / ConnectionSpecError. */
+export function dashTOutput(file: string | undefined, overrides: SshdConfigOverrides, spec?: string): string {
+  return formatDashT(dashTSettings(loadServerConfig(file, overrides).config, spec));
+}
+
 export function choosePasswordVerifier(embedded: boolean): PasswordVerifier {
   if (process.env.TETHER_PASSWORD_FILE || embedded || !runningAsRoot()) return new PasswordFileVerifier(passwordFilePath());
   return new SystemPasswordVerifier();
@@ -186,21 +191,9 @@ export async function serverMain(argv: string[]): Promise<number> {
     return check.ok ? 0 : 255;
   }
 
-  let choice: ConfigChoice;
-  try {
-    choice = loadServerConfig(file, overrides);
-  } catch (error) {
-    if (error instanceof SshdConfigError) {
-      printConfigError(error);
-      return 255;
-    }
-    throw error;
-  }
-  for (const warning of choice.config.warnings) process.stderr.write(`${warning}\n`);
-  if (mode === 'test') return 0;
   if (mode === 'dump') {
     try {
-      process.stdout.write(formatDashT(dashTSettings(choice.config, spec)));
+      process.stdout.write(dashTOutput(file, overrides, spec));
       return 0;
     } catch (error) {
       if (error instanceof SshdConfigError) {
@@ -214,6 +207,19 @@ export async function serverMain(argv: string[]): Promise<number> {
       throw error;
     }
   }
+
+  let choice: ConfigChoice;
+  try {
+    choice = loadServerConfig(file, overrides);
+  } catch (error) {
+    if (error instanceof SshdConfigError) {
+      printConfigError(error);
+      return 255;
+    }
+    throw error;
+  }
+  for (const warning of choice.config.warnings) process.stderr.write(`${warning}\n`);
+  if (mode === 'test') return 0;
 
   const settings = choice.config.settings;
   const level: LogLevel = debugMode ? 'DEBUG3' : settings.logLevel;
