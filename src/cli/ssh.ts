@@ -235,6 +235,7 @@ export function buildConnectOptions(
       onBanner: (text) => log(3, text.replace(/\n$/, '')),
     },
     connectTimeout: config.connectTimeout,
+    connectionAttempts: config.connectionAttempts,
     keepaliveInterval: config.serverAliveInterval,
     keepaliveCountMax: config.serverAliveCountMax,
     tcpKeepAlive: config.tcpKeepAlive,
@@ -302,7 +303,7 @@ function writeLog(message: string): void {
 /** OpenSSH's wording for each way a connection can fail. */
 export function describeFailure(error: Error, user: string, host: string, port: number): string {
   const where = `${host} port ${port}`;
-  if (error instanceof ConnectError) return `ssh: ${error.message}`;
+  if (error instanceof ConnectError) return `ssh: ${error.message}`;  // also ResolveError
   if (error instanceof ForwardingError) return error.message;
   if (error instanceof HostKeyVerificationError) return error.message;
   if (error instanceof AuthenticationError) return `${user}@${host}: ${error.message}`;

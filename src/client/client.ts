@@ -32,6 +32,8 @@ export interface ConnectOptions {
   auth: Omit<ClientAuthOptions, 'username' | 'debug'>;
   /** Seconds to wait for the TCP connection and the SSH handshake; 0 waits forever. */
   connectTimeout?: number;
+  /** ConnectionAttempts: TCP connection tries, one second apart. */
+  connectionAttempts?: number;
   /** ServerAliveInterval / ServerAliveCountMax (seconds; 0 disables). */
   keepaliveInterval?: number;
   keepaliveCountMax?: number;
@@ -56,7 +58,12 @@ export class ServerTimeoutError extends Error {
 
 /** The TCP connection could not be made (ssh: "connect to host H port P: Connection refused"). */
 export class ConnectError extends Error {
-  override readonly name = 'ConnectError';
+  override readonly name: string = 'ConnectError';
+}
+
+/** The host name does not resolve (ssh: "Could not resolve hostname H: Name or service not known"). */
+export class ResolveError extends ConnectError {
+  override readonly name = 'ResolveError';
 }
 
 export class SshClient {
@@ -188,19 +195,45 @@ export class SshClient {
   }
 }
 
-function openTcp(host: string, port: number, options: ConnectOptions): Promise<Socket> {
+/** One TCP connection attempt, abandoned after ConnectTimeout. Errors are worded like ssh's. */
+function tcpAttempt(host: string, port: number, options: ConnectOptions): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = netConnect({ host, port, noDelay: true, keepAlive: options.tcpKeepAlive ?? true });
-    const onError = (error: NodeJS.ErrnoException) => {
+    const timer = options.connectTimeout
+      ? setTimeout(() => {
+          socket.destroy();
+          reject(new ConnectError(`connect to host ${host} port ${port}: Connection timed out`));
+        }, options.connectTimeout * 1000)
+      : undefined;
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') {
+        reject(new ResolveError(`Could not resolve hostname ${host}: ${error.code === 'ENOTFOUND' ? 'Name or service not known' : 'Temporary failure in name resolution'}`));
+        return;
+      }
       const reason = error.code === 'ECONNREFUSED' ? 'Connection refused' : error.code === 'ETIMEDOUT' ? 'Connection timed out' : error.message;
       reject(new ConnectError(`connect to host ${host} port ${port}: ${reason}`));
-    };
-    socket.once('error', onError);
+    });
     socket.once('connect', () => {
-      socket.off('error', onError);
+      clearTimeout(timer);
+      socket.removeAllListeners('error');
       resolve(socket);
     });
   });
+}
+
+/** ConnectionAttempts: ssh tries again once a second until the attempts run out. */
+async function openTcp(host: string, port: number, options: ConnectOptions): Promise<Socket> {
+  const attempts = Math.max(1, options.connectionAttempts ?? 1);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await tcpAttempt(host, port, options);
+    } catch (error) {
+      if (attempt >= attempts || error instanceof ResolveError) throw error;
+      options.debug?.(`${(error as Error).message}; retrying`);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
 }
 
 function withTimeout<T>(promise: Promise<T>, seconds: number | undefined, message: string, onTimeout: () => void): Promise<T> {
@@ -239,7 +272,7 @@ export async function connect(options: ConnectOptions): Promise<SshClient> {
   }
   const stream =
     options.stream ??
-    (await withTimeout(openTcp(options.host, port, options), options.connectTimeout, `connect to host ${options.host} port ${port}: Connection timed out`, () => {}));
+    (await openTcp(options.host, port, options));
   const transport = new Transport({
     role: 'client',
     stream,

@@ -37,7 +37,7 @@ describe('tether ssh with ssh_config', () => {
     home = tempDir();
     mkdirSync(join(home, '.ssh'), { mode: 0o700 });
     key = makeKey(join(home, '.ssh'), 'id_clint', 'ed25519');
-    sshd = await startSshd({ authorizedKeys: [publicKeyLine(key)] });
+    sshd = await startSshd({ authorizedKeys: [publicKeyLine(key)], config: ['AcceptEnv TETHER_*'] });
     // ssh takes ~ and ~/.ssh/config from the passwd entry, not $HOME, so the test names its file with -F.
     config = join(home, '.ssh', 'config');
     writeFileSync(
@@ -73,6 +73,24 @@ describe('tether ssh with ssh_config', () => {
     const theirs = spawnSync('ssh', ['-F', config, '-G', '-p', '2200', '-o', 'Compression=yes', 'clint'], { env: { ...process.env, HOME: home }, encoding: 'utf8' });
     assert.equal(ours.status, 0, ours.stderr);
     assert.equal(ours.stdout.toString(), theirs.stdout);
+  });
+
+  test('SendEnv passes matching variables and SetEnv sets others (sshd AcceptEnv TETHER_*)', async () => {
+    const result = await runTether(
+      ['ssh', '-F', config, '-o', 'SendEnv=TETHER_SENT', '-o', 'SetEnv=TETHER_SET=fixed', 'clint', 'echo "$TETHER_SENT/$TETHER_SET/${TETHER_UNSENT:-unset}"'],
+      { env: { HOME: home, TETHER_SENT: 'from-client', TETHER_UNSENT: 'kept-local' } },
+    );
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.toString(), 'from-client/fixed/unset\n');
+  });
+
+  test('ConnectionAttempts retries a refused connection once a second', async () => {
+    const started = performance.now();
+    const result = await runTether(['ssh', '-F', 'none', '-o', 'ConnectionAttempts=3', '-p', '1', '127.0.0.1', 'true'], { env: { HOME: home } });
+    const elapsed = (performance.now() - started) / 1000;
+    assert.equal(result.status, 255);
+    assert.match(result.stderr, /ssh: connect to host 127\.0\.0\.1 port 1: Connection refused/);
+    assert.ok(elapsed >= 1.9 && elapsed < 5, `3 attempts took ${elapsed.toFixed(2)} s`);
   });
 
   test('a bad configuration line names file and line, exit 255', async () => {
