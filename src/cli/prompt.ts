@@ -79,45 +79,43 @@ export async function readLineFrom(stream: NodeJS.ReadableStream): Promise<strin
   }
 }
 
-/** Reads a secret from /dev/tty with echo off. */
-async function readSecretFromTerminal(prompt: string): Promise<string> {
+/**
+ * Asks on the controlling terminal (/dev/tty), never on stdin, which may carry data: the line typed, echoed
+ * or not; undefined when there is no terminal or the user pressed ^C or ^D on an empty line.
+ */
+export async function askTerminal(prompt: string, echo: boolean): Promise<string | undefined> {
   let fd: number;
   try {
     fd = openSync('/dev/tty', 'r+');
   } catch {
-    throw new PromptError("can't open /dev/tty to read the passphrase");
+    return undefined;
   }
   const input = new ReadStream(fd);
   const output = new WriteStream(fd);
   input.setRawMode(true);
   output.write(prompt);
   try {
-    return await new Promise<string>((resolve, reject) => {
+    return await new Promise<string | undefined>((resolve) => {
       let answer = '';
-      const onData = (data: Buffer) => {
+      input.on('data', (data: Buffer) => {
         for (const char of data.toString('utf8')) {
-          if (char === '\r' || char === '\n') return finish(() => resolve(answer));
-          if (char === '\u0003') return finish(() => reject(new PromptError('interrupted')));
-          if (char === '\u0004') {
-            if (answer === '') return finish(() => resolve(''));
-          } else if (char === '\u007f' || char === '\b') {
+          if (char === '\r' || char === '\n') return resolve(answer);
+          if (char === '\u0003' || (char === '\u0004' && answer === '')) return resolve(undefined);
+          if (char === '\u007f' || char === '\b') {
+            if (answer.length > 0 && echo) output.write('\b \b');
             answer = [...answer].slice(0, -1).join('');
           } else if (char === '\u0015') {
             answer = '';
-          } else {
+          } else if (char >= ' ') {
             answer += char;
+            if (echo) output.write(char);
           }
         }
-      };
-      const finish = (settle: () => void) => {
-        input.removeListener('data', onData);
-        settle();
-      };
-      input.on('data', onData);
+      });
     });
   } finally {
     input.setRawMode(false);
-    output.write('\n');
+    output.write('\r\n');
     input.pause();
     input.destroy();
     output.destroy();
@@ -127,6 +125,13 @@ async function readSecretFromTerminal(prompt: string): Promise<string> {
       // Already closed by the stream.
     }
   }
+}
+
+/** Reads a secret from /dev/tty with echo off. */
+async function readSecretFromTerminal(prompt: string): Promise<string> {
+  const answer = await askTerminal(prompt, false);
+  if (answer === undefined) throw new PromptError("can't read the passphrase from /dev/tty");
+  return answer;
 }
 
 /**

@@ -3,67 +3,7 @@
  * the remote command), SSH_ASKPASS when there is no terminal, and raw mode with guaranteed restoration.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
-import { ReadStream, WriteStream } from 'node:tty';
-
-/** Opens the controlling terminal, or returns undefined when the process has none. */
-function openTerminal(): { input: ReadStream; output: WriteStream; close(): void } | undefined {
-  let fd: number;
-  try {
-    fd = openSync('/dev/tty', 'r+');
-  } catch {
-    return undefined;
-  }
-  const input = new ReadStream(fd);
-  const output = new WriteStream(fd);
-  return {
-    input,
-    output,
-    close() {
-      input.pause();
-      input.destroy();
-      output.destroy();
-      try {
-        closeSync(fd);
-      } catch {
-        // The streams may have closed it already.
-      }
-    },
-  };
-}
-
-/** Reads one line from the terminal, echoing it or not. Undefined when there is no terminal or on ^C / EOF. */
-async function askTerminal(prompt: string, echo: boolean): Promise<string | undefined> {
-  const terminal = openTerminal();
-  if (!terminal) return undefined;
-  const { input, output } = terminal;
-  input.setRawMode(true);
-  output.write(prompt);
-  try {
-    return await new Promise<string | undefined>((resolve) => {
-      let answer = '';
-      input.on('data', (data: Buffer) => {
-        for (const char of data.toString('utf8')) {
-          if (char === '\r' || char === '\n') return resolve(answer);
-          if (char === '\u0003' || (char === '\u0004' && answer === '')) return resolve(undefined);
-          if (char === '\u007f' || char === '\b') {
-            if (answer.length > 0 && echo) output.write('\b \b');
-            answer = [...answer].slice(0, -1).join('');
-          } else if (char === '\u0015') {
-            answer = '';
-          } else if (char >= ' ') {
-            answer += char;
-            if (echo) output.write(char);
-          }
-        }
-      });
-    });
-  } finally {
-    input.setRawMode(false);
-    output.write('\r\n');
-    terminal.close();
-  }
-}
+import { askTerminal } from './prompt.ts';
 
 /** SSH_ASKPASS, as ssh uses it when there is no terminal (or SSH_ASKPASS_REQUIRE=force). */
 function askpass(prompt: string): string | undefined {
