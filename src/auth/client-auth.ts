@@ -105,10 +105,8 @@ export async function authenticateClient(transport: Transport, options: ClientAu
   let passwordAttempt = 0;
   let kbdFailures = 0;
 
-  const succeed = (): Buffer[] => {
-    transport.markAuthenticated();
-    return inbox.takeRemaining();
-  };
+  // Delayed compression was switched on by the transport when USERAUTH_SUCCESS arrived.
+  const succeed = (): Buffer[] => inbox.takeRemaining();
 
   let allowed: string[] = [];
   try {

@@ -136,13 +136,17 @@ function baseMethod(entry: string): string {
 }
 
 /**
- * Runs the ssh-userauth service to completion on a transport whose first key exchange is done. Resolves
+ * Runs the ssh-userauth service to completion. Call it right after creating the transport: it takes the
+ * transport's packets at once (a client's SERVICE_REQUEST can arrive in the same read as its NEWKEYS, before
+ * any `await transport.ready` continuation would run) and waits for the first key exchange itself. Resolves
  * with the authenticated user; rejects when the transport closes or the client breaks the protocol (the
  * transport is then already disconnected with the reason).
  */
 export async function authenticateServer(transport: Transport, policy: ServerAuthPolicy): Promise<AuthenticatedUser> {
+  const inbox = new PacketInbox(transport);
   try {
-    return await runUserauth(transport, policy);
+    await transport.ready;
+    return await runUserauth(transport, policy, inbox);
   } catch (error) {
     // Malformed requests (DecodeError) and protocol violations inside a method end the connection here.
     if (!transport.isClosed) transport.fail(error as Error);
@@ -150,8 +154,7 @@ export async function authenticateServer(transport: Transport, policy: ServerAut
   }
 }
 
-async function runUserauth(transport: Transport, policy: ServerAuthPolicy): Promise<AuthenticatedUser> {
-  const inbox = new PacketInbox(transport);
+async function runUserauth(transport: Transport, policy: ServerAuthPolicy, inbox: PacketInbox): Promise<AuthenticatedUser> {
   const sessionId = transport.sessionId!;
   const emit = (event: AuthEvent): void => policy.onEvent?.(event);
 
@@ -272,8 +275,8 @@ async function runUserauth(transport: Transport, policy: ServerAuthPolicy): Prom
       if (result.restrictions) restrictions = result.restrictions;
       if (completeMethod(methodName)) {
         emit({ kind: 'accepted', method: methodName, user, valid: true, detail: result.detail, important: true });
+        // Sending USERAUTH_SUCCESS also starts delayed compression in the transport.
         transport.send(Buffer.from([SSH_MSG.USERAUTH_SUCCESS]));
-        transport.markAuthenticated();
         return { user, methods: succeeded, restrictions, earlierPackets: inbox.takeRemaining() };
       }
       // RFC 4252 §5.1: this method is done but another is still required.

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { Transport, type AlgorithmPreferences } from '../transport/transport.ts';
+import { DEFAULT_HOST_KEY_ALGORITHMS, Transport, type AlgorithmPreferences } from '../transport/transport.ts';
 import { Connection, type IncomingChannelOpen } from '../connection/connection.ts';
 import { CHANNEL_OPEN_FAILURE, DISCONNECT_REASON } from '../wire/message-numbers.ts';
 import { DisconnectError } from '../wire/errors.ts';
@@ -72,6 +72,8 @@ export class ServerConnection extends EventEmitter {
       hostKeys: [...runtime.hostKeys],
       algorithms: runtime.algorithms,
       chooseDhGroup: runtime.chooseDhGroup,
+      // Only what we can verify: OpenSSH's list also names certificate and security-key algorithms.
+      serverSignatureAlgorithms: settings.pubkeyAcceptedAlgorithms.filter((name) => DEFAULT_HOST_KEY_ALGORITHMS.includes(name)),
       rekeyLimitBytes: settings.rekeyLimit.bytes > 0 ? settings.rekeyLimit.bytes : undefined,
       rekeyIntervalSeconds: settings.rekeyLimit.intervalSeconds,
       softwareVersion: runtime.softwareVersion,
@@ -111,9 +113,11 @@ export class ServerConnection extends EventEmitter {
         : undefined;
     grace?.unref();
     try {
+      const authentication = authenticateServer(this.transport, this.policy);
+      authentication.catch(() => {}); // awaited below; this only keeps an early handshake failure handled
       await this.transport.ready;
       this.phase = 'authenticating';
-      this.authenticated = await authenticateServer(this.transport, this.policy);
+      this.authenticated = await authentication;
       clearTimeout(grace);
       this.phase = 'authenticated';
       this.emit('authenticated');

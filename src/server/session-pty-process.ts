@@ -37,6 +37,9 @@ export function startPtyProcess(program: SessionProgram): SessionProcess {
     env: { ...program.env, ...(stty.length > 0 ? { TETHER_STTY: stty.join(' ') } : {}) },
     encoding: null,
   });
+  // node-pty rethrows terminal read errors other than EIO unless someone else listens for them; a session's
+  // terminal failing must end that session only (the exit follows), never the server.
+  (child as unknown as { on(event: 'error', listener: (error: Error) => void): void }).on('error', () => {});
   const ttyName = (child as unknown as { ptsName?: string }).ptsName;
   if (program.runAs && ttyName) {
     try {

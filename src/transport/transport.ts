@@ -61,6 +61,8 @@ export interface TransportOptions {
   verifyHostKey?: (key: PublicKey, algorithm: string) => Promise<void> | void;
   /** Server: host keys to offer. */
   hostKeys?: PrivateKey[];
+  /** Server: the signature algorithms announced in EXT_INFO server-sig-algs (PubkeyAcceptedAlgorithms). */
+  serverSignatureAlgorithms?: string[];
   /** Server: picks a group for diffie-hellman-group-exchange. */
   chooseDhGroup?: (min: number, preferred: number, max: number) => { prime: Buffer; generator: Buffer };
   rekeyLimitBytes?: number;
@@ -116,7 +118,9 @@ export class Transport extends EventEmitter {
   lastPacketAt = performance.now();
   serverHostKey: PublicKey | undefined;
 
-  packetHandler: PacketHandler = () => {};
+  private handler: PacketHandler | undefined;
+  /** Upper-layer packets that arrived before any handler was installed, delivered when one is. */
+  private readonly undelivered: Buffer[] = [];
 
   private sealer: PacketSealer = createNoneSealer();
   private opener: PacketOpener = createNoneOpener();
@@ -285,11 +289,37 @@ export class Transport extends EventEmitter {
         throw new ProtocolError(`unexpected message ${type} during key exchange`);
       }
       if (this.kexCount === 0) throw new ProtocolError(`unexpected message ${type} before key exchange`);
-      const result = this.packetHandler(payload);
-      if (result instanceof Promise) this.pauseUntil(result);
+      this.deliver(payload);
       return;
     }
     this.sendUnimplemented();
+  }
+
+  /**
+   * Receives messages 50 and above (and SERVICE_REQUEST/ACCEPT). A handler returning a promise pauses input
+   * until it settles. Packets that arrived before the first handler was set are handed to it at once: a peer
+   * may send its next message in the same segment as NEWKEYS, before anyone awaiting `ready` has run.
+   */
+  set packetHandler(handler: PacketHandler) {
+    this.handler = handler;
+    try {
+      while (this.undelivered.length > 0 && !this.inputPaused && !this.isClosed) this.deliver(this.undelivered.shift()!);
+    } catch (error) {
+      this.fail(error as Error);
+    }
+  }
+
+  private deliver(payload: Buffer): void {
+    // zlib@openssh.com: the client decompresses from the packet after USERAUTH_SUCCESS, which may already be
+    // in this input batch, so the switch happens here rather than when the auth layer gets to it.
+    if (this.role === 'client' && payload[0] === SSH_MSG.USERAUTH_SUCCESS) this.markAuthenticated();
+    if (!this.handler) {
+      if (this.undelivered.length >= 64) throw new ProtocolError('too many messages before the session was ready');
+      this.undelivered.push(payload);
+      return;
+    }
+    const result = this.handler(payload);
+    if (result instanceof Promise) this.pauseUntil(result);
   }
 
   /** RFC 4253 §11.4: answers the packet being dispatched with SSH_MSG_UNIMPLEMENTED. */
@@ -524,7 +554,7 @@ export class Transport extends EventEmitter {
 
   private sendExtInfo(): void {
     // RFC 8308 §3.1: the signature algorithms we accept for user authentication.
-    const algorithms = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'];
+    const algorithms = this.options.serverSignatureAlgorithms ?? DEFAULT_HOST_KEY_ALGORITHMS;
     const writer = new Writer().byte(SSH_MSG.EXT_INFO).uint32(1).string('server-sig-algs').nameList(algorithms);
     this.writePacket(Buffer.from(writer.finish()));
   }
@@ -565,8 +595,9 @@ export class Transport extends EventEmitter {
     }
   }
 
-  /** Called by the authentication layer on success: delayed compression begins now. */
-  markAuthenticated(): void {
+  /** Delayed compression begins: at USERAUTH_SUCCESS, sent (server) or received (client). */
+  private markAuthenticated(): void {
+    if (this.authenticated) return;
     this.authenticated = true;
     const negotiated = this.negotiated;
     if (!negotiated) return;
@@ -609,6 +640,8 @@ export class Transport extends EventEmitter {
       });
     }
     const flowing = this.stream.write(packet);
+    // The server compresses from the packet after its USERAUTH_SUCCESS (OpenSSH PROTOCOL §2.2).
+    if (this.role === 'server' && payload[0] === SSH_MSG.USERAUTH_SUCCESS) this.markAuthenticated();
     if (payload[0]! >= 50) this.maybeRekey();
     return flowing;
   }

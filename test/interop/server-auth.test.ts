@@ -6,10 +6,10 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyAuth, ssh, sshWithPassword, startTestServer, TEST_USER, type TestServer } from './server-harness.ts';
-import { makeKey, publicKeyLine } from '../helpers/openssh.ts';
+import { makeKey, publicKeyLine, tempDir } from '../helpers/openssh.ts';
 
 const passwordOnly = ['-o', 'PreferredAuthentications=password', '-o', 'PubkeyAuthentication=no', '-o', 'NumberOfPasswordPrompts=1'];
 const kbdOnly = ['-o', 'PreferredAuthentications=keyboard-interactive', '-o', 'PubkeyAuthentication=no', '-o', 'NumberOfPasswordPrompts=1'];
@@ -19,7 +19,7 @@ describe('methods and the gateway policy', () => {
   before(async () => {
     test = await startTestServer({
       extraAddresses: ['127.0.0.2'],
-      config: ['MaxAuthTries 3', 'DenyUsers nobody'],
+      config: ['MaxAuthTries 3', 'DenyUsers tethertest@127.0.0.3'],
       // The guide's policy: passwords from everywhere, public keys only from the machine itself.
       tail: ['Match Address !127.0.0.1,*', '\tPubkeyAuthentication no'],
     });
@@ -86,11 +86,12 @@ describe('methods and the gateway policy', () => {
     await test.waitForLog(/^Failed password for invalid user no-such-user-xyz from 127\.0\.0\.1 port \d+ ssh2$/);
   });
 
-  it('DenyUsers refuses a user even with the right password', async () => {
-    // "nobody" is denied; its shell is nologin, so this also shows the refusal comes first.
-    const result = await sshWithPassword(test, [...test.sshBase(), ...passwordOnly, 'nobody@127.0.0.1', 'true'], 'x');
+  it('DenyUsers user@address refuses that user from that address, even with the right password', async () => {
+    const result = await sshWithPassword(test, [...test.sshBase(), ...passwordOnly, '-b', '127.0.0.3', `${TEST_USER}@127.0.0.1`, 'true']);
     assert.notEqual(result.status, 0);
-    await test.waitForLog(/^User nobody not allowed because shell \/usr\/sbin\/nologin|User nobody from 127\.0\.0\.1 not allowed because listed in DenyUsers/);
+    assert.match(result.stderr, /Permission denied/);
+    await test.waitForLog(/^User tethertest from 127\.0\.0\.3 not allowed because listed in DenyUsers$/);
+    await test.waitForLog(/^Failed password for invalid user tethertest from 127\.0\.0\.3 port \d+ ssh2$/);
   });
 });
 
@@ -148,13 +149,16 @@ describe('AuthenticationMethods, authorized_keys options, PermitRootLogin, Banne
 
 describe('PermitRootLogin and Banner', () => {
   let test: TestServer;
+  let bannerDir: string;
   before(async () => {
-    const bannerFile = join('/tmp', `tether-banner-${process.pid}.txt`);
+    bannerDir = tempDir('tether-banner-');
+    const bannerFile = join(bannerDir, 'banner.txt');
     writeFileSync(bannerFile, 'Authorized use only.\n');
     test = await startTestServer({ config: ['PermitRootLogin no', `Banner ${bannerFile}`] });
   });
   after(async () => {
     await test?.stop();
+    rmSync(bannerDir, { recursive: true, force: true });
   });
 
   it('PermitRootLogin no refuses root even with an authorized key', async () => {

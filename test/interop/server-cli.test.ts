@@ -127,3 +127,42 @@ describe('the built-in default configuration', () => {
     assert.equal(result.stdout.toString(), [...expected, '', 'Legacy SSH clients:', ...legacy, ''].join('\n'));
   });
 });
+
+describe('tether demo (npm start)', () => {
+  it('prints the fingerprint table, a generated password and the commands; the password logs in', async () => {
+    const stateDir = tempDir('tether-demo-');
+    const port = await freePort();
+    const program = `import(${JSON.stringify(tetherMainModule())}).then((m) => m.main(['demo'])).then((c) => { process.exitCode = c; })`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', program], {
+      env: { ...process.env, TETHER_STATE_DIR: stateDir, TETHER_PORT: String(port) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.resume();
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      for (let i = 0; i < 300 && !stdout.includes('Press Ctrl-C'); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(stdout, /^ED25519: SHA256:[A-Za-z0-9+/]{43}$/m);
+      assert.match(stdout, /^Legacy SSH clients:\nED25519: MD5:([0-9a-f]{2}:){15}[0-9a-f]{2}$/m);
+      const user = /^User: +(\S+)$/m.exec(stdout)![1]!;
+      const password = /^Password: +(\S+)$/m.exec(stdout)![1]!;
+      assert.ok(stdout.includes(`ssh -p ${port} ${user}@127.0.0.1`));
+      assert.ok(stdout.includes(`npx tether ssh -p ${port} ${user}@127.0.0.1`));
+      const home = join(stateDir, 'client-home');
+      const login = await run(
+        '/usr/bin/sshpass',
+        ['-p', password, '/usr/bin/ssh', '-F', 'none', '-o', `UserKnownHostsFile=${join(stateDir, 'kh')}`, '-o', 'StrictHostKeyChecking=no',
+          '-o', 'PubkeyAuthentication=no', '-p', String(port), `${user}@127.0.0.1`, 'echo demo-login-ok'],
+        { home, timeoutMs: 20_000 },
+      );
+      assert.equal(login.status, 0, login.stderr);
+      assert.equal(login.stdout.toString(), 'demo-login-ok\n');
+      assert.doesNotMatch(readFileSync(join(stateDir, 'passwd'), 'utf8'), new RegExp(password));
+    } finally {
+      if (child.exitCode === null) process.kill(child.pid!, 'SIGINT');
+      assert.equal(await exited, 0, 'Ctrl-C stops the demo cleanly');
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  });
+});

@@ -43,8 +43,26 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
+let testUserReady = false;
+
+/**
+ * Creates the test user and sets its password once per process. Test files run in parallel and chpasswd
+ * takes a lock on /etc/shadow, so a busy lock is retried rather than failing the test.
+ */
+async function ensureTestUserOnce(): Promise<void> {
+  for (let attempt = 1; !testUserReady; attempt++) {
+    try {
+      ensureTestUser();
+      testUserReady = true;
+    } catch (error) {
+      if (attempt >= 10) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}
+
 export async function startTestServer(options: StartOptions = {}): Promise<TestServer> {
-  ensureTestUser();
+  await ensureTestUserOnce();
   const dir = tempDir('tether-server-');
   chmodSync(dir, 0o755);
   mkdirSync(join(dir, 'home'), { mode: 0o700 });
@@ -142,12 +160,17 @@ export interface RunResult {
 }
 
 /** Runs a program asynchronously with a deadline; HOME points into the test directory. */
-export function run(file: string, args: string[], options: { input?: Buffer | string; timeoutMs?: number; home?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+export function run(
+  file: string,
+  args: string[],
+  options: { input?: Buffer | string; timeoutMs?: number; home?: string; env?: Record<string, string>; onSpawn?: (pid: number) => void } = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...(options.home ? { HOME: options.home } : {}), ...(options.env ?? {}) },
     });
+    if (child.pid !== undefined) options.onSpawn?.(child.pid);
     const stdout: Buffer[] = [];
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -171,7 +194,7 @@ export function run(file: string, args: string[], options: { input?: Buffer | st
 }
 
 /** ssh against the test server. */
-export function ssh(test: TestServer, args: string[], options: { input?: Buffer | string; timeoutMs?: number } = {}): Promise<RunResult> {
+export function ssh(test: TestServer, args: string[], options: { input?: Buffer | string; timeoutMs?: number; onSpawn?: (pid: number) => void } = {}): Promise<RunResult> {
   return run('/usr/bin/ssh', args, { ...options, home: join(test.dir, 'home') });
 }
 

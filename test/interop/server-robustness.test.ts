@@ -146,3 +146,29 @@ describe('pre-authentication limits', () => {
     }
   });
 });
+
+describe('ClientAliveInterval', () => {
+  let test: TestServer;
+  before(async () => {
+    test = await startTestServer({ config: ['ClientAliveInterval 1', 'ClientAliveCountMax 1'] });
+  });
+  after(async () => {
+    await test?.stop();
+  });
+
+  it('gives up on a client that stops answering keepalive@openssh.com probes', async () => {
+    let pid = 0;
+    const session = ssh(test, [...keyAuth(test), `${TEST_USER}@127.0.0.1`, 'sleep 20'], { timeoutMs: 30_000, onSpawn: (p) => (pid = p) });
+    await test.waitForLog(/Starting session: command/);
+    // A stopped client cannot answer: after CountMax unanswered probes the server ends the connection.
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await test.waitForLog(/^Timeout, client not responding from user tethertest 127\.0\.0\.1 port \d+$/, 10_000);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    const result = await session;
+    assert.notEqual(result.status, 0);
+  });
+});
+

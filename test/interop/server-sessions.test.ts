@@ -183,3 +183,44 @@ describe('pseudo-terminals', () => {
     assert.match(modes, /\sicanon\s/);
   });
 });
+
+describe('Subsystem, ForceCommand and PermitTTY', () => {
+  let forced: TestServer;
+  before(async () => {
+    forced = await startTestServer({
+      config: ['Subsystem sftp /usr/lib/openssh/sftp-server', 'PermitTTY no'],
+      tail: ['Match User tethertest', '\tForceCommand echo "forced[$SSH_ORIGINAL_COMMAND]"'],
+    });
+  });
+  after(async () => {
+    await forced?.stop();
+  });
+
+  it('ForceCommand runs instead of the request, with SSH_ORIGINAL_COMMAND', async () => {
+    const result = await ssh(forced, [...keyAuth(forced), 'tethertest@127.0.0.1', 'id -u']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.toString(), 'forced[id -u]\n');
+  });
+
+  it('PermitTTY no refuses pty-req', async () => {
+    const result = await ssh(forced, [...keyAuth(forced), '-tt', 'tethertest@127.0.0.1', 'true']);
+    assert.match(result.stderr, /PTY allocation request failed/);
+  });
+
+  it('the sftp subsystem runs OpenSSH\'s sftp-server for the stock sftp client', async () => {
+    const plain = await startTestServer({ config: ['Subsystem sftp /usr/lib/openssh/sftp-server'] });
+    try {
+      // sftp takes the port as -P; drop ssh's -p from the common arguments.
+      const args = keyAuth(plain);
+      args.splice(args.indexOf('-p'), 2);
+      const result = await run('/usr/bin/sftp', ['-b', '-', '-P', String(plain.port), ...args, 'tethertest@127.0.0.1'], {
+        input: 'pwd\n',
+        home: join(plain.dir, 'home'),
+      });
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stdout.toString(), /Remote working directory: \/home\/tethertest/);
+    } finally {
+      await plain.stop();
+    }
+  });
+});

@@ -122,3 +122,60 @@ describe('client and server in one process', () => {
     );
   });
 });
+
+describe('real programs through our client (signal and window-change requests)', () => {
+  let server: Server;
+  let user: string;
+  let userKey: PrivateKey;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tether-inproc-'));
+    userKey = generatePrivateKey('ed25519');
+    writeFileSync(join(dir, 'authorized_keys'), `${userKey.publicKey.toLine()}\n`);
+    user = (await currentAccount()).name;
+    const config = parseSshdConfigText(`PermitRootLogin yes\nStrictModes no\nAuthorizedKeysFile ${join(dir, 'authorized_keys')}\n`, 'in-process');
+    server = createServer({ config, hostKeys: [generatePrivateKey('ed25519')], logger: silentLogger, listen: [{ address: '127.0.0.1', port: 0 }], switchUser: false });
+    await server.listen();
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const login = () =>
+    connect({
+      host: '127.0.0.1',
+      port: server.addresses[0]!.port,
+      username: user,
+      verifyHostKey: () => {},
+      auth: { keys: () => [{ publicKey: userKey.publicKey, label: 'key', sign: async (data, algorithm) => userKey.sign(data, algorithm) }] },
+    });
+
+  it('a signal request reaches the program and comes back as exit-signal', async () => {
+    const client = await login();
+    try {
+      const session = await client.exec('echo ready; exec sleep 30');
+      const first = await new Promise<Buffer>((resolve) => session.stdout.once('data', resolve));
+      assert.equal(first.toString(), 'ready\n');
+      session.signal('USR1');
+      session.stdout.resume();
+      assert.deepEqual(await session.exit, { signal: 'USR1', coreDumped: false, errorMessage: '' });
+    } finally {
+      client.end();
+    }
+  });
+
+  it('window-change resizes the pseudo-terminal', async () => {
+    const client = await login();
+    try {
+      const session = await client.exec('sleep 0.5; stty size', { pty: { columns: 80, rows: 24 } });
+      session.windowChange({ columns: 123, rows: 45 });
+      const chunks: Buffer[] = [];
+      for await (const chunk of session.stdout) chunks.push(chunk as Buffer);
+      assert.equal(Buffer.concat(chunks).toString().trim(), '45 123');
+      assert.deepEqual(await session.exit, { code: 0 });
+    } finally {
+      client.end();
+    }
+  });
+});
