@@ -8,5 +8,5 @@ export function describeOpenFailure(error: Error): string {
   if (!(error instanceof ChannelOpenError)) return `channel open failed: ${error.message}`;
   // The connection layer records the local channel id on the error when it knows it.
   const id = (error as ChannelOpenError & { channelId?: number }).channelId;
-  return `channel ${id ?? '-'}: ${error.message}`;
+  return id === undefined ? `channel: ${error.message}` : `channel ${id}: ${error.message}`;
 }

@@ -7,7 +7,7 @@
 import { fstatSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { ConfigError, FatalProblem, LineProblem, type ConfigDiagnostic, type ConfigWarning } from './errors.ts';
 import { expandString, expandTilde, ExpansionError } from './expand.ts';
-import { globPaths } from './glob.ts';
+import { globPaths } from '../glob.ts';
 import { KEYWORDS, type LineContext } from './keywords.ts';
 import { splitArguments, splitLine } from './lexer.ts';
 import { evaluateMatch } from './match.ts';

@@ -4,7 +4,7 @@
 // FingerprintHash, ...) take the last value, as sshd does. Errors use sshd's wording.
 import { algorithmSpecValid, SUPPORTED, type AlgorithmFamily } from './algorithms.ts';
 import { SshdConfigError, SshdConfigErrors } from './errors.ts';
-import { expandIncludePattern } from './include-glob.ts';
+import { globPaths as expandIncludePattern } from '../glob.ts';
 import { lookupKeyword, type OptionId } from './keywords.ts';
 import { evaluateMatchLine, type ConnectionInfo } from './match.ts';
 import { matchUserEntry } from './patterns.ts';

@@ -17,6 +17,7 @@ function skipWhitespace(s: string, from: number): number {
  * Returns null when a quote is never closed (sshd then treats the line as empty); `rest` is null
  * when the token was the last thing on the line.
  */
+import { splitArguments as splitConfigArguments } from '../argv-split.ts';
 export function nextDelimitedToken(s: string): { token: string; rest: string | null } | null {
   let i = 0;
   while (i < s.length && !DELIMS_WITH_EQUALS.includes(s[i] as string)) i++;
@@ -36,46 +37,9 @@ export function nextDelimitedToken(s: string): { token: string; rest: string | n
   return { token, rest: s.slice(next) };
 }
 
-/**
- * The arguments after a keyword (misc.c argv_split with terminate_on_comment). Returns null for an
- * unterminated quote, which sshd reports as "invalid quotes".
- */
+/** The arguments after a keyword (misc.c argv_split); null for an unterminated quote ("invalid quotes"). */
 export function splitArguments(s: string): string[] | null {
-  const args: string[] = [];
-  let i = 0;
-  while (i < s.length) {
-    const c = s[i];
-    if (c === ' ' || c === '\t') {
-      i++;
-      continue;
-    }
-    if (c === '#') break;
-    let arg = '';
-    let quote = '';
-    for (; i < s.length; i++) {
-      const ch = s[i] as string;
-      const next = s[i + 1];
-      if (ch === '\\') {
-        if (next === "'" || next === '"' || next === '\\' || (quote === '' && next === ' ')) {
-          i++;
-          arg += next;
-        } else {
-          arg += ch; // an unrecognised escape is kept as written
-        }
-      } else if (quote === '' && (ch === ' ' || ch === '\t')) {
-        break;
-      } else if (quote === '' && (ch === '"' || ch === "'")) {
-        quote = ch;
-      } else if (quote !== '' && ch === quote) {
-        quote = '';
-      } else {
-        arg += ch;
-      }
-    }
-    if (quote !== '') return null;
-    args.push(arg);
-  }
-  return args;
+  return splitConfigArguments(s) ?? null;
 }
 
 /** The parts of a line sshd looks at: the keyword, the raw remainder, and its split arguments. */
