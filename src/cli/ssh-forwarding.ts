@@ -229,10 +229,16 @@ async function runStdioForward(client: SshClient, target: { host: string; port: 
     eofReceived = true;
     closeIfDone();
   });
+  // Everything the peer sent is delivered: the channel's readable side ends after its last byte went to stdout.
+  const delivered = new Promise<void>((resolve) => {
+    if (channel.readableEnded) resolve();
+    else channel.once('end', () => resolve()).once('close', () => resolve());
+  });
   const connectionError = await Promise.race([
     new Promise<null>((resolve) => channel.once('channel-closed', () => resolve(null))),
     client.closed,
   ]);
+  await delivered;
   process.stdin.unpipe(channel);
   process.stdin.destroy();
   await flushed(process.stdout);

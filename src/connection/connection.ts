@@ -26,10 +26,13 @@ export class ChannelOpenError extends Error {
   override readonly name = 'ChannelOpenError';
   readonly reason: number;
   readonly description: string;
-  constructor(reason: number, description: string) {
+  /** Our number for the refused channel, for messages like ssh's "channel 3: open failed: …". */
+  readonly channelId: number | undefined;
+  constructor(reason: number, description: string, channelId?: number) {
     super(`open failed: ${FAILURE_TEXT[reason] ?? `reason ${reason}`}: ${description}`);
     this.reason = reason;
     this.description = description;
+    this.channelId = channelId;
   }
 }
 
@@ -290,7 +293,7 @@ export class Connection extends EventEmitter implements ChannelHost {
     this.pendingOpens.delete(localId);
     const reason = reader.uint32();
     const description = reader.text(1024);
-    pending.reject(new ChannelOpenError(reason, description));
+    pending.reject(new ChannelOpenError(reason, description, localId));
   }
 
   private onGlobalRequestMessage(reader: Reader): void {

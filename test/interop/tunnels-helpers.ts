@@ -42,7 +42,9 @@ export function echoService(): Server {
 
 export function httpGetText(options: { port?: number; host?: string; socketPath?: string; path?: string; createConnection?: () => Socket }): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const request = httpGet({ host: '127.0.0.1', path: '/', agent: false, ...options } as never, (response) => {
+    // A given createConnection is only used without an agent; otherwise a fresh agent per request.
+    const agent = options.createConnection ? undefined : false;
+    const request = httpGet({ host: '127.0.0.1', path: '/', ...(agent === false ? { agent } : {}), ...options } as never, (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
