@@ -1,11 +1,13 @@
 /**
- * What an authenticated connection answers to channel-open and global requests, by name. The session
- * channel is the server's own; everything else is a registered handler, so port forwarding, agent
- * forwarding or X11 can be added later by registering entries rather than editing the connection code.
- * Until then the forwarding requests are refused explicitly, so clients are told rather than left waiting.
+ * What an authenticated connection answers to channel-open requests, global requests and the session
+ * requests beyond the built-in ones, by name. The session channel is the server's own; everything else is a
+ * registered handler, so port forwarding, agent forwarding or X11 plug in by registering entries rather
+ * than editing the connection code.
  */
-import { CHANNEL_OPEN_FAILURE } from '../wire/message-numbers.ts';
+import type { Channel, ChannelRequest } from '../connection/channel.ts';
 import type { Connection, IncomingChannelOpen, IncomingGlobalRequest } from '../connection/connection.ts';
+import { AGENT_FORWARDING_REQUEST, agentForwardingRequest } from './agent-forwarding.ts';
+import { forwardingChannelHandlers, forwardingGlobalRequestHandlers } from './forwarding/index.ts';
 import type { ServerLogger } from './logger.ts';
 import type { SessionContext } from './session-environment.ts';
 
@@ -14,42 +16,33 @@ export interface HandlerContext {
   connection: Connection;
   session: SessionContext;
   log: ServerLogger;
+  /**
+   * Variables set for every session program started on this connection from now on (SSH_AUTH_SOCK once
+   * agent forwarding is set up, as sshd's do_setup_env adds it to every later session).
+   */
+  sessionEnv: Map<string, string>;
 }
 
 export type ChannelOpenHandler = (request: IncomingChannelOpen, context: HandlerContext) => void;
 export type GlobalRequestHandler = (request: IncomingGlobalRequest, context: HandlerContext) => void;
+/** A session channel request (RFC 4254 §6); the return value is the reply. */
+export type SessionRequestHandler = (request: ChannelRequest, context: HandlerContext & { channel: Channel }) => boolean;
 
 export interface ServerHandlers {
   channels: Map<string, ChannelOpenHandler>;
   globalRequests: Map<string, GlobalRequestHandler>;
+  /** Session requests the session channel does not handle itself (auth-agent-req@openssh.com, x11-req). */
+  sessionRequests?: Map<string, SessionRequestHandler>;
 }
 
-const refuseChannel =
-  (what: string): ChannelOpenHandler =>
-  (request, context) => {
-    context.log.verbose(`refused ${what} channel: not available on this server`);
-    request.reject(CHANNEL_OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, 'open failed');
-  };
-
-const refuseRequest =
-  (what: string): GlobalRequestHandler =>
-  (request, context) => {
-    context.log.verbose(`refused ${what} request: not available on this server`);
-    request.reply(false);
-  };
-
-/** The handlers a server starts with: forwarding of every kind refused (RFC 4254 §7, OpenSSH PROTOCOL §2.4). */
+/**
+ * The handlers a server starts with: TCP and Unix-socket forwarding (RFC 4254 §7, OpenSSH PROTOCOL §2.4)
+ * and agent forwarding (PROTOCOL §2.1), each doing what the connection's sshd_config and key options allow.
+ */
 export function defaultHandlers(): ServerHandlers {
   return {
-    channels: new Map<string, ChannelOpenHandler>([
-      ['direct-tcpip', refuseChannel('direct-tcpip')],
-      ['direct-streamlocal@openssh.com', refuseChannel('direct-streamlocal')],
-    ]),
-    globalRequests: new Map<string, GlobalRequestHandler>([
-      ['tcpip-forward', refuseRequest('tcpip-forward')],
-      ['cancel-tcpip-forward', refuseRequest('cancel-tcpip-forward')],
-      ['streamlocal-forward@openssh.com', refuseRequest('streamlocal-forward')],
-      ['cancel-streamlocal-forward@openssh.com', refuseRequest('cancel-streamlocal-forward')],
-    ]),
+    channels: new Map<string, ChannelOpenHandler>(forwardingChannelHandlers()),
+    globalRequests: new Map<string, GlobalRequestHandler>(forwardingGlobalRequestHandlers()),
+    sessionRequests: new Map<string, SessionRequestHandler>([[AGENT_FORWARDING_REQUEST, agentForwardingRequest]]),
   };
 }

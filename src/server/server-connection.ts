@@ -19,6 +19,7 @@ import { ConnectionAuthPolicy, type ConnectionEndpoints } from './auth-policy.ts
 import type { HandlerContext, ServerHandlers } from './handlers.ts';
 import { announceHostKeys, HOSTKEYS_PROVE_REQUEST, proveHostKeys } from './host-key-announce.ts';
 import { KEEPALIVE_REQUEST, startClientAlive } from './keepalive.ts';
+import { GlobalReplyOrder } from './ordered-replies.ts';
 import type { ServerLogger } from './logger.ts';
 import { sanitizeForLog } from './logger.ts';
 import { SessionChannel, type ProcessStarter } from './session-channel.ts';
@@ -55,6 +56,7 @@ export class ServerConnection extends EventEmitter {
   private phase: ConnectionPhase = 'handshake';
   private noMoreSessions = false;
   private authenticated: AuthenticatedUser | undefined;
+  private handlerContext: HandlerContext | undefined;
   connection: Connection | undefined;
 
   constructor(socket: Socket, runtime: ServerRuntime) {
@@ -181,7 +183,9 @@ export class ServerConnection extends EventEmitter {
     const connection = new Connection(this.transport, auth.earlierPackets);
     this.connection = connection;
     const session = this.sessionContext(auth);
-    const context: HandlerContext = { connection, session, log: logger };
+    const context: HandlerContext = { connection, session, log: logger, sessionEnv: new Map() };
+    this.handlerContext = context;
+    const replyOrder = new GlobalReplyOrder();
 
     connection.onChannelOpen = (request) => {
       if (request.type === 'session') return this.openSession(request, session);
@@ -189,13 +193,15 @@ export class ServerConnection extends EventEmitter {
       if (handler) return handler(request, context);
       request.reject(CHANNEL_OPEN_FAILURE.UNKNOWN_CHANNEL_TYPE, `unknown channel type ${sanitizeForLog(request.type, 64)}`);
     };
-    connection.onGlobalRequest = (request) => {
+    connection.onGlobalRequest = (incoming) => {
+      // Some handlers answer asynchronously (tcpip-forward binds first); replies must still go out in order.
+      const request = replyOrder.track(incoming);
       switch (request.name) {
         case KEEPALIVE_REQUEST:
           return request.reply(false); // as sshd: any reply proves liveness
         case 'no-more-sessions@openssh.com':
           this.noMoreSessions = true;
-          return;
+          return request.reply(true);
         case HOSTKEYS_PROVE_REQUEST:
           return proveHostKeys(request, hostKeys, this.transport.sessionId!, this.transport.negotiated?.hostKey);
       }
@@ -221,7 +227,10 @@ export class ServerConnection extends EventEmitter {
       return request.reject(CHANNEL_OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, 'open failed');
     }
     const channel = request.accept();
-    const session = new SessionChannel(channel, context, logger, startProcess);
+    const extensions = this.runtime.handlers.sessionRequests && this.handlerContext
+      ? { handlers: this.runtime.handlers.sessionRequests, context: this.handlerContext }
+      : undefined;
+    const session = new SessionChannel(channel, context, logger, startProcess, extensions);
     this.sessions.add(session);
     channel.once('channel-closed', () => this.sessions.delete(session));
   }

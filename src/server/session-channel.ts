@@ -16,6 +16,7 @@ import {
   encodeExitSignal,
   encodeExitStatus,
 } from '../connection/session-requests.ts';
+import type { HandlerContext, SessionRequestHandler } from './handlers.ts';
 import type { ServerLogger } from './logger.ts';
 import { sanitizeForLog } from './logger.ts';
 import { acceptsEnv, chooseProgram, SessionRequestError, type SessionContext, type SessionKind } from './session-environment.ts';
@@ -23,6 +24,12 @@ import type { ProcessExit, SessionProcess, SessionProgram, TerminalRequest } fro
 
 /** Starts programs; the server passes the PTY- or pipe-backed implementation as the program asks. */
 export type ProcessStarter = (program: SessionProgram) => SessionProcess;
+
+/** Registered session requests beyond the built-in ones, and the connection's context they act in. */
+export interface SessionExtensions {
+  handlers: ReadonlyMap<string, SessionRequestHandler>;
+  context: HandlerContext;
+}
 
 /** sshd refuses more than this many env requests per session. */
 const MAX_ENV_VARIABLES = 256;
@@ -58,9 +65,11 @@ export class SessionChannel {
   private readonly clientEnv: Array<[string, string]> = [];
   private process: SessionProcess | undefined;
   private exited = false;
+  private readonly extensions: SessionExtensions | undefined;
 
-  constructor(channel: Channel, context: SessionContext, log: ServerLogger, startProcess: ProcessStarter) {
+  constructor(channel: Channel, context: SessionContext, log: ServerLogger, startProcess: ProcessStarter, extensions?: SessionExtensions) {
     this.channel = channel;
+    this.extensions = extensions;
     this.context = context;
     this.log = log;
     this.startProcess = startProcess;
@@ -124,16 +133,24 @@ export class SessionChannel {
         return !started && this.start({ kind: 'exec', command: decodeString(request.data) });
       case 'subsystem':
         return !started && this.start({ kind: 'subsystem', name: decodeString(request.data, 256) });
-      default:
-        // x11-req, auth-agent-req@openssh.com (not offered by this server), break, and anything unknown.
-        return false;
+      default: {
+        // Registered requests (auth-agent-req@openssh.com) count only before the program starts, as in
+        // sshd, where they are accepted on a "larval" channel alone. x11-req, break and unknown ones fail.
+        const handler = this.extensions?.handlers.get(request.type);
+        if (!handler || started) return false;
+        return handler(request, { ...this.extensions!.context, channel: this.channel });
+      }
     }
   }
 
   private start(request: SessionKind): boolean {
     let choice;
     try {
-      choice = chooseProgram(this.context, request, { clientEnv: this.clientEnv, terminal: this.terminal });
+      choice = chooseProgram(this.context, request, {
+        clientEnv: this.clientEnv,
+        terminal: this.terminal,
+        serverEnv: this.extensions?.context.sessionEnv,
+      });
     } catch (error) {
       if (error instanceof SessionRequestError) {
         this.log.info(error.message);

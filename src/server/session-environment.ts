@@ -61,7 +61,12 @@ export interface ProgramChoice {
 export function chooseProgram(
   context: SessionContext,
   request: SessionKind,
-  options: { clientEnv: ReadonlyArray<readonly [string, string]>; terminal?: TerminalRequest },
+  options: {
+    clientEnv: ReadonlyArray<readonly [string, string]>;
+    terminal?: TerminalRequest;
+    /** Set by the server for this connection (SSH_AUTH_SOCK); after sshd's own variables, before the user's. */
+    serverEnv?: ReadonlyMap<string, string>;
+  },
 ): ProgramChoice {
   const { account, settings, restrictions } = context;
   let command = requestedCommand(settings, request);
@@ -98,6 +103,7 @@ export function chooseProgram(
   env.SSH_CONNECTION = `${context.peer.address} ${context.peer.port} ${context.local.address} ${context.local.port}`;
   if (options.terminal) env.TERM = options.terminal.term || 'dumb';
   if (originalCommand !== undefined) env.SSH_ORIGINAL_COMMAND = originalCommand;
+  for (const [name, value] of options.serverEnv ?? []) env[name] = value;
   if (settings.permitUserEnvironment) {
     const allowlist = settings.permitUserEnvironmentAllowlist;
     for (const { name, value } of restrictions.environment) {

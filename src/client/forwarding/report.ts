@@ -6,7 +6,6 @@ import { ChannelOpenError } from '../../connection/connection.ts';
 
 export function describeOpenFailure(error: Error): string {
   if (!(error instanceof ChannelOpenError)) return `channel open failed: ${error.message}`;
-  // The connection layer records the local channel id on the error when it knows it.
-  const id = (error as ChannelOpenError).channelId;
+  const id = error.channelId;
   return id === undefined ? `channel: ${error.message}` : `channel ${id}: ${error.message}`;
 }
