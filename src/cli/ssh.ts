@@ -222,6 +222,7 @@ export function buildConnectOptions(
       globalKnownHostsFiles: config.globalKnownHostsFiles,
       strict: config.strictHostKeyChecking as StrictHostKeyChecking,
       hashKnownHosts: config.hashKnownHosts,
+      checkHostIP: config.checkHostIP && !config.hostKeyAlias,
       fingerprintHash: config.fingerprintHash === 'md5' ? 'md5' : 'sha256',
       ask: interactive ? askQuestion : undefined,
       warn: (message) => log(1, message),

@@ -5,7 +5,7 @@
  */
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { Transport, type AlgorithmPreferences } from '../transport/transport.ts';
+import { Transport, type AlgorithmPreferences, type PeerAddress } from '../transport/transport.ts';
 import { Connection } from '../connection/connection.ts';
 import { authenticateClient, type ClientAuthOptions } from '../auth/client-auth.ts';
 import type { PublicKey } from '../keys/types.ts';
@@ -28,7 +28,7 @@ export interface ConnectOptions {
   stream?: Duplex;
   algorithms?: Partial<AlgorithmPreferences>;
   /** Accepts or rejects the server's host key; throw to reject. Required unless you trust any key. */
-  verifyHostKey: (key: PublicKey, algorithm: string) => Promise<void> | void;
+  verifyHostKey: (key: PublicKey, algorithm: string, peer: PeerAddress) => Promise<void> | void;
   auth: Omit<ClientAuthOptions, 'username' | 'debug'>;
   /** Seconds to wait for the TCP connection and the SSH handshake; 0 waits forever. */
   connectTimeout?: number;

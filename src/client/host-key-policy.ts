@@ -4,7 +4,9 @@
  * file and line, and recording accepted keys. Prompting and printing are injected so the same policy serves
  * the CLI and embedding programs.
  */
+import { isIP } from 'node:net';
 import type { PublicKey } from '../keys/types.ts';
+import type { PeerAddress } from '../transport/transport.ts';
 import { checkHostKey, entryMatchesName, type KnownHostsEntry } from '../keys/known-hosts.ts';
 import { appendKnownHost, readKnownHostsFile } from '../keys/known-hosts-file.ts';
 import { fingerprint, keyTypeLabel } from '../keys/fingerprint.ts';
@@ -23,6 +25,8 @@ export interface HostKeyPolicyOptions {
   hashKnownHosts?: boolean;
   /** FingerprintHash. */
   fingerprintHash?: 'sha256' | 'md5';
+  /** CheckHostIP: also record and check the server's address (ignored for address literals and aliases). */
+  checkHostIP?: boolean;
   /** Asks a question on the terminal and returns the answer, or undefined when no terminal is available. */
   ask?: (question: string) => Promise<string | undefined>;
   /** Prints a diagnostic line to the user (stderr). */
@@ -80,15 +84,19 @@ export function preferKnownHostKeyTypes(algorithms: string[], options: Pick<Host
 }
 
 /** Returns a verifyHostKey callback for connect() implementing the policy. */
-export function hostKeyVerifier(options: HostKeyPolicyOptions): (key: PublicKey) => Promise<void> {
-  return async (key: PublicKey) => {
+export function hostKeyVerifier(options: HostKeyPolicyOptions): (key: PublicKey, algorithm: string, peer?: PeerAddress) => Promise<void> {
+  return async (key, _algorithm, peer) => {
     const entries = loadKnownHosts(options);
     const check = checkHostKey(entries, [options.host], options.port, key);
+    const address = options.checkHostIP && peer?.address && isIP(options.host) === 0 ? peer.address : undefined;
     const label = keyTypeLabel(key.type);
     const name = knownHostsName(options.host, options.port);
     const print = fingerprint(key.blob, options.fingerprintHash ?? 'sha256');
 
-    if (check.status === 'known') return;
+    if (check.status === 'known') {
+      if (address) await checkAddress(options, entries, key, address);
+      return;
+    }
     if (check.status === 'revoked') {
       options.warn(
         [
@@ -112,10 +120,12 @@ export function hostKeyVerifier(options: HostKeyPolicyOptions): (key: PublicKey)
       throw new HostKeyVerificationError();
     }
 
-    // Unknown host.
+    // Unknown host: recorded under its name, and its address with CheckHostIP, on one line as ssh does.
     const record = () => {
-      appendKnownHost(options.userKnownHostsFiles[0]!, options.host, options.port, key, { hash: options.hashKnownHosts });
-      options.warn(`Warning: Permanently added '${name}' (${label}) to the list of known hosts.`);
+      const names = address ? [options.host, address] : [options.host];
+      appendKnownHost(options.userKnownHostsFiles[0]!, names, options.port, key, { hash: options.hashKnownHosts });
+      const shown = names.map((n) => knownHostsName(n, options.port)).join(',');
+      options.warn(`Warning: Permanently added '${shown}' (${label}) to the list of known hosts.`);
     };
     if (options.strict === 'yes') {
       options.warn(`No ${label} host key is known for ${name} and you have requested strict checking.`);
@@ -139,4 +149,35 @@ export function hostKeyVerifier(options: HostKeyPolicyOptions): (key: PublicKey)
     }
     throw new HostKeyVerificationError();
   };
+}
+
+/**
+ * CheckHostIP for a host whose key is known: an address never seen is recorded; an address known with a
+ * different key is reported (possible DNS spoofing) and, under strict checking, refused.
+ */
+async function checkAddress(options: HostKeyPolicyOptions, entries: KnownHostsEntry[], key: PublicKey, address: string): Promise<void> {
+  const label = keyTypeLabel(key.type);
+  const ip = knownHostsName(address, options.port);
+  const check = checkHostKey(entries, [address], options.port, key);
+  if (check.status === 'unknown') {
+    appendKnownHost(options.userKnownHostsFiles[0]!, [address], options.port, key, { hash: options.hashKnownHosts });
+    options.warn(`Warning: Permanently added the ${label} host key for IP address '${ip}' to the list of known hosts.`);
+    return;
+  }
+  if (check.status !== 'changed') return;
+  const offending = check.matches[0]!;
+  options.warn(
+    [
+      `Warning: the ${label} host key for '${knownHostsName(options.host, options.port)}' differs from the key for the IP address '${ip}'`,
+      `Offending key for IP in ${offending.file}:${offending.line}`,
+    ].join('\n'),
+  );
+  if (options.strict === 'yes') {
+    options.warn('Exiting, you have requested strict checking.');
+    throw new HostKeyVerificationError();
+  }
+  if (options.strict === 'ask') {
+    const answer = await options.ask?.('Are you sure you want to continue connecting (yes/no)? ');
+    if (!/^yes$/i.test(answer?.trim() ?? '')) throw new HostKeyVerificationError();
+  }
 }

@@ -28,7 +28,7 @@ export function readKnownHostsFile(file: string): KnownHostsEntry[] {
  */
 export function appendKnownHost(
   file: string,
-  host: string,
+  host: string | readonly string[],
   port: number,
   key: PublicKey,
   options: { hash?: boolean } = {},

@@ -172,12 +172,13 @@ export function checkHostKey(
 
 /** One known_hosts line (without newline) for `host` on `port`, optionally with the name hashed. */
 export function formatKnownHostsLine(
-  host: string,
+  host: string | readonly string[],
   port: number,
   key: PublicKey,
   options: { hash?: boolean } = {},
 ): string {
-  // OpenSSH stores names in lower case (hostfile.c write_host_entry), hashed or not.
-  const name = knownHostsName(host.toLowerCase(), port);
-  return `${options.hash ? hashHostName(name) : name} ${key.toLine()}`;
+  // OpenSSH stores names in lower case (hostfile.c write_host_entry); hashed, each name gets its own line.
+  const names = (typeof host === 'string' ? [host] : host).map((name) => knownHostsName(name.toLowerCase(), port));
+  if (options.hash) return names.map((name) => `${hashHostName(name)} ${key.toLine()}`).join('\n');
+  return `${names.join(',')} ${key.toLine()}`;
 }

@@ -53,12 +53,17 @@ export interface AlgorithmPreferences {
   compression: string[];
 }
 
+/** Where the peer is, when the stream is a network socket. */
+export interface PeerAddress {
+  address: string | undefined;
+}
+
 export interface TransportOptions {
   role: 'client' | 'server';
   stream: Duplex;
   algorithms?: Partial<AlgorithmPreferences>;
   /** Client: accept or reject the server's host key on the first exchange (throw to reject). */
-  verifyHostKey?: (key: PublicKey, algorithm: string) => Promise<void> | void;
+  verifyHostKey?: (key: PublicKey, algorithm: string, peer: PeerAddress) => Promise<void> | void;
   /** Server: host keys to offer. */
   hostKeys?: PrivateKey[];
   /** Server: the signature algorithms announced in EXT_INFO server-sig-algs (PubkeyAcceptedAlgorithms). */
@@ -471,7 +476,9 @@ export class Transport extends EventEmitter {
         this.serverHostKey = outcome.hostKey;
         const verify = this.options.verifyHostKey;
         if (verify) {
-          this.pauseUntil(Promise.resolve(verify(outcome.hostKey, kex.negotiated!.hostKey)).then(() => this.sendNewKeys()));
+          // The address lets the policy check it too (CheckHostIP); streams other than sockets have none.
+          const peer = { address: (this.stream as { remoteAddress?: string }).remoteAddress };
+          this.pauseUntil(Promise.resolve(verify(outcome.hostKey, kex.negotiated!.hostKey, peer)).then(() => this.sendNewKeys()));
           return;
         }
       }

@@ -1,0 +1,106 @@
+/**
+ * Channels the client opens to reach something from the server: `direct-tcpip` (RFC 4254 §7.2; ssh -L, -D,
+ * -W, -J) and `direct-streamlocal@openssh.com` (OpenSSH PROTOCOL §2.4; -L to a socket path). The server
+ * connects first and confirms the channel only once connected, as sshd does, so a failure reaches the
+ * client as CHANNEL_OPEN_FAILURE with the system's reason and the session carries on.
+ */
+import { connect, type Socket } from 'node:net';
+import { CHANNEL_OPEN_FAILURE } from '../../wire/message-numbers.ts';
+import { DecodeError } from '../../wire/errors.ts';
+import type { IncomingChannelOpen } from '../../connection/connection.ts';
+import type { ChannelOpenHandler, HandlerContext } from '../handlers.ts';
+import { sanitizeForLog } from '../logger.ts';
+import { bridgeSocket } from './bridge.ts';
+import { systemErrorText } from './error-text.ts';
+import { decodeDirectStreamlocal, decodeDirectTcpip } from './messages.ts';
+import { openPermitted, streamLocalForwardingAllowed, STREAMLOCAL_PORT, tcpForwardingAllowed, type ForwardingRules } from './policy.ts';
+import { checkMayConnect } from './user-access.ts';
+
+/** sshd's description for every policy refusal; the reason code says the rest. */
+const REFUSED = 'open failed';
+
+export function forwardingRules(context: HandlerContext): ForwardingRules {
+  return { settings: context.session.settings, restrictions: context.session.restrictions };
+}
+
+function refuse(request: IncomingChannelOpen): void {
+  request.reject(CHANNEL_OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, REFUSED);
+}
+
+/** Connects `socket`, then accepts the channel and bridges the two; a failed connect refuses the channel. */
+function connectThenAccept(request: IncomingChannelOpen, socket: Socket, context: HandlerContext, what: string): void {
+  socket.once('error', (error) => {
+    context.log.debug(`connect_to ${what}: failed: ${systemErrorText(error)}`);
+    request.reject(CHANNEL_OPEN_FAILURE.CONNECT_FAILED, systemErrorText(error));
+  });
+  socket.once('connect', () => {
+    socket.removeAllListeners('error');
+    if (context.connection.transport.isClosed) {
+      socket.destroy();
+      return;
+    }
+    const channel = request.accept();
+    void bridgeSocket(socket, channel);
+  });
+}
+
+/** `direct-tcpip`: AllowTcpForwarding (local), no-port-forwarding, DisableForwarding, PermitOpen, permitopen=. */
+export const directTcpip: ChannelOpenHandler = (request, context) => {
+  let target;
+  try {
+    target = decodeDirectTcpip(request.data);
+  } catch (error) {
+    if (!(error instanceof DecodeError)) throw error;
+    return request.reject(CHANNEL_OPEN_FAILURE.CONNECT_FAILED, 'malformed direct-tcpip request');
+  }
+  const { host, port, originator } = target;
+  const rules = forwardingRules(context);
+  const shownHost = sanitizeForLog(host, 100);
+  if (!tcpForwardingAllowed(rules, 'local')) {
+    context.log.info(
+      `refused local port forward: originator ${sanitizeForLog(originator.address, 100)} port ${originator.port}, target ${shownHost} port ${port}`,
+    );
+    return refuse(request);
+  }
+  if (port > 0xffff || !openPermitted(rules, host, port)) {
+    const { peer } = context.session;
+    context.log.info(`Received request from ${peer.address} port ${peer.port} to connect to host ${shownHost} port ${port}, but the request was denied.`);
+    return refuse(request);
+  }
+  context.log.debug(`server_request_direct_tcpip: originator ${sanitizeForLog(originator.address, 100)} port ${originator.port}, target ${shownHost} port ${port}`);
+  const socket = connect({ host, port, allowHalfOpen: true, noDelay: true });
+  connectThenAccept(request, socket, context, `${shownHost} port ${port}`);
+};
+
+/** `direct-streamlocal@openssh.com`: AllowStreamLocalForwarding (local), no-port-forwarding, DisableForwarding. */
+export const directStreamlocal: ChannelOpenHandler = (request, context) => {
+  let path: string;
+  try {
+    path = decodeDirectStreamlocal(request.data).path;
+  } catch (error) {
+    if (!(error instanceof DecodeError)) throw error;
+    return request.reject(CHANNEL_OPEN_FAILURE.CONNECT_FAILED, 'malformed direct-streamlocal request');
+  }
+  const rules = forwardingRules(context);
+  const shownPath = sanitizeForLog(path, 100);
+  const { peer, account, switchUser } = context.session;
+  if (!streamLocalForwardingAllowed(rules, 'local')) {
+    context.log.info(`refused streamlocal port forward: originator ${peer.address} port ${peer.port}, target ${shownPath}`);
+    return refuse(request);
+  }
+  // PermitOpen applies to paths too, where only a `*:*`-style entry can match (channel_connect_to_path).
+  if (!openPermitted(rules, path, STREAMLOCAL_PORT)) {
+    context.log.info(`Received request to connect to path ${shownPath}, but the request was denied.`);
+    return refuse(request);
+  }
+  if (switchUser) {
+    try {
+      checkMayConnect(path, account);
+    } catch (error) {
+      return request.reject(CHANNEL_OPEN_FAILURE.CONNECT_FAILED, systemErrorText(error as Error));
+    }
+  }
+  context.log.debug(`server_request_direct_streamlocal: originator ${peer.address} port ${peer.port}, target ${shownPath}`);
+  const socket = connect({ path, allowHalfOpen: true });
+  connectThenAccept(request, socket, context, `path ${shownPath}`);
+};
