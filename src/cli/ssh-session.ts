@@ -8,6 +8,7 @@ import type { Readable } from 'node:stream';
 import type { SshClient } from '../client/client.ts';
 import type { Session } from '../client/session.ts';
 import { requestAgentForwarding } from '../client/agent-forwarding.ts';
+import type { X11Forwarding } from '../client/x11-forwarding.ts';
 import { enterRawMode } from './ssh-terminal.ts';
 import { EscapeFilter } from './escape-filter.ts';
 
@@ -27,6 +28,8 @@ export interface SessionOptions {
   host: string;
   /** Ask the server for agent forwarding in this session (-A). */
   forwardAgent?: boolean;
+  /** X11 forwarding to request in this session (-X/-Y), set up by startX11Forwarding. */
+  x11?: X11Forwarding;
   log: (level: number, message: string) => void;
 }
 
@@ -54,6 +57,8 @@ export async function runInteractiveSession(client: SshClient, options: SessionO
   }
   const tty = wantsTty(options);
   const session: Session = await client.session();
+  // ssh's order (ssh.c ssh_session2_setup): x11-req, then agent forwarding, then pty, env and the command.
+  options.x11?.request(session);
   if (options.forwardAgent) requestAgentForwarding(session);
   for (const [name, value] of Object.entries(options.env)) await session.setEnv(name, value);
   if (tty) {

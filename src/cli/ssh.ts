@@ -9,6 +9,7 @@ import { connect, ConnectError, ServerTimeoutError, type ConnectOptions, type Ss
 import { hostKeyVerifier, HostKeyVerificationError, type StrictHostKeyChecking } from '../client/host-key-policy.ts';
 import { identityFileKeys } from '../client/identities.ts';
 import { acceptForwardedAgent } from '../client/agent-forwarding.ts';
+import { startX11Forwarding } from '../client/x11-forwarding.ts';
 import { addKeyToAgent, agentSocketPath, loadAgentKeys, selectAuthKeys } from '../agent/index.ts';
 import { AuthenticationError, type AuthKey } from '../auth/client-auth.ts';
 import { DisconnectError, ProtocolError } from '../wire/errors.ts';
@@ -168,6 +169,17 @@ export async function sshMain(argv: string[]): Promise<number> {
     if (forwarding.stdioForward) return await forwarding.stdioForward;
     const agentSocket = config.forwardAgent === true ? agentSocketPath(config.identityAgent) : config.forwardAgent || undefined;
     if (agentSocket) acceptForwardedAgent(client, agentSocket);
+    // -X/-Y: cookies from xauth and the x11 channel handler (x11-forwarding.ts); x11-req goes on the session.
+    const x11 = config.forwardX11 && !settings.noSession
+      ? await startX11Forwarding(client, {
+        display: process.env.DISPLAY,
+        xauthLocation: config.options.xauthLocation ?? '/usr/bin/xauth',
+        trusted: config.forwardX11Trusted,
+        timeoutSeconds: config.forwardX11Timeout,
+        log,
+        debug,
+      })
+      : undefined;
     return await runInteractiveSession(client, {
       command: settings.command,
       subsystem: settings.subsystem,
@@ -177,6 +189,7 @@ export async function sshMain(argv: string[]): Promise<number> {
       env: settings.environment,
       escapeChar: config.escapeChar,
       forwardAgent: agentSocket !== undefined,
+      x11,
       escapeCommandLine: config.enableEscapeCommandline ? forwarding.commandLine : undefined,
       host,
       log,

@@ -65,6 +65,8 @@ export class ForwardedAgentSocket {
       } finally {
         process.umask(previousMask);
       }
+      // A failed bind is only reported by a later 'error' event; the handle tells at once.
+      if (!this.server.listening) throw new AgentForwardingError(`cannot listen on ${this.path}`);
       if (switchUser) {
         chownSync(this.directory, account.uid, account.gid);
         chownSync(this.path, account.uid, account.gid);
@@ -91,9 +93,8 @@ export class ForwardedAgentSocket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // Closing a listening Unix socket unlinks it; the callback runs (with an error) even if it never listened.
     this.server.close(() => removeDirectory(this.directory));
-    // close() has unlinked the socket already when it was listening; if it was not, the callback never ran.
-    if (!this.server.listening) removeDirectory(this.directory);
   }
 }
 

@@ -5,7 +5,16 @@ export { createLogger, silentLogger, type ServerLogger, type LoggerOptions } fro
 export { loadHostKeys, generateHostKeyFile, hostKeyTypeFromName, HostKeyError, type HostKeyFile } from './host-keys.ts';
 export { loadGroupChooser, moduliGroupChooser, parseModuli, type ModuliEntry, type DhGroup } from './moduli.ts';
 export { serverAlgorithms, AlgorithmConfigError } from './algorithms.ts';
-export { defaultHandlers, type ServerHandlers, type ChannelOpenHandler, type GlobalRequestHandler, type HandlerContext } from './handlers.ts';
+export {
+  defaultHandlers,
+  type ServerHandlers,
+  type ChannelOpenHandler,
+  type GlobalRequestHandler,
+  type SessionRequestHandler,
+  type HandlerContext,
+} from './handlers.ts';
+export { forwardingChannelHandlers, forwardingGlobalRequestHandlers } from './forwarding/index.ts';
+export { agentForwardingRequest, AGENT_FORWARDING_REQUEST } from './agent-forwarding.ts';
 export { defaultConfigText, HOST_KEY_FILES, type DefaultConfigOptions } from './default-config.ts';
 export { lookupAccount, currentAccount, runningAsRoot, type UserAccount } from './accounts.ts';
 export type { SessionProcess, SessionProgram, ProcessExit, TerminalRequest, RunAs } from './session-process.ts';

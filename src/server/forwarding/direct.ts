@@ -29,16 +29,17 @@ function refuse(request: IncomingChannelOpen): void {
 
 /** Connects `socket`, then accepts the channel and bridges the two; a failed connect refuses the channel. */
 function connectThenAccept(request: IncomingChannelOpen, socket: Socket, context: HandlerContext, what: string): void {
+  // A connection that ends while we are still connecting takes the attempt with it.
+  const abandon = (): void => void socket.destroy();
+  context.connection.once('close', abandon);
   socket.once('error', (error) => {
+    context.connection.off('close', abandon);
     context.log.debug(`connect_to ${what}: failed: ${systemErrorText(error)}`);
     request.reject(CHANNEL_OPEN_FAILURE.CONNECT_FAILED, systemErrorText(error));
   });
   socket.once('connect', () => {
+    context.connection.off('close', abandon);
     socket.removeAllListeners('error');
-    if (context.connection.transport.isClosed) {
-      socket.destroy();
-      return;
-    }
     const channel = request.accept();
     void bridgeSocket(socket, channel);
   });

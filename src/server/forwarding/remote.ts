@@ -40,10 +40,6 @@ interface UnixForward {
   server: Server;
 }
 
-function closeServer(server: Server): void {
-  server.close();
-}
-
 /** Addresses to bind for a target, the first required and the rest best-effort (other address families). */
 async function addressesFor(target: BindTarget): Promise<string[]> {
   if (target.kind === 'loopback') return ['127.0.0.1', '::1'];
@@ -108,7 +104,7 @@ export class RemoteForwards {
       throw new ForwardListenError(`channel_setup_fwd_listener_tcpip: cannot listen to port: ${port}${firstError ? ` (${systemErrorText(firstError)})` : ''}`);
     }
     if (this.closed) {
-      servers.forEach(closeServer);
+      servers.forEach((server) => server.close());
       throw new ForwardListenError('connection closed');
     }
     forward.port = port;
@@ -121,7 +117,7 @@ export class RemoteForwards {
     const forward = this.tcp.get(key);
     if (!forward) return false;
     this.tcp.delete(key);
-    forward.servers.forEach(closeServer);
+    forward.servers.forEach((server) => server.close());
     return true;
   }
 
@@ -193,7 +189,7 @@ export class RemoteForwards {
 
   private closeAll(): void {
     this.closed = true;
-    for (const forward of this.tcp.values()) forward.servers.forEach(closeServer);
+    for (const forward of this.tcp.values()) forward.servers.forEach((server) => server.close());
     for (const forward of this.unix.values()) forward.server.close();
     this.tcp.clear();
     this.unix.clear();
