@@ -22,7 +22,7 @@ import { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 import type { SshClient } from './client.ts';
 import type { Session } from './session.ts';
-import { bridge } from './forwarding/bridge.ts';
+import { bridge } from '../connection/socket-bridge.ts';
 import { DisplayError, isValidDisplay, parseDisplay, type DisplayTarget } from './x11/display.ts';
 import { connectToDisplay } from './x11/connect-display.ts';
 import { substituteAuthorization, type SpoofedAuthorization } from './x11/connection-setup.ts';

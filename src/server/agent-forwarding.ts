@@ -12,7 +12,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Connection } from '../connection/connection.ts';
 import type { HandlerContext, SessionRequestHandler } from './handlers.ts';
-import { bridgeSocket } from './forwarding/bridge.ts';
+import { bridge } from '../connection/socket-bridge.ts';
 import { agentForwardingAllowed } from './forwarding/policy.ts';
 import { systemErrorText } from './forwarding/error-text.ts';
 
@@ -81,7 +81,7 @@ export class ForwardedAgentSocket {
   private onConnection(context: HandlerContext, socket: Socket): void {
     socket.on('error', () => {});
     context.connection.openChannel(AGENT_CHANNEL_TYPE).then(
-      (channel) => void bridgeSocket(socket, channel),
+      (channel) => void bridge(socket, channel),
       (error: Error) => {
         context.log.debug(`${AGENT_CHANNEL_TYPE} channel refused by the client: ${error.message}`);
         socket.destroy();

@@ -5,20 +5,20 @@
 import type { Socket } from 'node:net';
 import type { Connection } from '../../connection/connection.ts';
 import type { Channel } from '../../connection/channel.ts';
-import { encodeDirectStreamlocal, encodeDirectTcpip, type Originator } from './messages.ts';
+import { encodeDirectStreamlocal, encodeDirectTcpip, type Endpoint } from '../../connection/forwarding-messages.ts';
 
 /** Where a forwarded connection should go on the server's side. */
 export type ForwardTarget = { host: string; port: number } | { path: string };
 
 /** The originator OpenSSH reports for a connection accepted on `socket`. */
-export function originatorOf(socket: Socket | undefined): Originator {
+export function originatorOf(socket: Socket | undefined): Endpoint {
   const address = socket?.remoteAddress;
   // Unix-domain sockets have no peer address; ssh sends "127.0.0.1" port 0 for them as well.
   if (!address) return { address: '127.0.0.1', port: 0 };
   return { address: address.replace(/^::ffff:/, ''), port: socket.remotePort ?? 0 };
 }
 
-export function openDirect(connection: Connection, target: ForwardTarget, originator: Originator = originatorOf(undefined)): Promise<Channel> {
+export function openDirect(connection: Connection, target: ForwardTarget, originator: Endpoint = originatorOf(undefined)): Promise<Channel> {
   if ('path' in target) return connection.openChannel('direct-streamlocal@openssh.com', encodeDirectStreamlocal(target.path));
   return connection.openChannel('direct-tcpip', encodeDirectTcpip(target.host, target.port, originator));
 }

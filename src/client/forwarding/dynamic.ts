@@ -8,7 +8,7 @@ import type { Connection } from '../../connection/connection.ts';
 import { ChannelOpenError } from '../../connection/connection.ts';
 import { CHANNEL_OPEN_FAILURE } from '../../wire/message-numbers.ts';
 import { negotiateSocks, SOCKS5_REPLY } from '../socks.ts';
-import { bridge } from './bridge.ts';
+import { bridge } from '../../connection/socket-bridge.ts';
 import { openDirect, originatorOf } from './direct.ts';
 import { ForwardListener, type ListenSpec } from './listener.ts';
 import { describeOpenFailure } from './report.ts';

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import type { Connection } from '../../connection/connection.ts';
-import { bridge } from './bridge.ts';
+import { bridge } from '../../connection/socket-bridge.ts';
 import { openDirect, originatorOf, type ForwardTarget } from './direct.ts';
 import { ForwardListener, type ListenSpec } from './listener.ts';
 import { describeOpenFailure } from './report.ts';

@@ -7,11 +7,11 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Connection, IncomingChannelOpen } from '../../connection/connection.ts';
 import { CHANNEL_OPEN_FAILURE } from '../../wire/message-numbers.ts';
-import { bridge } from './bridge.ts';
+import { bridge } from '../../connection/socket-bridge.ts';
 import type { ForwardTarget } from './direct.ts';
 import {
   decodeAllocatedPort, decodeForwardedStreamlocal, decodeForwardedTcpip, encodeStreamlocalForward, encodeTcpipForward,
-} from './messages.ts';
+} from '../../connection/forwarding-messages.ts';
 
 /** The server refused a remote forward. */
 export class RemoteForwardError extends Error {

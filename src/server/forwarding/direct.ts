@@ -10,9 +10,9 @@ import { DecodeError } from '../../wire/errors.ts';
 import type { IncomingChannelOpen } from '../../connection/connection.ts';
 import type { ChannelOpenHandler, HandlerContext } from '../handlers.ts';
 import { sanitizeForLog } from '../logger.ts';
-import { bridgeSocket } from './bridge.ts';
+import { bridge } from '../../connection/socket-bridge.ts';
 import { systemErrorText } from './error-text.ts';
-import { decodeDirectStreamlocal, decodeDirectTcpip } from './messages.ts';
+import { decodeDirectStreamlocal, decodeDirectTcpip } from '../../connection/forwarding-messages.ts';
 import { openPermitted, streamLocalForwardingAllowed, STREAMLOCAL_PORT, tcpForwardingAllowed, type ForwardingRules } from './policy.ts';
 import { checkMayConnect } from './user-access.ts';
 
@@ -41,7 +41,7 @@ function connectThenAccept(request: IncomingChannelOpen, socket: Socket, context
     context.connection.off('close', abandon);
     socket.removeAllListeners('error');
     const channel = request.accept();
-    void bridgeSocket(socket, channel);
+    void bridge(socket, channel);
   });
 }
 

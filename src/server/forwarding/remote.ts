@@ -12,10 +12,10 @@ import type { Connection, IncomingGlobalRequest } from '../../connection/connect
 import type { GlobalRequestHandler, HandlerContext } from '../handlers.ts';
 import { sanitizeForLog } from '../logger.ts';
 import { stripMappedPrefix } from '../server-connection.ts';
-import { bridgeSocket } from './bridge.ts';
+import { bridge } from '../../connection/socket-bridge.ts';
 import { forwardingRules } from './direct.ts';
 import { systemErrorText } from './error-text.ts';
-import { decodeStreamlocalForward, decodeTcpipForward, encodeAllocatedPort, encodeForwardedStreamlocal, encodeForwardedTcpip } from './messages.ts';
+import { decodeStreamlocalForward, decodeTcpipForward, encodeAllocatedPort, encodeForwardedStreamlocal, encodeForwardedTcpip } from '../../connection/forwarding-messages.ts';
 import { bindTarget, listenPermitted, listenPortPermitted, streamLocalForwardingAllowed, tcpForwardingAllowed, type BindTarget } from './policy.ts';
 import { sendDebugMessage } from './debug-message.ts';
 import { checkMayCreate } from './user-access.ts';
@@ -179,7 +179,7 @@ export class RemoteForwards {
   /** Opens the channel for an accepted connection; a refusal from the client just drops the connection. */
   private openToClient(type: string, data: Buffer, socket: Socket, what: string): void {
     this.context.connection.openChannel(type, data).then(
-      (channel) => void bridgeSocket(socket, channel),
+      (channel) => void bridge(socket, channel),
       (error: Error) => {
         this.context.log.debug(`${type} for ${what}: client refused: ${error.message}`);
         socket.destroy();

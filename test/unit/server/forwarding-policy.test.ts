@@ -32,7 +32,7 @@ import {
   encodeAllocatedPort,
   encodeForwardedStreamlocal,
   encodeForwardedTcpip,
-} from '../../../src/server/forwarding/messages.ts';
+} from '../../../src/connection/forwarding-messages.ts';
 import { systemErrorText } from '../../../src/server/forwarding/error-text.ts';
 import type { IncomingGlobalRequest } from '../../../src/connection/connection.ts';
 

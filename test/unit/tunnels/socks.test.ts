@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, connect, type Socket } from 'node:net';
 import { negotiateSocks, parseSocks4Request, parseSocks5Greeting, parseSocks5Request, SocksError, Socks5Refusal } from '../../../src/client/socks.ts';
-import { decodeAllocatedPort, decodeForwardedTcpip, encodeDirectTcpip, encodeTcpipForward } from '../../../src/client/forwarding/messages.ts';
+import { decodeAllocatedPort, decodeForwardedTcpip, encodeDirectTcpip, encodeTcpipForward } from '../../../src/connection/forwarding-messages.ts';
 import { bindAddresses } from '../../../src/client/forwarding/listener.ts';
 import { remoteBindAddress } from '../../../src/client/forwarding/remote.ts';
 import { Reader } from '../../../src/wire/reader.ts';

@@ -6,8 +6,9 @@
  * are done, or at once when either side fails.
  */
 import type { Socket } from 'node:net';
-import type { Channel } from '../../connection/channel.ts';
+import type { Channel } from './channel.ts';
 
+/** Resolves once the socket is gone and the channel closed; never rejects. */
 export function bridge(socket: Socket, channel: Channel): Promise<void> {
   return new Promise((resolve) => {
     let finished = false;
