@@ -262,12 +262,9 @@ export class Transport extends EventEmitter {
 
   private dispatch(payload: Buffer): void {
     const type = payload[0]!;
-    const firstPacket = !this.receivedAnyPacket;
+    // Strict kex requires KEXINIT to be the very first packet; whether it is negotiated is known only later.
+    if (!this.receivedAnyPacket && type !== SSH_MSG.KEXINIT) this.sawNonKexBeforeFirstKexInit = true;
     this.receivedAnyPacket = true;
-    if (this.kexCount === 0 && type !== SSH_MSG.KEXINIT && this.kex?.peerInit === undefined) {
-      // Remember this for strict kex, which requires KEXINIT to be the very first packet.
-      if (firstPacket) this.sawNonKexBeforeFirstKexInit = true;
-    }
     if (this.strictKex && this.kexCount === 0 && this.kex && !isStrictKexMessage(type)) {
       throw new ProtocolError(`strict KEX violation: unexpected packet type ${type}`);
     }

@@ -182,6 +182,22 @@ describe('tether ssh X11 forwarding with OpenSSH sshd', () => {
     assert.match(result.stderr, /Rejected X11 connection after ForwardX11Timeout expired/);
   });
 
+  test('XAuthLocation without a program: trusted falls back to a made-up cookie, which the X server refuses', async () => {
+    const result = await ssh(sshd, ['-Y', '-o', `XAuthLocation=${join(home, 'no-xauth')}`, 'root@127.0.0.1',
+      'echo "DISPLAY=$DISPLAY"; xdpyinfo >/dev/null && echo opened']);
+    assert.match(result.stderr, /Warning: No xauth data; using fake authentication data for X11 forwarding\./);
+    assert.match(result.stdout.toString(), /^DISPLAY=localhost:\d+\.0$/m, 'forwarding is still requested');
+    assert.doesNotMatch(result.stdout.toString(), /opened/);
+  });
+
+  test('XAuthLocation without a program: untrusted forwarding is not requested at all', async () => {
+    const result = await ssh(sshd, ['-X', '-o', 'ForwardX11Trusted=no', '-o', `XAuthLocation=${join(home, 'no-xauth')}`,
+      'root@127.0.0.1', 'echo "DISPLAY=[$DISPLAY]"']);
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stderr, /Warning: untrusted X11 forwarding setup failed: xauth key data not generated/);
+    assert.equal(result.stdout.toString(), 'DISPLAY=[]\n');
+  });
+
   test('without -X the remote session has no DISPLAY', async () => {
     const result = await ssh(sshd, ['root@127.0.0.1', 'echo "DISPLAY=[$DISPLAY]"']);
     assert.equal(result.status, 0, result.stderr);

@@ -11,9 +11,11 @@ export class DisplayConnectError extends Error {
   override readonly name = 'DisplayConnectError';
 }
 
-/** "No such file or directory" for ENOENT, like strerror(3) in ssh's message. */
+/** "No such file or directory" for ENOENT, like strerror(3) in ssh's message (libuv's text, capitalized as glibc's). */
 function describe(error: NodeJS.ErrnoException): string {
-  return typeof error.errno === 'number' ? getSystemErrorMessage(error.errno) : error.message;
+  if (typeof error.errno !== 'number') return error.message;
+  const text = getSystemErrorMessage(error.errno);
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function open(options: { path: string } | { host: string; port: number }): Promise<Socket> {

@@ -53,6 +53,6 @@ describe('connecting to the local display', () => {
   test('an absent display fails with ssh\'s "connect PATH: strerror" message', async () => {
     const path = join(dir, 'X404');
     await assert.rejects(connectToDisplay({ kind: 'unix', paths: [path], displayNumber: 404, screen: 0 }),
-      new DisplayConnectError(`connect ${path}: no such file or directory`));
+      new DisplayConnectError(`connect ${path}: No such file or directory`));
   });
 });
