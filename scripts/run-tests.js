@@ -14,6 +14,10 @@ const REQUIRED = [
   { path: '/usr/bin/sshpass', pkg: 'sshpass' },
   { path: '/usr/bin/tmux', pkg: 'tmux' },
   { path: '/usr/bin/ssh-audit', pkg: 'ssh-audit' },
+  { path: '/usr/bin/Xvfb', pkg: 'xvfb' },
+  { path: '/usr/bin/xauth', pkg: 'xauth' },
+  { path: '/usr/bin/xdpyinfo', pkg: 'x11-utils' },
+  { path: '/usr/bin/curl', pkg: 'curl' },
 ];
 
 function missingPeers() {

@@ -26,7 +26,7 @@ import { bridge } from '../connection/socket-bridge.ts';
 import { DisplayError, isValidDisplay, parseDisplay, type DisplayTarget } from './x11/display.ts';
 import { connectToDisplay } from './x11/connect-display.ts';
 import { substituteAuthorization, type SpoofedAuthorization } from './x11/connection-setup.ts';
-import { MIT_MAGIC_COOKIE, readXauthCookie, XauthDataError } from './x11/xauth.ts';
+import { MIT_MAGIC_COOKIE, readXauthCookie, XauthDataError, type XauthCookie } from './x11/xauth.ts';
 
 export { DisplayError, parseDisplay, type DisplayTarget } from './x11/display.ts';
 export { substituteAuthorization, type SetupResult, type SpoofedAuthorization } from './x11/connection-setup.ts';
@@ -96,7 +96,7 @@ export async function prepareX11Authorization(options: X11ForwardingOptions): Pr
   const refuseAfter = !options.trusted && options.timeoutSeconds > 0
     ? performance.now() + (options.timeoutSeconds + 1) * 1000
     : undefined;
-  let cookie;
+  let cookie: XauthCookie | undefined;
   try {
     cookie = await readXauthCookie({ xauthLocation: options.xauthLocation, display, trusted: options.trusted, timeoutSeconds: options.timeoutSeconds, debug });
   } catch (error) {
@@ -193,6 +193,7 @@ function spliceAfterSetup(channel: Channel, socket: Socket, authorization: X11Au
     }
     channel.off('data', onData);
     channel.off('end', abandon);
+    channel.off('error', abandon);
     socket.off('close', abandon);
     socket.off('error', abandon);
     socket.write(result.bytes);
@@ -201,6 +202,7 @@ function spliceAfterSetup(channel: Channel, socket: Socket, authorization: X11Au
   channel.on('data', onData);
   // Either side going away before the setup is through ends the connection.
   channel.once('end', abandon);
+  channel.once('error', abandon);
   socket.once('close', abandon);
   socket.once('error', abandon);
 }
