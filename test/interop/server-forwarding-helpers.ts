@@ -7,27 +7,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer, get as httpGet, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { connect as netConnect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { TestServer } from './server-harness.ts';
+import { canConnect as canConnectTo } from '../helpers/services.ts';
 
-export async function listenOn(server: Server | HttpServer, where: { path: string } | { host?: string } = {}): Promise<number> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    if ('path' in where) server.listen(where.path, () => resolve());
-    else server.listen(0, where.host ?? '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  return typeof address === 'object' && address ? address.port : 0;
-}
-
-export function closeService(server: Server | HttpServer): Promise<void> {
-  return new Promise((resolve) => {
-    (server as HttpServer).closeAllConnections?.();
-    server.close(() => resolve());
-  });
-}
+export { listen as listenOn, closeServer as closeService, echoService, httpGetText, waitFor } from '../helpers/services.ts';
 
 /** Answers every GET with a body naming the service and the path. */
 export function httpService(name: string): HttpServer {
@@ -38,13 +24,6 @@ export function httpService(name: string): HttpServer {
 }
 
 /** Echoes every byte and half-closes when the client does. */
-export function echoService(): Server {
-  return createServer({ allowHalfOpen: true }, (socket) => {
-    socket.on('error', () => {});
-    socket.pipe(socket);
-  });
-}
-
 /**
  * Sends `size` random bytes to every connection, then closes; `sent` holds each connection's SHA-256 in
  * accept order.
@@ -73,40 +52,9 @@ export function sourceService(size: number): { server: Server; sent: Promise<str
   return { server, sent };
 }
 
-export function httpGetText(options: { port?: number; socketPath?: string; path?: string }): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = httpGet({ host: '127.0.0.1', path: '/', agent: false, ...options }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-    });
-    request.setTimeout(10_000, () => request.destroy(new Error('HTTP request timed out')));
-    request.on('error', reject);
-  });
-}
-
-/** Polls until `check` returns something truthy; fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false> | T | undefined | null | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /** Whether something listens on 127.0.0.1:port now (the connection is closed at once). */
 export function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = netConnect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+  return canConnectTo({ port });
 }
 
 /**

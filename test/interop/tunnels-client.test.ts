@@ -21,7 +21,7 @@ import { resolveSshConfig } from '../../src/config/ssh/index.ts';
 import { startForwarding } from '../../src/cli/ssh-forwarding.ts';
 import {
   canConnect, closeServer, echoService, hashUntilEnd, httpGetText, httpService, listen, rssKiB, socksConnect, waitFor,
-} from './tunnels-helpers.ts';
+} from '../helpers/services.ts';
 
 const BIG_TRANSFER = 256 * 1024 * 1024;
 
