@@ -14,6 +14,7 @@ import { DISCONNECT_REASON, SSH_MSG } from '../wire/message-numbers.ts';
 import { DisconnectError, ProtocolError } from '../wire/errors.ts';
 import type { Transport } from '../transport/transport.ts';
 import { PacketInbox } from '../transport/inbox.ts';
+import { defaultOptions } from '../keys/authorized-keys.ts';
 
 /** What a successful publickey login imposes on the sessions that follow (authorized_keys options). */
 export interface SessionRestrictions {
@@ -30,16 +31,11 @@ export interface SessionRestrictions {
   environment: Array<{ name: string; value: string }>;
 }
 
-export const UNRESTRICTED: SessionRestrictions = Object.freeze({
-  permitPty: true,
-  permitPortForwarding: true,
-  permitAgentForwarding: true,
-  permitX11Forwarding: true,
-  permitUserRc: true,
-  permitOpen: [],
-  permitListen: [],
-  environment: [],
-}) as SessionRestrictions;
+export const UNRESTRICTED: SessionRestrictions = (() => {
+  // A session without key options gets what an authorized_keys line without options permits.
+  const { restrict: _restrict, certAuthority: _certAuthority, ...permitted } = defaultOptions();
+  return Object.freeze(permitted) as SessionRestrictions;
+})();
 
 /** What one method's attempt may use: the request's fields and a way to talk to the client. */
 export interface AuthAttemptContext {

@@ -50,7 +50,8 @@ export class AuthorizedKeyOptionError extends Error {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] extends readonly (infer U)[] ? U[] : T[K] };
 
-function defaultOptions(): Mutable<AuthorizedKeyOptions> {
+/** What a key line without options permits: everything (sshd's defaults before any option applies). */
+export function defaultOptions(): Mutable<AuthorizedKeyOptions> {
   return {
     restrict: false,
     permitPty: true,

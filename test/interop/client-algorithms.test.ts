@@ -7,22 +7,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { makeKey, publicKeyLine, startSshd, tempDir, type RunningSshd } from '../helpers/openssh.ts';
 import { runTether } from '../helpers/tether.ts';
+import { CTR_CIPHERS, REQUIRED_CIPHERS, REQUIRED_HOST_KEY_ALGORITHMS, REQUIRED_KEX, REQUIRED_MACS } from '../helpers/algorithms.ts';
 
-const CIPHERS = ['chacha20-poly1305@openssh.com', 'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr'];
-const CTR_CIPHERS = ['aes128-ctr', 'aes192-ctr', 'aes256-ctr'];
-const MACS = ['hmac-sha2-256', 'hmac-sha2-512', 'hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com'];
-const KEX = [
-  'curve25519-sha256',
-  'curve25519-sha256@libssh.org',
-  'ecdh-sha2-nistp256',
-  'ecdh-sha2-nistp384',
-  'ecdh-sha2-nistp521',
-  'diffie-hellman-group14-sha256',
-  'diffie-hellman-group16-sha512',
-  'diffie-hellman-group18-sha512',
-  'diffie-hellman-group-exchange-sha256',
-];
-const HOST_KEYS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256'];
+const CIPHERS = REQUIRED_CIPHERS;
+const MACS = REQUIRED_MACS;
+const KEX = REQUIRED_KEX;
+const HOST_KEYS = REQUIRED_HOST_KEY_ALGORITHMS;
 
 describe('tether ssh negotiates every algorithm with OpenSSH sshd', () => {
   let sshd: RunningSshd;

@@ -10,8 +10,9 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyAuth, startTestServer, TEST_PASSWORD, TEST_USER, type TestServer } from './server-harness.ts';
 import { runTether } from '../helpers/tether.ts';
+import { REQUIRED_CIPHERS } from '../helpers/algorithms.ts';
 
-const CIPHERS = ['chacha20-poly1305@openssh.com', 'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'aes128-ctr', 'aes192-ctr', 'aes256-ctr'];
+const CIPHERS = REQUIRED_CIPHERS;
 const KEX = ['curve25519-sha256', 'diffie-hellman-group14-sha256', 'diffie-hellman-group-exchange-sha256'];
 
 describe('tether ssh against tether server', () => {
