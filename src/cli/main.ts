@@ -30,3 +30,18 @@ export async function main(argv: string[]): Promise<number> {
   }
   return (await command.load())(rest);
 }
+
+/**
+ * Runs `tether` as a program and exits with its status. Like ssh, it exits as soon as the command is done
+ * rather than waiting for idle handles (stdin, agent sockets) to go away; writes to pipes and terminals are
+ * synchronous on Linux, so no output is lost.
+ */
+export function runAsProgram(argv: string[]): void {
+  main(argv).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`tether: ${(error as Error)?.message ?? String(error)}\n`);
+      process.exit(255);
+    },
+  );
+}

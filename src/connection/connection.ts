@@ -57,6 +57,8 @@ export class Connection extends EventEmitter implements ChannelHost {
   private readonly channels = new Map<number, Channel>();
   private readonly pendingOpens = new Map<number, { channel: Channel; resolve: (c: Channel) => void; reject: (e: Error) => void }>();
   private readonly pendingGlobalReplies: Array<(success: boolean, data: Buffer) => void> = [];
+  /** Replies we owe the peer, in request order; each is sent once it and all before it are answered. */
+  private readonly globalReplyLine: Array<{ answer?: Buffer }> = [];
   private nextChannelId = 0;
 
   /** Decides on channel-open requests from the peer; unset means every type is unknown. */
@@ -300,11 +302,16 @@ export class Connection extends EventEmitter implements ChannelHost {
     const name = reader.text(256);
     const wantReply = reader.boolean();
     const data = reader.rest();
-    let replied = false;
+    // RFC 4254 §4: replies carry no request id, so they must leave in request order even when a handler
+    // answers later than one after it (tcpip-forward binds first). Each request takes a place in line.
+    const place: { answer?: Buffer } = {};
+    if (wantReply) this.globalReplyLine.push(place);
     const reply = (success: boolean, responseData: Buffer = Buffer.alloc(0)) => {
-      if (replied || !wantReply) return;
-      replied = true;
-      this.send(new Writer(8 + responseData.length).byte(success ? SSH_MSG.REQUEST_SUCCESS : SSH_MSG.REQUEST_FAILURE).raw(responseData).finish());
+      if (!wantReply || place.answer) return;
+      place.answer = Buffer.from(
+        new Writer(8 + responseData.length).byte(success ? SSH_MSG.REQUEST_SUCCESS : SSH_MSG.REQUEST_FAILURE).raw(responseData).finish(),
+      );
+      while (this.globalReplyLine[0]?.answer) this.send(this.globalReplyLine.shift()!.answer!);
     };
     if (!this.onGlobalRequest) return reply(false);
     this.onGlobalRequest({ name, wantReply, data, reply });

@@ -19,7 +19,6 @@ import { ConnectionAuthPolicy, type ConnectionEndpoints } from './auth-policy.ts
 import type { HandlerContext, ServerHandlers } from './handlers.ts';
 import { announceHostKeys, HOSTKEYS_PROVE_REQUEST, proveHostKeys } from './host-key-announce.ts';
 import { KEEPALIVE_REQUEST, startClientAlive } from './keepalive.ts';
-import { GlobalReplyOrder } from './ordered-replies.ts';
 import type { ServerLogger } from './logger.ts';
 import { sanitizeForLog } from './logger.ts';
 import { SessionChannel, type ProcessStarter } from './session-channel.ts';
@@ -185,7 +184,6 @@ export class ServerConnection extends EventEmitter {
     const session = this.sessionContext(auth);
     const context: HandlerContext = { connection, session, log: logger, sessionEnv: new Map() };
     this.handlerContext = context;
-    const replyOrder = new GlobalReplyOrder();
 
     connection.onChannelOpen = (request) => {
       if (request.type === 'session') return this.openSession(request, session);
@@ -193,9 +191,8 @@ export class ServerConnection extends EventEmitter {
       if (handler) return handler(request, context);
       request.reject(CHANNEL_OPEN_FAILURE.UNKNOWN_CHANNEL_TYPE, `unknown channel type ${sanitizeForLog(request.type, 64)}`);
     };
-    connection.onGlobalRequest = (incoming) => {
-      // Some handlers answer asynchronously (tcpip-forward binds first); replies must still go out in order.
-      const request = replyOrder.track(incoming);
+    // The connection keeps replies in request order, however late a handler answers.
+    connection.onGlobalRequest = (request) => {
       switch (request.name) {
         case KEEPALIVE_REQUEST:
           return request.reply(false); // as sshd: any reply proves liveness

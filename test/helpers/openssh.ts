@@ -7,6 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync,
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stopProcess } from './processes.ts';
 
 export const SSHD = '/usr/sbin/sshd';
 
@@ -111,7 +112,6 @@ export async function startSshd(options: SshdOptions = {}): Promise<RunningSshd>
     log += text;
     if (log.length > 4 * 1024 * 1024) log = log.slice(-2 * 1024 * 1024);
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 10_000;
   while (!log.includes('Server listening on')) {
     if (child.exitCode !== null) throw new Error(`sshd exited at start: ${log}`);
@@ -130,12 +130,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<RunningSshd>
     pid: child.pid!,
     process: child,
     async stop() {
-      if (child.exitCode === null) {
-        process.kill(child.pid!, 'SIGTERM');
-        const timer = setTimeout(() => child.exitCode === null && process.kill(child.pid!, 'SIGKILL'), 3000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopProcess(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -14,6 +14,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeKey, publicKeyLine, startSshd, tempDir, type RunningSshd } from '../helpers/openssh.ts';
 import { runTether } from '../helpers/tether.ts';
+import { stopProcess } from '../helpers/processes.ts';
 
 const XVFB = '/usr/bin/Xvfb';
 const XAUTH = '/usr/bin/xauth';
@@ -46,7 +47,6 @@ async function startXvfb(dir: string, cookieHex: string): Promise<RunningXvfb> {
   });
   let log = '';
   child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const display = await new Promise<number>((resolve, reject) => {
     let text = '';
     const timer = setTimeout(() => {
@@ -67,11 +67,7 @@ async function startXvfb(dir: string, cookieHex: string): Promise<RunningXvfb> {
   return {
     display,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      process.kill(child.pid!, 'SIGTERM');
-      const timer = setTimeout(() => child.exitCode === null && process.kill(child.pid!, 'SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
+      await stopProcess(child);
     },
   };
 }

@@ -13,6 +13,7 @@ import { freePort, tempDir } from '../helpers/openssh.ts';
 import { fixtureSpecs, installFixtures, makeScratch, runSshd, type Scratch } from '../unit/config-sshd/sshd-runner.ts';
 import { tetherMainModule } from './server-harness.ts';
 import { dashTOutput } from '../../src/cli/server.ts';
+import { stopProcess } from '../helpers/processes.ts';
 
 describe('tether server -T / -t against sshd', () => {
   let scratch: Scratch;
@@ -87,11 +88,7 @@ describe('the built-in default configuration', () => {
     assert.match(stderr, /Server listening on 127\.0\.0\.1 port \d+\./);
   });
   after(async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      process.kill(child.pid!, 'SIGTERM');
-      await exited;
-    }
+    await stopProcess(child);
     rmSync(stateDir, { recursive: true, force: true });
   });
 

@@ -12,6 +12,7 @@ import { connect as netConnect, createServer, type Server, type Socket } from 'n
 import { join } from 'node:path';
 import type { TestServer } from './server-harness.ts';
 import { canConnect as canConnectTo } from '../helpers/services.ts';
+import { stopProcess } from '../helpers/processes.ts';
 
 export { listen as listenOn, closeServer as closeService, echoService, httpGetText, waitFor } from '../helpers/services.ts';
 
@@ -156,11 +157,7 @@ export function startSsh(test: TestServer, args: string[], env: Record<string, s
     stderr: () => stderr.replace(/\r\n/g, '\n'),
     exited,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      process.kill(child.pid!, 'SIGTERM');
-      const timer = setTimeout(() => child.exitCode === null && process.kill(child.pid!, 'SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
+      await stopProcess(child);
     },
   };
 }

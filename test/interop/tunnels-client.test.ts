@@ -22,6 +22,7 @@ import { startForwarding } from '../../src/cli/ssh-forwarding.ts';
 import {
   canConnect, closeServer, echoService, hashUntilEnd, httpGetText, httpService, listen, rssKiB, socksConnect, waitFor,
 } from '../helpers/services.ts';
+import { stopProcess } from '../helpers/processes.ts';
 
 const BIG_TRANSFER = 256 * 1024 * 1024;
 
@@ -135,12 +136,7 @@ describe('tether ssh forwarding through OpenSSH sshd', () => {
     return { child, stderr: () => stderr };
   }
 
-  async function stop(child: ChildProcess): Promise<number | null> {
-    if (child.exitCode !== null) return child.exitCode;
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    process.kill(child.pid!, 'SIGTERM');
-    return exited;
-  }
+  const stop = (child: ChildProcess) => stopProcess(child);
 
   test('-L forwards TCP to an HTTP service; a refused destination is reported and the session goes on', async () => {
     const [localPort, refusedPort] = [await freePort(), await freePort()];

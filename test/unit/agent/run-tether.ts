@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { stopProcess } from '../../helpers/processes.ts';
 
 /** The CLI entry beside this file, in the same form (.ts when running from source, .js when compiled). */
 export const TETHER_ENTRY = fileURLToPath(new URL(`./tether-entry.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url));
@@ -70,7 +71,6 @@ export async function startAgentProcess(command: string, args: string[], socket:
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (text: string) => (output += text));
   child.stderr!.setEncoding('utf8').on('data', (text: string) => (output += text));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 15_000;
   while (!existsSync(socket)) {
     if (child.exitCode !== null) throw new Error(`${command} exited at start: ${output}`);
@@ -86,11 +86,7 @@ export async function startAgentProcess(command: string, args: string[], socket:
     process: child,
     output: () => output,
     async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      process.kill(child.pid!, 'SIGTERM');
-      const timer = setTimeout(() => child.exitCode === null && process.kill(child.pid!, 'SIGKILL'), 3000);
-      await exited;
-      clearTimeout(timer);
+      await stopProcess(child);
     },
   };
 }

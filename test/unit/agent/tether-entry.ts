@@ -1,15 +1,7 @@
 /**
- * Runs the tether CLI from this tree (source or compiled, whichever this file is), for tests that start
- * `tether agent`, `tether add` or `tether copy-id` as real processes. Mirrors bin/tether.js.
+ * The tether program run from this tree's sources or compiled tests (whichever this file is), for tests
+ * that start `tether agent`, `tether add` or `tether copy-id` as real processes. Same entry as bin/tether.js.
  */
-import { main } from '../../../src/cli/main.ts';
+import { runAsProgram } from '../../../src/cli/main.ts';
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (typeof code === 'number') process.exitCode = code;
-  },
-  (error: unknown) => {
-    process.stderr.write(`tether: ${(error as Error)?.message ?? String(error)}\n`);
-    process.exitCode = 255;
-  },
-);
+runAsProgram(process.argv.slice(2));

@@ -23,7 +23,6 @@ import {
   tcpForwardingAllowed,
   type ForwardingRules,
 } from '../../../src/server/forwarding/policy.ts';
-import { GlobalReplyOrder } from '../../../src/server/ordered-replies.ts';
 import { checkMayConnect, checkMayCreate, UserAccessError } from '../../../src/server/forwarding/user-access.ts';
 import {
   decodeDirectStreamlocal,
@@ -34,7 +33,6 @@ import {
   encodeForwardedTcpip,
 } from '../../../src/connection/forwarding-messages.ts';
 import { systemErrorText } from '../../../src/server/forwarding/error-text.ts';
-import type { IncomingGlobalRequest } from '../../../src/connection/connection.ts';
 
 function rules(settings: Partial<ForwardingRules['settings']> = {}, restrictions: Partial<ForwardingRules['restrictions']> = {}): ForwardingRules {
   return {
@@ -154,28 +152,6 @@ describe('GatewayPorts bind addresses', () => {
     assert.deepEqual(bindTarget('clientspecified', 'localhost'), { kind: 'loopback' });
     assert.deepEqual(bindTarget('clientspecified', '0.0.0.0'), { kind: 'address', address: '0.0.0.0' });
     assert.deepEqual(bindTarget('clientspecified', '127.0.0.2'), { kind: 'address', address: '127.0.0.2' });
-  });
-});
-
-describe('global request replies keep their order', () => {
-  it('a later synchronous answer waits for an earlier asynchronous one', () => {
-    const sent: string[] = [];
-    const order = new GlobalReplyOrder();
-    const incoming = (name: string, wantReply = true): IncomingGlobalRequest => ({
-      name,
-      wantReply,
-      data: Buffer.alloc(0),
-      reply: (success) => sent.push(`${name}:${success}`),
-    });
-    const slow = order.track(incoming('tcpip-forward'));
-    const silent = order.track(incoming('no-reply', false));
-    const fast = order.track(incoming('keepalive@openssh.com'));
-    fast.reply(false);
-    silent.reply(true);
-    assert.deepEqual(sent, ['no-reply:true']); // want-reply false has no place in line
-    slow.reply(true);
-    slow.reply(false); // a second answer is ignored
-    assert.deepEqual(sent, ['no-reply:true', 'tcpip-forward:true', 'keepalive@openssh.com:false']);
   });
 });
 
