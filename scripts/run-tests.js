@@ -18,6 +18,14 @@ const REQUIRED = [
   { path: '/usr/bin/xauth', pkg: 'xauth' },
   { path: '/usr/bin/xdpyinfo', pkg: 'x11-utils' },
   { path: '/usr/bin/curl', pkg: 'curl' },
+  // Independent SSH implementations (test/interop/independent-peers.test.ts); Debian's python3 has the modules.
+  { path: '/usr/sbin/dropbear', pkg: 'dropbear-bin' },
+  { path: '/usr/bin/dbclient', pkg: 'dropbear-bin' },
+  { path: '/usr/bin/dropbearkey', pkg: 'dropbear-bin' },
+  { path: '/usr/bin/dropbearconvert', pkg: 'dropbear-bin' },
+  { path: '/usr/bin/python3', pkg: 'python3' },
+  { path: '/usr/lib/python3/dist-packages/paramiko/__init__.py', pkg: 'python3-paramiko' },
+  { path: '/usr/lib/python3/dist-packages/asyncssh/__init__.py', pkg: 'python3-asyncssh' },
 ];
 
 function missingPeers() {

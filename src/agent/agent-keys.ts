@@ -4,7 +4,8 @@
  * AddKeysToAgent).
  */
 import type { AuthKey } from '../auth/client-auth.ts';
-import type { PrivateKey, PublicKey } from '../keys/types.ts';
+import type { PrivateKey } from '../keys/types.ts';
+import { parseCertificateBlob, type Certificate } from '../keys/certificate.ts';
 import { AgentClient, AgentRequestError, connectAgent } from './agent-client.ts';
 import { flagsForAlgorithm } from './protocol.ts';
 
@@ -30,20 +31,44 @@ export function agentSocketPath(identityAgent?: string, env: NodeJS.ProcessEnv =
   return identityAgent;
 }
 
-/** Turns the agent's identities into AuthKeys whose sign() asks the agent (RSA hash chosen by flags). */
+/**
+ * The socket ForwardAgent hands to the server (ssh.c main, clientloop.c client_request_agent): `yes` forwards
+ * SSH_AUTH_SOCK, a string starting with `$` names an environment variable (unset means no forwarding), any
+ * other string is the socket's path. Undefined when nothing is forwarded.
+ */
+export function forwardAgentSocketPath(forwardAgent: boolean | string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (forwardAgent === false) return undefined;
+  if (forwardAgent === true) return env.SSH_AUTH_SOCK || undefined;
+  if (forwardAgent.startsWith('$')) return env[forwardAgent.slice(1)] || undefined;
+  return forwardAgent || undefined;
+}
+
+/**
+ * Turns the agent's identities into AuthKeys whose sign() asks the agent (RSA hash chosen by flags). A
+ * certificate the agent holds is signed for by the agent under the certificate's blob.
+ */
 export async function agentAuthKeys(client: AgentClient): Promise<AgentAuthKey[]> {
   const identities = await client.list();
   const keys: AgentAuthKey[] = [];
   for (const identity of identities) {
-    const publicKey = identity.publicKey;
-    if (!publicKey) continue;
+    let certificate: Certificate | undefined;
+    if (!identity.publicKey) {
+      try {
+        certificate = parseCertificateBlob(identity.blob);
+      } catch {
+        continue; // a type we cannot use (security keys, DSA)
+      }
+    }
+    const publicKey = identity.publicKey ?? certificate!.key;
+    const signingBlob = certificate?.blob ?? publicKey.blob;
     keys.push({
       publicKey,
+      ...(certificate ? { certificate } : {}),
       comment: identity.comment,
       label: identity.comment || 'agent',
       fromAgent: true,
       async sign(data: Buffer, algorithm: string): Promise<Buffer> {
-        const signature = await client.sign(publicKey, data, flagsForAlgorithm(algorithm));
+        const signature = await client.sign(signingBlob, data, flagsForAlgorithm(algorithm));
         // An agent that ignores the flags would answer ssh-rsa (SHA-1); refuse it as ssh does
         // (sshkey_check_sigtype), rather than send a signature the server did not ask for.
         if (signatureAlgorithm(signature) !== algorithm) {
@@ -89,35 +114,84 @@ export async function loadAgentKeys(options: { socketPath?: string; debug?: (mes
 export interface SelectAuthKeysOptions {
   /** The agent's keys in its order (empty when there is no agent). */
   agentKeys: readonly AuthKey[];
-  /** Keys of the configured identity files, in IdentityFile order. */
+  /** Keys of the configured identity files, in IdentityFile order (with their `-cert.pub` certificates). */
   identityFiles: readonly AuthKey[];
+  /** CertificateFile certificates; they sign with whichever selected key they certify. */
+  certificates?: readonly AuthKey[];
   /** ssh_config IdentitiesOnly. */
   identitiesOnly: boolean;
 }
 
-function samePublicKey(a: PublicKey, b: PublicKey): boolean {
-  return a.blob.equals(b.blob);
+/** sshkey_equal: the same certificate, or the same bare key (a certificate never equals its bare key). */
+function sameKey(a: AuthKey, b: AuthKey): boolean {
+  if (a.certificate || b.certificate) return !!a.certificate && !!b.certificate && a.certificate.blob.equals(b.certificate.blob);
+  return a.publicKey.blob.equals(b.publicKey.blob);
 }
 
 /**
- * The keys to offer, in OpenSSH's order (sshconnect2.c pubkey_prepare): the agent's keys in the agent's
- * order, where a key that is also an identity file is offered once, under the file's name, and signed by
- * the agent; then the identity files the agent does not hold. With IdentitiesOnly the agent keys that are
- * not identity files are left out, so an agent full of keys cannot use up the server's MaxAuthTries.
+ * The keys to offer, in OpenSSH's order (sshconnect2.c pubkey_prepare): CertificateFile certificates; then
+ * the agent's keys in the agent's order, where a key that is also an identity file is offered once, under
+ * the file's name, and signed by the agent (so an identity file whose private half is only in the agent, a
+ * lone `.pub`, works); then the identity files the agent does not hold. With IdentitiesOnly the agent keys
+ * that are not identity files are left out, so an agent full of keys cannot use up the server's
+ * MaxAuthTries. A certificate signs with the first selected bare key it certifies (sign_and_send_pubkey).
  */
 export function selectAuthKeys(options: SelectAuthKeysOptions): AuthKey[] {
   const files = [...options.identityFiles];
-  const selected: AuthKey[] = [];
+  const selected: AuthKey[] = [...(options.certificates ?? [])];
+  const fromAgent: AuthKey[] = [];
   for (const agentKey of options.agentKeys) {
-    const index = files.findIndex((file) => samePublicKey(file.publicKey, agentKey.publicKey));
+    const index = files.findIndex((file) => sameKey(file, agentKey));
     if (index >= 0) {
       const [file] = files.splice(index, 1);
-      selected.push({ publicKey: file!.publicKey, label: file!.label, sign: (data, algorithm) => agentKey.sign(data, algorithm) });
+      selected.push({ ...file!, sign: (data, algorithm) => agentKey.sign(data, algorithm) });
     } else if (!options.identitiesOnly) {
-      selected.push(agentKey);
+      fromAgent.push(agentKey);
     }
   }
-  return [...selected, ...files];
+  const ordered = [...selected, ...fromAgent, ...files];
+  return ordered.map((key) => {
+    if (!key.certificate) return key;
+    const signer = ordered.find((other) => !other.certificate && other.publicKey.blob.equals(key.publicKey.blob));
+    return signer ? { ...key, sign: (data: Buffer, algorithm: string) => signer.sign(data, algorithm) } : key;
+  });
+}
+
+/** Keys loaded once, with what they need kept open (the agent connection) until authentication is over. */
+export interface HeldKeys {
+  keys: readonly AuthKey[];
+  release(): void;
+}
+
+/**
+ * An AsyncIterable over keys that `load` produces on the first pull. What they hold is released by the
+ * iterator's return(), when authentication is over, and not when the last key has been handed out: after a
+ * partial success the same keys are offered again and agent keys must still be able to sign.
+ */
+export function heldKeys(load: () => Promise<HeldKeys>): AsyncIterable<AuthKey> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<AuthKey> {
+      let loaded: Promise<HeldKeys> | undefined;
+      let index = 0;
+      let released = false;
+      return {
+        async next(): Promise<IteratorResult<AuthKey>> {
+          loaded ??= load();
+          const { keys } = await loaded;
+          if (released || index >= keys.length) return { done: true, value: undefined };
+          return { done: false, value: keys[index++]! };
+        },
+        async return(): Promise<IteratorResult<AuthKey>> {
+          if (!released && loaded) {
+            released = true;
+            (await loaded).release();
+          }
+          released = true;
+          return { done: true, value: undefined };
+        },
+      };
+    },
+  };
 }
 
 /** ssh_config AddKeysToAgent: whether (and how) a key loaded from a file is handed to the agent. */

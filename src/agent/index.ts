@@ -25,12 +25,15 @@ export {
   addKeyToAgent,
   agentAuthKeys,
   agentSocketPath,
+  forwardAgentSocketPath,
+  heldKeys,
   loadAgentKeys,
   selectAuthKeys,
   type AddKeyToAgentOptions,
   type AddKeysToAgentMode,
   type AgentAuthKey,
   type AgentKeys,
+  type HeldKeys,
   type SelectAuthKeysOptions,
 } from './agent-keys.ts';
 export { askpassConfirm, type ConfirmFunction } from './confirm.ts';

@@ -9,15 +9,23 @@ import { Writer } from '../wire/writer.ts';
 import { DISCONNECT_REASON, SSH_MSG } from '../wire/message-numbers.ts';
 import { ProtocolError } from '../wire/errors.ts';
 import type { PublicKey } from '../keys/types.ts';
+import { certificateAlgorithm, plainAlgorithmOf, type Certificate } from '../keys/certificate.ts';
 import type { Transport } from '../transport/transport.ts';
 import { PacketInbox } from '../transport/inbox.ts';
 import { printable } from '../transport/version.ts';
+import { KeyQueue } from './key-queue.ts';
 
 export const DEFAULT_AUTH_METHODS = ['publickey', 'keyboard-interactive', 'password'];
 
+/** The methods this client implements; others the server or PreferredAuthentications names are passed over. */
+const METHODS = new Set(DEFAULT_AUTH_METHODS);
+
 /** A key the client can offer; signing may be deferred (passphrase prompt, agent round trip). */
 export interface AuthKey {
+  /** The key that signs; for a certificate, the certified key. */
   readonly publicKey: PublicKey;
+  /** When set, this certificate is offered instead of the bare key (PROTOCOL.certkeys). */
+  readonly certificate?: Certificate;
   /** Where the key came from, for messages: a file path or "agent". */
   readonly label: string;
   sign(data: Buffer, algorithm: string): Promise<Buffer>;
@@ -38,6 +46,8 @@ export interface ClientAuthOptions {
   password?: (attempt: number) => Promise<string | undefined>;
   /** Answers keyboard-interactive prompts; undefined gives up on the method. */
   keyboardInteractive?: (name: string, instruction: string, prompts: KeyboardInteractivePrompt[]) => Promise<string[] | undefined>;
+  /** PubkeyAcceptedAlgorithms: the names keys may be offered under, in preference order (default: any). */
+  acceptedAlgorithms?: readonly string[];
   /** NumberOfPasswordPrompts. */
   passwordAttempts?: number;
   onBanner?: (text: string) => void;
@@ -81,7 +91,8 @@ export async function authenticateClient(transport: Transport, options: ClientAu
       const payload = await inbox.next();
       const type = payload[0];
       if (type === SSH_MSG.USERAUTH_BANNER) {
-        const text = new Reader(payload, 1).text(64 * 1024);
+        // A banner may fill the packet (sshd sends the whole Banner file); the packet bounds it.
+        const text = new Reader(payload, 1).text(payload.length);
         options.onBanner?.(text);
         continue;
       }
@@ -100,13 +111,41 @@ export async function authenticateClient(transport: Transport, options: ClientAu
   };
 
   const preferred = options.methods ?? DEFAULT_AUTH_METHODS;
-  const exhausted = new Set<string>();
-  let keyIterator: AsyncIterator<AuthKey> | Iterator<AuthKey> | undefined;
+  /** Methods that have nothing more to send (sshconnect2.c userauth: "we did not send a packet, disable method"). */
+  const disabled = new Set<string>();
+  const keys = new KeyQueue(() => options.keys?.() ?? []);
+  /** The key the last publickey request was about, so a partial success knows which one was taken. */
+  let lastKey: AuthKey | undefined;
   let passwordAttempt = 0;
   let kbdFailures = 0;
 
   // Delayed compression was switched on by the transport when USERAUTH_SUCCESS arrived.
   const succeed = (): Buffer[] => inbox.takeRemaining();
+
+  // sshconnect2.c authmethod_get: a list different from the last one starts over at the head of our
+  // preference order; the same list keeps the current method for as long as it has something to try.
+  let supported: string | undefined;
+  let preferredIndex = 0;
+  let current: string | undefined;
+  const nextMethod = (list: string[]): string | undefined => {
+    const joined = list.join(',');
+    if (joined !== supported) {
+      supported = joined;
+      preferredIndex = 0;
+      current = undefined;
+    } else if (current !== undefined && !disabled.has(current)) {
+      return current;
+    }
+    while (preferredIndex < preferred.length) {
+      const name = preferred[preferredIndex++]!;
+      if (list.includes(name) && !disabled.has(name) && METHODS.has(name)) {
+        debug(`Next authentication method: ${name}`);
+        return (current = name);
+      }
+    }
+    debug('No more authentication methods to try.');
+    return (current = undefined);
+  };
 
   let allowed: string[] = [];
   try {
@@ -116,67 +155,67 @@ export async function authenticateClient(transport: Transport, options: ClientAu
     if (reply.kind === 'success') return succeed();
     if (reply.kind !== 'failure') throw new ProtocolError(`unexpected message ${reply.payload[0]} in authentication`);
     allowed = reply.methods;
+    debug(`Authentications that can continue: ${allowed.join(',')}`);
 
     for (;;) {
-      debug(`Authentications that can continue: ${allowed.join(',')}`);
-      const method = preferred.find((name) => allowed.includes(name) && !exhausted.has(name));
+      const method = nextMethod(allowed);
       if (!method) throw new AuthenticationError(allowed);
-      debug(`Next authentication method: ${method}`);
+      lastKey = undefined;
       let outcome: AuthReply | undefined;
+      if (method === 'publickey') outcome = await tryNextKey();
+      else if (method === 'password') outcome = await tryPassword();
+      else outcome = await tryKeyboardInteractive();
 
-      if (method === 'publickey') {
-        keyIterator ??= iteratorOf(options.keys?.() ?? []);
-        outcome = await tryNextKey();
-      } else if (method === 'password') {
-        outcome = await tryPassword();
-      } else if (method === 'keyboard-interactive') {
-        outcome = await tryKeyboardInteractive();
-      } else {
-        exhausted.add(method);
+      if (!outcome) {
+        disabled.add(method);
+        continue;
       }
-
-      if (!outcome) continue;
       if (outcome.kind === 'success') {
         debug(`Authentication succeeded (${method}).`);
         return succeed();
       }
       if (outcome.kind !== 'failure') throw new ProtocolError(`unexpected message ${outcome.payload[0]} in authentication`);
       if (outcome.partial) {
-        // RFC 4252 §5.1: this method succeeded but more are required.
+        // RFC 4252 §5.1: this step succeeded but more are required; the keys start a new round
+        // (sshconnect2.c input_userauth_failure, pubkey_reset), and the method may be asked for again.
         debug(`Authenticated using "${method}" with partial success.`);
-        exhausted.add(method);
-        if (method === 'publickey') keyIterator = undefined;
+        keys.partialSuccess(method === 'publickey' ? lastKey : undefined);
       }
       allowed = outcome.methods;
+      debug(`Authentications that can continue: ${allowed.join(',')}`);
     }
   } finally {
     // Whatever the outcome, let the key source release what it holds (an agent connection, loaded keys).
-    void keyIterator?.return?.();
+    keys.close();
   }
 
-  /** Offers keys one at a time until one is accepted or the keys run out. */
+  /**
+   * Offers the next key of this round (sshconnect2.c userauth_pubkey); resolves with the server's verdict on
+   * it, or undefined when no key is left to offer. A key whose signature cannot be made is passed over.
+   */
   async function tryNextKey(): Promise<AuthReply | undefined> {
+    const serverSigAlgs = transport.peerExtensions.get('server-sig-algs')?.toString('latin1').split(',');
     for (;;) {
-      const step = await keyIterator!.next();
-      if (step.done) {
-        exhausted.add('publickey');
-        return undefined;
-      }
-      const key = step.value;
-      const algorithm = signatureAlgorithmFor(key.publicKey, transport);
-      debug(`Offering public key: ${key.label} ${key.publicKey.type}`);
-      // RFC 4252 §7: ask first without a signature, so a passphrase is only requested for a key the
-      // server would accept.
-      request('publickey', new Writer().boolean(false).string(algorithm).string(key.publicKey.blob));
-      const answer = await nextReply();
-      if (answer.kind === 'failure') {
-        allowed = answer.methods;
-        if (!allowed.includes('publickey')) return answer;
+      const key = await keys.next();
+      if (!key) return undefined;
+      lastKey = key;
+      // A certificate goes under its own name for the same signature algorithm (PROTOCOL.certkeys); the
+      // signature inside is still the certified key's.
+      const chosen = offerAlgorithmFor(key.publicKey, key.certificate !== undefined, serverSigAlgs, options.acceptedAlgorithms);
+      if (!chosen) {
+        debug(`Skipping ${key.certificate?.type ?? key.publicKey.type} key ${key.label} - corresponding algorithm not in PubkeyAcceptedAlgorithms`);
         continue;
       }
-      if (answer.kind === 'success') return answer;
+      const { offer: algorithm, signature: signatureAlgorithm } = chosen;
+      const blob = key.certificate?.blob ?? key.publicKey.blob;
+      debug(`Offering public key: ${key.label} ${key.certificate?.type ?? key.publicKey.type}`);
+      // RFC 4252 §7: ask first without a signature, so a passphrase is only requested for a key the
+      // server would accept.
+      request('publickey', new Writer().boolean(false).string(algorithm).string(blob));
+      const answer = await nextReply();
+      if (answer.kind !== 'other') return answer;
       if (answer.payload[0] !== SSH_MSG.USERAUTH_PK_OK) throw new ProtocolError(`unexpected message ${answer.payload[0]} in publickey authentication`);
-      debug(`Server accepts key: ${key.label} ${key.publicKey.type}`);
+      debug(`Server accepts key: ${key.label} ${key.certificate?.type ?? key.publicKey.type}`);
       const signedData = new Writer(512)
         .string(sessionId)
         .byte(SSH_MSG.USERAUTH_REQUEST)
@@ -185,41 +224,30 @@ export async function authenticateClient(transport: Transport, options: ClientAu
         .string('publickey')
         .boolean(true)
         .string(algorithm)
-        .string(key.publicKey.blob)
+        .string(blob)
         .finish();
       let signature: Buffer;
       try {
-        signature = await key.sign(Buffer.from(signedData), algorithm);
+        signature = await key.sign(Buffer.from(signedData), signatureAlgorithm);
       } catch (error) {
         debug(`signing with ${key.label} failed: ${(error as Error).message}`);
         continue;
       }
-      request('publickey', new Writer().boolean(true).string(algorithm).string(key.publicKey.blob).string(signature));
-      const result = await nextReply();
-      if (result.kind === 'failure' && !result.partial && result.methods.includes('publickey')) {
-        allowed = result.methods;
-        continue;
-      }
-      return result;
+      request('publickey', new Writer().boolean(true).string(algorithm).string(blob).string(signature));
+      return nextReply();
     }
   }
 
   async function tryPassword(): Promise<AuthReply | undefined> {
     const attempts = options.passwordAttempts ?? 3;
-    if (!options.password || passwordAttempt >= attempts) {
-      exhausted.add('password');
-      return undefined;
-    }
+    if (!options.password || passwordAttempt >= attempts) return undefined;
     const password = await options.password(passwordAttempt++);
-    if (password === undefined) {
-      exhausted.add('password');
-      return undefined;
-    }
+    if (password === undefined) return undefined;
     request('password', new Writer().boolean(false).string(password));
     const answer = await nextReply();
     if (answer.kind === 'other' && answer.payload[0] === SSH_MSG.USERAUTH_PASSWD_CHANGEREQ) {
       // Changing an expired password is not supported; treat it as a failed attempt.
-      exhausted.add('password');
+      disabled.add('password');
       return { kind: 'failure', methods: allowed, partial: false, payload: answer.payload };
     }
     if (answer.kind === 'failure' && !answer.partial) debug('Permission denied, please try again.');
@@ -227,19 +255,14 @@ export async function authenticateClient(transport: Transport, options: ClientAu
   }
 
   async function tryKeyboardInteractive(): Promise<AuthReply | undefined> {
-    if (!options.keyboardInteractive) {
-      exhausted.add('keyboard-interactive');
-      return undefined;
-    }
+    if (!options.keyboardInteractive || kbdFailures >= (options.passwordAttempts ?? 3)) return undefined;
     // RFC 4256 §3.1: language tag and submethods, both empty.
     request('keyboard-interactive', new Writer().string('').string(''));
     let rounds = 0;
     for (;;) {
       const answer = await nextReply();
       if (answer.kind !== 'other') {
-        if (answer.kind === 'failure' && !answer.partial && ++kbdFailures >= (options.passwordAttempts ?? 3)) {
-          exhausted.add('keyboard-interactive');
-        }
+        if (answer.kind === 'failure' && !answer.partial) kbdFailures++;
         return answer;
       }
       if (answer.payload[0] !== SSH_MSG.USERAUTH_INFO_REQUEST) {
@@ -256,7 +279,7 @@ export async function authenticateClient(transport: Transport, options: ClientAu
       for (let i = 0; i < count; i++) prompts.push({ prompt: printable(reader.text(1024), 1024), echo: reader.boolean() });
       const responses = count === 0 ? [] : await options.keyboardInteractive!(name, instruction, prompts);
       if (responses === undefined) {
-        exhausted.add('keyboard-interactive');
+        disabled.add('keyboard-interactive');
         // Answering with no responses ends this round politely; the server replies with FAILURE.
         transport.send(Buffer.from(new Writer().byte(SSH_MSG.USERAUTH_INFO_RESPONSE).uint32(0).finish()));
         continue;
@@ -269,16 +292,30 @@ export async function authenticateClient(transport: Transport, options: ClientAu
 }
 
 
-function iteratorOf<T>(source: AsyncIterable<T> | Iterable<T>): AsyncIterator<T> | Iterator<T> {
-  return Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : (source as Iterable<T>)[Symbol.iterator]();
-}
-
 /**
- * RSA keys sign with SHA-2 when the server announced it accepts that (RFC 8332 §3.3, RFC 8308 server-sig-algs),
- * and with ssh-rsa otherwise, as OpenSSH does.
+ * The algorithm a key is offered under (sshconnect2.c key_sig_algorithm), or undefined when
+ * PubkeyAcceptedAlgorithms leaves it none. Only RSA has a choice: our accepted list, in our order, intersected
+ * with the server's server-sig-algs (RFC 8332 §3.3, RFC 8308); a server that sent none gets the key's own name
+ * (ssh-rsa) if that is accepted. A certificate goes under its certificate name (PROTOCOL.certkeys).
  */
-function signatureAlgorithmFor(key: PublicKey, transport: Transport): string {
-  if (key.type !== 'ssh-rsa') return key.signatureAlgorithms[0]!;
-  const announced = transport.peerExtensions.get('server-sig-algs')?.toString('latin1').split(',') ?? [];
-  return ['rsa-sha2-512', 'rsa-sha2-256'].find((alg) => announced.includes(alg)) ?? 'ssh-rsa';
+export function offerAlgorithmFor(
+  key: PublicKey,
+  certified: boolean,
+  serverSigAlgs: readonly string[] | undefined,
+  accepted: readonly string[] | undefined,
+): { offer: string; signature: string } | undefined {
+  const isAccepted = (name: string) => accepted === undefined || accepted.includes(name);
+  const named = (signature: string) => ({ offer: certified ? certificateAlgorithm(signature) : signature, signature });
+  if (key.type !== 'ssh-rsa' || serverSigAlgs === undefined) {
+    const signature = key.type === 'ssh-rsa' ? 'ssh-rsa' : key.signatureAlgorithms[0]!;
+    return isAccepted(named(signature).offer) ? named(signature) : undefined;
+  }
+  const preference = accepted ?? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'].flatMap((alg) => (certified ? [certificateAlgorithm(alg)] : [alg]));
+  for (const offer of preference) {
+    const signature = certified ? plainAlgorithmOf(offer) : offer;
+    if (signature === undefined || !key.signatureAlgorithms.includes(signature)) continue;
+    // server-sig-algs names plain signature algorithms only, certificates included (kex.c kex_send_ext_info).
+    if (named(signature).offer === offer && serverSigAlgs.includes(signature)) return named(signature);
+  }
+  return undefined;
 }

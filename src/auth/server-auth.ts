@@ -15,6 +15,7 @@ import { DisconnectError, ProtocolError } from '../wire/errors.ts';
 import type { Transport } from '../transport/transport.ts';
 import { PacketInbox } from '../transport/inbox.ts';
 import { defaultOptions } from '../keys/authorized-keys.ts';
+import { mergeRestrictions } from './session-restrictions.ts';
 
 /** What a successful publickey login imposes on the sessions that follow (authorized_keys options). */
 export interface SessionRestrictions {
@@ -39,7 +40,10 @@ export const UNRESTRICTED: SessionRestrictions = (() => {
 
 /** What one method's attempt may use: the request's fields and a way to talk to the client. */
 export interface AuthAttemptContext {
+  /** The user name without any ":style" suffix. */
   readonly user: string;
+  /** The user field exactly as the client sent it ("user:style"): what a publickey signature covers. */
+  readonly requestedUser: string;
   readonly service: string;
   readonly sessionId: Buffer;
   /** false when the user does not exist or may not log in: the method must fail, but only after doing the work. */
@@ -222,7 +226,10 @@ async function runUserauth(transport: Transport, policy: ServerAuthPolicy, inbox
     }
     const startedAt = performance.now();
     const reader = new Reader(payload, 1);
-    const user = reader.text(1024);
+    const requestedUser = reader.text(1024);
+    // auth2.c: "user:style" names the user before the colon; the style (a BSD auth type) is not used here.
+    const colon = requestedUser.indexOf(':');
+    const user = colon < 0 ? requestedUser : requestedUser.slice(0, colon);
     const service = reader.text(64);
     const methodName = reader.text(64);
 
@@ -245,6 +252,7 @@ async function runUserauth(transport: Transport, policy: ServerAuthPolicy, inbox
     if (methodName !== 'none' && method && methodAllowed(methodName) && failures < plan.maxAuthTries && service === 'ssh-connection') {
       result = await method.attempt(reader, {
         user,
+        requestedUser,
         service,
         sessionId,
         valid: plan.valid,
@@ -260,6 +268,16 @@ async function runUserauth(transport: Transport, policy: ServerAuthPolicy, inbox
         result = { outcome: 'failure', detail: result.detail };
       }
     }
+    if (result.outcome === 'success' && result.restrictions) {
+      // Each step's restrictions narrow the earlier steps' (auth2-pubkey.c auth_activate_options).
+      const merged = mergeRestrictions(restrictions, result.restrictions);
+      if (typeof merged === 'string') {
+        emit({ kind: 'refused', method: methodName, user, reason: `Inconsistent authentication options: ${merged}` });
+        result = { outcome: 'failure', detail: result.detail };
+      } else {
+        restrictions = merged;
+      }
+    }
     if (result.outcome !== 'success' && methodName !== 'none') await ensureMinimumTimeSince(startedAt, userSpecificDelayMs(user));
 
     if (result.outcome === 'postponed') {
@@ -268,7 +286,6 @@ async function runUserauth(transport: Transport, policy: ServerAuthPolicy, inbox
     }
     if (result.outcome === 'success') {
       succeeded.push(methodName);
-      if (result.restrictions) restrictions = result.restrictions;
       if (completeMethod(methodName)) {
         emit({ kind: 'accepted', method: methodName, user, valid: true, detail: result.detail, important: true });
         // Sending USERAUTH_SUCCESS also starts delayed compression in the transport.

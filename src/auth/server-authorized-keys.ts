@@ -45,7 +45,7 @@ export async function unsafePathReason(path: string, owner: KeyOwner): Promise<s
 }
 
 /** What an authorized_keys entry allows the sessions of this login. */
-export function restrictionsOf(entry: AuthorizedKey): SessionRestrictions {
+export function restrictionsOf(entry: Pick<AuthorizedKey, 'options'>): SessionRestrictions {
   const o = entry.options;
   return {
     permitPty: o.permitPty,
@@ -62,6 +62,17 @@ export function restrictionsOf(entry: AuthorizedKey): SessionRestrictions {
 
 /** The first usable entry for `key` in the user's authorized keys files, or undefined. */
 export async function findAuthorizedKey(key: PublicKey, lookup: AuthorizedKeysLookup): Promise<AuthorizedKey | undefined> {
+  return searchAuthorizedKeysFiles(lookup, (text, path) => findKeyInAuthorizedKeysText(text, path, key, lookup));
+}
+
+/**
+ * Reads the user's authorized keys files in order (tokens expanded, StrictModes checked, missing files
+ * skipped) and hands each one's text to `search`; the first answer that is not undefined is returned.
+ */
+export async function searchAuthorizedKeysFiles<T>(
+  lookup: AuthorizedKeysLookup,
+  search: (text: string, path: string) => T | undefined | Promise<T | undefined>,
+): Promise<T | undefined> {
   const log = lookup.log ?? (() => {});
   for (const pattern of lookup.files) {
     if (pattern.toLowerCase() === 'none') continue;
@@ -85,19 +96,35 @@ export async function findAuthorizedKey(key: PublicKey, lookup: AuthorizedKeysLo
     } catch {
       continue; // sshd skips files that do not exist or cannot be read
     }
-    const { keys } = parseAuthorizedKeys(text);
-    for (const entry of keys) {
-      if (entry.options.certAuthority || !entry.key.equals(key)) continue;
-      if (entry.options.expiryTime && entry.options.expiryTime.getTime() < Date.now()) {
-        log(`${path}:${entry.line}: key has expired`);
-        continue;
-      }
-      if (entry.options.from && matchHostAndAddress(lookup.address, lookup.address, entry.options.from.join(',')) !== 1) {
-        log(`Authentication tried for ${lookup.owner.name} with correct key but not from a permitted host (host=${lookup.address}, ip=${lookup.address}).`);
-        continue;
-      }
-      return entry;
+    const found = await search(text, path);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * The first usable entry for `key` in authorized_keys text (a file's, or AuthorizedKeysCommand's output);
+ * `label` names the source in the log lines (sshd's auth_check_authkeys_file).
+ */
+export function findKeyInAuthorizedKeysText(
+  text: string,
+  label: string,
+  key: PublicKey,
+  lookup: Pick<AuthorizedKeysLookup, 'owner' | 'address' | 'log'>,
+): AuthorizedKey | undefined {
+  const log = lookup.log ?? (() => {});
+  const { keys } = parseAuthorizedKeys(text);
+  for (const entry of keys) {
+    if (entry.options.certAuthority || !entry.key.equals(key)) continue;
+    if (entry.options.expiryTime && entry.options.expiryTime.getTime() < Date.now()) {
+      log(`${label}:${entry.line}: key has expired`);
+      continue;
     }
+    if (entry.options.from && matchHostAndAddress(lookup.address, lookup.address, entry.options.from.join(',')) !== 1) {
+      log(`Authentication tried for ${lookup.owner.name} with correct key but not from a permitted host (host=${lookup.address}, ip=${lookup.address}).`);
+      continue;
+    }
+    return entry;
   }
   return undefined;
 }

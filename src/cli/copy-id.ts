@@ -262,7 +262,8 @@ const INSTALL_KEYS = [
   'if type restorecon >/dev/null 2>&1; then restorecon -F .ssh .ssh/authorized_keys; fi\'',
 ].join(' ');
 
-async function runRemote(client: SshClient, command: string, input: string): Promise<{ status: number; stdout: string; stderr: string }> {
+/** Runs `command` with `input` on its stdin; exported for tests. */
+export async function runRemote(client: Pick<SshClient, 'exec'>, command: string, input: string): Promise<{ status: number; stdout: string; stderr: string }> {
   const session = await client.exec(command);
   let stdout = '';
   let stderr = '';
@@ -277,7 +278,10 @@ async function runRemote(client: SshClient, command: string, input: string): Pro
   });
   // The exit status can arrive before buffered output has been delivered: wait for both ends of the output.
   const outputDone = Promise.all([streamFinished(session.channel), streamFinished(session.stderr)]);
-  session.channel.end(input);
+  // The command may have finished already: the exec reply, its output, exit-status and CHANNEL_CLOSE can
+  // come in one read, and the close ends our side of the channel before `exec` resolves here. Writing then
+  // would raise ERR_STREAM_WRITE_AFTER_END on a later tick, uncaught; the input has no reader by then anyway.
+  if (session.channel.writable) session.channel.end(input);
   const [exit] = await Promise.all([session.exit, outputDone]);
   return { status: exit.code ?? (exit.signal ? 255 : 0), stdout, stderr };
 }

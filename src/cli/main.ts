@@ -1,6 +1,8 @@
 /**
  * `tether <command>`: dispatches to one thin module per command. Each returns the process exit status.
  */
+import { exitNow } from './exit.ts';
+
 const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: string[]) => Promise<number>> }> = {
   ssh: { summary: 'log in and run commands (ssh)', load: async () => (await import('./ssh.ts')).sshMain },
   keygen: { summary: 'create and manage keys (ssh-keygen)', load: async () => (await import('./keygen.ts')).keygenMain },
@@ -34,14 +36,14 @@ export async function main(argv: string[]): Promise<number> {
 /**
  * Runs `tether` as a program and exits with its status. Like ssh, it exits as soon as the command is done
  * rather than waiting for idle handles (stdin, agent sockets) to go away; writes to pipes and terminals are
- * synchronous on Linux, so no output is lost.
+ * synchronous on Linux, so no output is lost. The exit cannot hang in Node's teardown (exit.ts).
  */
 export function runAsProgram(argv: string[]): void {
   main(argv).then(
-    (code) => process.exit(code),
+    (code) => exitNow(code),
     (error: unknown) => {
       process.stderr.write(`tether: ${(error as Error)?.message ?? String(error)}\n`);
-      process.exit(255);
+      exitNow(255);
     },
   );
 }

@@ -1,19 +1,27 @@
 /**
- * `tether server`: sshd(8)'s command line over the library server.
+ * `tether server`: sshd(8)'s command line over the library server (flags in server-flags.ts).
  *
- *   tether server [-DdeTt] [-C spec] [-E log_file] [-f config_file] [-h host_key_file] [-o option] [-p port]
+ *   tether server [-46DdeiqTtV] [-C spec] [-E log_file] [-f config_file] [-g grace] [-h host_key_file]
+ *                 [-o option] [-p port]
  *   tether server passwd USER      set USER's password in the embedded password file
  *
+ * As sshd: without -D or -d the server detaches into the background and writes its PidFile once it
+ * listens (server-daemon.ts); -D stays in the foreground; -d is debug mode (foreground, one connection, log on
+ * stderr, no pid file); -i serves one connection on stdin/stdout (inetd, or `ProxyCommand tether server -i`).
+ * Logs go to the -E file when given, else to stderr in the foreground; a daemon or inetd server without -e
+ * or -E has no log, where sshd would use syslog.
+ *
  * Without -f the embedded default is used: ./.state/sshd_config when it exists (`tether demo` writes it),
- * else the built-in default configuration (loopback only, host keys in ./.state). The server always stays in
- * the foreground (-D is accepted for compatibility); -e is the default too (logs go to stderr unless -E).
+ * else the built-in default configuration (loopback only, host keys and pid file in ./.state).
  *
  * Passwords are checked against the system (/etc/shadow, through crypt(3)) when the server runs as root
  * with an explicit -f configuration, and against the embedded password file (./.state/passwd, or
  * $TETHER_PASSWORD_FILE) otherwise.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { resolve, join } from 'node:path';
+import { Duplex } from 'node:stream';
 import {
   checkSshdConfig,
   dashTSettings,
@@ -25,21 +33,28 @@ import {
   type SshdConfig,
   type SshdConfigOverrides,
 } from '../config/sshd/index.ts';
-import { createServer, createLogger, defaultConfigText, loadHostKeys, HostKeyError, runningAsRoot, type Server } from '../server/index.ts';
+import {
+  createServer,
+  createLogger,
+  defaultConfigText,
+  loadHostKeys,
+  streamEndpoints,
+  HostKeyError,
+  LogFileError,
+  runningAsRoot,
+  type LogDestination,
+  type Server,
+  type ServerLogger,
+} from '../server/index.ts';
 import { AlgorithmConfigError } from '../server/algorithms.ts';
 import type { PasswordVerifier } from '../auth/server-password.ts';
 import { SystemPasswordVerifier } from '../auth/server-password-system.ts';
-import { PasswordFileVerifier, setPassword } from '../auth/server-password-file.ts';
-import type { LogLevel } from '../config/sshd/values.ts';
-import { getopt, GetoptError } from './getopt.ts';
-import { readSecret, PromptError } from './prompt.ts';
+import { PasswordFileVerifier } from '../auth/server-password-file.ts';
+import { SOFTWARE_VERSION } from '../transport/version.ts';
+import { daemonize, isDaemonChild, removePidFile, reportToParent, writePidFile } from './server-daemon.ts';
+import { flagLogLevel, parseServerFlags, type ServerFlags } from './server-flags.ts';
+import { passwdMain } from './server-passwd.ts';
 
-const OPTSTRING = 'C:DdeE:f:h:o:p:Tt';
-const USAGE = [
-  'usage: tether server [-DdeTt] [-C connection_spec] [-E log_file] [-f config_file]',
-  '                     [-h host_key_file] [-o option] [-p port]',
-  '       tether server passwd user',
-].join('\n');
 export const DEFAULT_PORT = 2222;
 
 /** The embedded default's state directory: ./.state, or $TETHER_STATE_DIR. */
@@ -61,7 +76,12 @@ export interface ConfigChoice {
 export function loadServerConfig(file: string | undefined, overrides: SshdConfigOverrides): ConfigChoice {
   if (file !== undefined) return { config: loadSshdConfig(file, overrides), embedded: false };
   const stateConfig = join(stateDirectory(), 'sshd_config');
-  if (existsSync(stateConfig)) return { config: loadSshdConfig(stateConfig, overrides), embedded: true };
+  if (existsSync(stateConfig)) {
+    // A state file written before it named its own PidFile must still not take the system sshd's.
+    const text = readFileSync(stateConfig, 'utf8');
+    const pidFile = /^\s*pidfile\s/im.test(text) ? [] : [`PidFile ${join(stateDirectory(), 'tether-server.pid')}`];
+    return { config: loadSshdConfig(stateConfig, { ...overrides, options: [...(overrides.options ?? []), ...pidFile] }), embedded: true };
+  }
   const text = defaultConfigText({ port: DEFAULT_PORT, stateDir: stateDirectory() });
   return { config: parseSshdConfigText(text, 'built-in default configuration', overrides), embedded: true };
 }
@@ -90,110 +110,34 @@ export function runUntilStopped(server: Server): Promise<number> {
   });
 }
 
-async function passwdMain(argv: string[]): Promise<number> {
-  const user = argv[0];
-  if (user === undefined || argv.length !== 1) {
-    process.stderr.write('usage: tether server passwd user\n');
-    return 1;
-  }
-  try {
-    const first = await readSecret(`New password for ${user}: `);
-    const second = await readSecret('Retype new password: ');
-    if (first !== second) {
-      process.stderr.write('Sorry, passwords do not match.\n');
-      return 1;
-    }
-    if (first === '') {
-      process.stderr.write('No password supplied; nothing changed.\n');
-      return 1;
-    }
-    const path = passwordFilePath();
-    mkdirSync(resolve(path, '..'), { recursive: true, mode: 0o700 });
-    await setPassword(path, user, first);
-    process.stdout.write(`Password for ${user} updated in ${path}\n`);
-    return 0;
-  } catch (error) {
-    if (error instanceof PromptError) {
-      process.stderr.write(`tether server passwd: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
-  }
-}
-
 function printConfigError(error: SshdConfigError): void {
   for (const line of error.sshdLines) process.stderr.write(`${line}\n`);
 }
 
 export async function serverMain(argv: string[]): Promise<number> {
-  if (argv[0] === 'passwd') return passwdMain(argv.slice(1));
-  let parsed;
-  try {
-    parsed = getopt(argv, OPTSTRING);
-  } catch (error) {
-    if (!(error instanceof GetoptError)) throw error;
-    process.stderr.write(`tether server: ${error.message}\n${USAGE}\n`);
-    return 1;
+  if (argv[0] === 'passwd') return passwdMain(argv.slice(1), passwordFilePath());
+  const result = parseServerFlags(argv);
+  if (!result.ok) {
+    process.stderr.write(result.message);
+    return result.status;
   }
-  if (parsed.operands.length > 0) {
-    process.stderr.write(`${USAGE}\n`);
-    return 1;
-  }
-  let file: string | undefined;
-  let spec: string | undefined;
-  let logFile: string | undefined;
-  let mode: 'run' | 'test' | 'dump' = 'run';
-  let debugMode = false;
-  const overrides: SshdConfigOverrides & { port: number[]; hostKeys: string[]; options: string[] } = { port: [], hostKeys: [], options: [] };
-  for (const [flag, value] of parsed.options) {
-    switch (flag) {
-      case 'f':
-        file = value!;
-        break;
-      case 'p': {
-        const port = Number(value);
-        if (!/^\d+$/.test(value!) || port < 1 || port > 65535) {
-          process.stderr.write(`Bad port number.\n`);
-          return 1;
-        }
-        overrides.port.push(port);
-        break;
-      }
-      case 'h':
-        overrides.hostKeys.push(value!);
-        break;
-      case 'o':
-        overrides.options.push(value!);
-        break;
-      case 'C':
-        spec = value!;
-        break;
-      case 'E':
-        logFile = value!;
-        break;
-      case 'T':
-        mode = 'dump';
-        break;
-      case 't':
-        if (mode !== 'dump') mode = 'test';
-        break;
-      case 'd':
-        debugMode = true;
-        break;
-      // -D (no daemon) and -e (log to stderr) describe what the server always does.
-    }
+  const flags = result.flags;
+  const { file, overrides } = flags;
+  if (flags.version) {
+    process.stderr.write(`${SOFTWARE_VERSION}, Node.js ${process.version}, OpenSSL ${process.versions.openssl}\n`);
+    return 0;
   }
 
-  if (mode === 'test' && file !== undefined) {
+  if (flags.mode === 'test' && file !== undefined) {
     const check = checkSshdConfig(file, overrides);
     for (const warning of check.warnings) process.stderr.write(`${warning}\n`);
     for (const error of check.errors) printConfigError(error);
     return check.ok ? 0 : 255;
   }
 
-  if (mode === 'dump') {
+  if (flags.mode === 'dump') {
     try {
-      process.stdout.write(dashTOutput(file, overrides, spec));
+      process.stdout.write(dashTOutput(file, overrides, flags.spec));
       return 0;
     } catch (error) {
       if (error instanceof SshdConfigError) {
@@ -219,28 +163,141 @@ export async function serverMain(argv: string[]): Promise<number> {
     throw error;
   }
   for (const warning of choice.config.warnings) process.stderr.write(`${warning}\n`);
-  if (mode === 'test') return 0;
+  if (flags.mode === 'test') return 0;
 
-  const settings = choice.config.settings;
-  const level: LogLevel = debugMode ? 'DEBUG3' : settings.logLevel;
-  const logger = createLogger({ level, destination: logFile ? { file: logFile } : undefined });
+  // sshd: not in debug mode, not from inetd, not asked to stay (-D), not already the daemon → daemon(3).
+  const daemonChild = isDaemonChild();
+  if (!daemonChild && !flags.inetd && flags.debug === 0 && !flags.noDaemon) return daemonize(argv);
+
+  let logger: ServerLogger;
   try {
-    const hostKeys = loadHostKeys(settings.hostKeys, { generateMissing: true, warn: (message) => logger.error(message) });
-    for (const entry of hostKeys.filter((k) => k.generated)) logger.info(`Generated host key ${entry.path}`);
-    const server = createServer({
-      config: choice.config,
-      hostKeys: hostKeys.map((entry) => entry.key),
-      logger,
-      passwords: choosePasswordVerifier(choice.embedded),
-      singleConnection: debugMode,
-    });
-    await server.listen();
-    return await runUntilStopped(server);
+    logger = createLogger({ level: flagLogLevel(flags) ?? choice.config.settings.logLevel, destination: logDestination(flags, daemonChild) });
   } catch (error) {
-    if (error instanceof HostKeyError || error instanceof AlgorithmConfigError || (error instanceof Error && error.message.startsWith('Bind to'))) {
-      process.stderr.write(`${error.message}\n`);
-      return 255;
-    }
+    if (!(error instanceof LogFileError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    reportToParent({ fatal: error.message });
+    return 1;
+  }
+  const fatal = (message: string, status: number): number => {
+    logger.error(message);
+    if (daemonChild) reportToParent({ fatal: message });
+    else if (flags.logFile !== undefined || logDestination(flags, false) === 'none') process.stderr.write(`${message}\n`);
+    return status;
+  };
+  let server: Server;
+  try {
+    server = startServer(choice, logger, flags.debug > 0 || flags.inetd);
+  } catch (error) {
+    if (error instanceof HostKeyError || error instanceof AlgorithmConfigError) return fatal(error.message, error instanceof HostKeyError ? 1 : 255);
     throw error;
   }
+  if (flags.inetd) return serveInetd(server);
+  try {
+    await server.listen();
+  } catch (error) {
+    return fatal((error as Error).message, 255);
+  }
+  return serveUntilSignalled(server, { flags, logger, pidFile: flags.debug > 0 ? null : choice.config.settings.pidFile });
+}
+
+/**
+ * Where the log goes, as sshd decides it: the -E file; stderr with -e, in debug mode, or in the foreground
+ * (sshd would use syslog there; stderr is what a supervisor such as systemd collects); nowhere for a daemon
+ * or an inetd server without -e, where sshd logs to syslog (stderr may be the client's socket under inetd).
+ */
+function logDestination(flags: ServerFlags, daemonChild: boolean): LogDestination {
+  if (flags.logFile !== undefined) return { file: flags.logFile };
+  if (flags.inetd) return flags.logStderr ? 'stderr' : 'none';
+  if (daemonChild) return 'none';
+  return 'stderr';
+}
+
+/** Loads (or generates) the host keys and creates the server. Throws HostKeyError / AlgorithmConfigError. */
+function startServer(choice: ConfigChoice, logger: ServerLogger, singleConnection: boolean): Server {
+  const hostKeys = loadHostKeys(choice.config.settings.hostKeys, { generateMissing: true, warn: (message) => logger.error(message) });
+  for (const entry of hostKeys.filter((k) => k.generated)) logger.info(`Generated host key ${entry.path}`);
+  return createServer({
+    config: choice.config,
+    hostKeys: hostKeys.map((entry) => entry.key),
+    logger,
+    passwords: choosePasswordVerifier(choice.embedded),
+    singleConnection,
+  });
+}
+
+/** sshd -i: the one connection on stdin/stdout; the exit status is the connection's (see exitStatus). */
+async function serveInetd(server: Server): Promise<number> {
+  process.stdin.on('error', () => {});
+  process.stdout.on('error', () => {});
+  const stream = Duplex.from({ readable: process.stdin, writable: process.stdout });
+  const connection = await server.serveStream(stream, streamEndpoints(process.stdin as unknown as Duplex));
+  return connection.exitStatus;
+}
+
+interface ListenerState {
+  flags: ServerFlags;
+  logger: ServerLogger;
+  pidFile: string | null;
+}
+
+/**
+ * The listener's life after listen(): the PidFile (not in debug mode), then SIGTERM/SIGINT/SIGQUIT end it
+ * ("Received signal 15; terminating.", the pid file removed first, as sshd does), SIGHUP reloads.
+ */
+function serveUntilSignalled(server: Server, state: ListenerState): Promise<number> {
+  const { logger } = state;
+  writePidFile(state.pidFile, (message) => logger.error(message));
+  reportToParent({ ready: true });
+  return new Promise((resolveExit) => {
+    let status = 0;
+    let reloading = false;
+    const terminate = (signal: NodeJS.Signals) => {
+      logger.info(`Received signal ${constants.signals[signal]}; terminating.`);
+      removePidFile(state.pidFile);
+      status = signal === 'SIGQUIT' ? 255 : 0;
+      void server.close();
+    };
+    const hangUp = () => {
+      if (reloading) return;
+      reloading = true;
+      void reloadServer(server, state).finally(() => (reloading = false));
+    };
+    const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
+    for (const signal of signals) process.on(signal, terminate);
+    process.on('SIGHUP', hangUp);
+    server.once('close', () => {
+      for (const signal of signals) process.off(signal, terminate);
+      process.off('SIGHUP', hangUp);
+      removePidFile(state.pidFile);
+      resolveExit(status);
+    });
+  });
+}
+
+/** SIGHUP: "Received SIGHUP; restarting." — the configuration and host keys are read again, then listened on. */
+async function reloadServer(server: Server, state: ListenerState): Promise<void> {
+  const { logger, flags } = state;
+  logger.info('Received SIGHUP; restarting.');
+  let choice: ConfigChoice;
+  let hostKeys;
+  try {
+    choice = loadServerConfig(flags.file, flags.overrides);
+    hostKeys = loadHostKeys(choice.config.settings.hostKeys, { generateMissing: true, warn: (message) => logger.error(message) });
+  } catch (error) {
+    // sshd would exit here; keeping the running configuration serves the connections still coming.
+    const lines = error instanceof SshdConfigError ? error.sshdLines : [(error as Error).message];
+    for (const line of lines) logger.error(line);
+    logger.error('RESTART FAILED: keeping the running configuration');
+    return;
+  }
+  removePidFile(state.pidFile);
+  try {
+    await server.reload({ config: choice.config, hostKeys: hostKeys.map((entry) => entry.key), passwords: choosePasswordVerifier(choice.embedded) });
+  } catch (error) {
+    logger.error((error as Error).message);
+    await server.close();
+    return;
+  }
+  state.pidFile = flags.debug > 0 ? null : choice.config.settings.pidFile;
+  writePidFile(state.pidFile, (message) => logger.error(message));
 }

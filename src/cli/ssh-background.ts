@@ -10,9 +10,8 @@
  * ready and ignores SIGHUP from the terminal it was started on; a remote command's output still goes to the
  * original stdout.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, writeSync } from 'node:fs';
 import type { ResolvedSshConfig } from '../config/ssh/index.ts';
+import { inheritedReadyFd, signalReady, startDetachedCopy } from './detach.ts';
 
 /** Set in the background copy's environment: the fd of the readiness pipe. */
 const READY_FD_VARIABLE = 'TETHER_SSH_BACKGROUND_FD';
@@ -20,57 +19,13 @@ const READY_FD_VARIABLE = 'TETHER_SSH_BACKGROUND_FD';
 export type Background = { role: 'parent'; status: number } | { role: 'child'; ready(): void };
 
 export async function goToBackground(config: ResolvedSshConfig): Promise<Background> {
-  const inherited = process.env[READY_FD_VARIABLE];
-  if (inherited !== undefined) {
-    delete process.env[READY_FD_VARIABLE];
-    const fd = Number(inherited);
-    return { role: 'child', ready: () => signalReady(fd, config.sessionType === 'none') };
+  const fd = inheritedReadyFd(READY_FD_VARIABLE);
+  if (fd !== undefined) {
+    // The terminal we started on may close; the forwards must outlive it (ssh's daemon() detaches). Without
+    // a session our messages went through the foreground's pipe, which is gone now: drop them quietly.
+    return { role: 'child', ready: () => signalReady(fd, { ignoreSignals: ['SIGHUP'], silence: config.sessionType === 'none' }) };
   }
-  return { role: 'parent', status: await startBackgroundCopy(config) };
-}
-
-function startBackgroundCopy(config: ResolvedSshConfig): Promise<number> {
   // Without a session nothing is written to stdout, so the copy does not hold it (`$(tether ssh -f -N …)`
   // returns); its messages before readiness come through a pipe.
-  const noSession = config.sessionType === 'none';
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-    stdio: ['ignore', noSession ? 'ignore' : 'inherit', noSession ? 'pipe' : 'inherit', 'pipe'],
-    env: { ...process.env, [READY_FD_VARIABLE]: '3' },
-  });
-  const readyPipe = child.stdio[3] as NodeJS.ReadableStream;
-  child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
-  return new Promise((resolve) => {
-    let settled = false;
-    readyPipe.on('data', () => {
-      if (settled) return;
-      settled = true;
-      child.stderr?.removeAllListeners('data');
-      child.stderr?.destroy();
-      (readyPipe as NodeJS.ReadableStream & { destroy(): void }).destroy();
-      child.unref();
-      resolve(0);
-    });
-    child.once('exit', (code, signal) => {
-      if (settled) return;
-      settled = true;
-      resolve(code ?? (signal ? 255 : 0));
-    });
-  });
-}
-
-function signalReady(fd: number, silence: boolean): void {
-  try {
-    writeSync(fd, 'ready\n');
-    closeSync(fd);
-  } catch {
-    // The foreground process is gone already; nothing to tell.
-  }
-  // The terminal we started on may close; the forwards must outlive it (ssh's daemon() detaches).
-  process.on('SIGHUP', () => {});
-  // Without a session our messages went through the foreground's pipe, which is gone now (ssh points
-  // stderr at /dev/null here); drop them quietly.
-  if (silence) {
-    process.stderr.on('error', () => {});
-    process.stderr.write = (() => true) as typeof process.stderr.write;
-  }
+  return { role: 'parent', status: await startDetachedCopy(READY_FD_VARIABLE, config.sessionType === 'none') };
 }

@@ -1,6 +1,7 @@
 /**
- * Port forwarding for `tether ssh`: -L, -R, -D and -W from the resolved configuration, with ssh's messages
- * (ssh.c ssh_init_forwarding, ssh_confirm_remote_forward) and ExitOnForwardFailure, and the `~C` command
+ * Port forwarding for `tether ssh`: -L, -R (to a target, or as a SOCKS proxy without one), -D and -W from the
+ * resolved configuration, with ssh's messages (ssh.c ssh_init_forwarding, ssh_confirm_remote_forward),
+ * PermitRemoteOpen and ExitOnForwardFailure, and the `~C` command
  * line's -L/-R/-D/-KL/-KR/-KD (clientloop.c process_cmdline). The forwarding itself is the library's
  * (src/client/forwarding); this file maps configuration onto it and words the outcome like ssh.
  */
@@ -10,6 +11,7 @@ import { parseForward, PORT_STREAMLOCAL, type Forward } from '../config/ssh/forw
 import type { ForwardListener, ListenSpec } from '../client/forwarding/listener.ts';
 import type { ForwardTarget } from '../client/forwarding/direct.ts';
 import type { RemoteListen } from '../client/forwarding/remote.ts';
+import { parsePermitRemoteOpen } from '../client/forwarding/remote-socks.ts';
 import { describeOpenFailure } from '../client/forwarding/report.ts';
 import { forwardLocal } from '../client/forwarding/local.ts';
 import { forwardDynamic } from '../client/forwarding/dynamic.ts';
@@ -70,6 +72,8 @@ class Forwarding {
     this.config = config;
     this.context = context;
     client.remoteForwards.onError = (message) => context.log(ERROR, message);
+    client.remoteForwards.debug = context.debug;
+    client.remoteForwards.permitted = parsePermitRemoteOpen(config.permitRemoteOpen);
   }
 
   private listenSpec(listen: ForwardSpec['listen']): ListenSpec {
@@ -105,18 +109,18 @@ class Forwarding {
     }
   }
 
-  /** -R: asks the server to listen; prints the allocated port for port 0, as ssh does. */
+  /**
+   * -R: asks the server to listen; prints the allocated port for port 0, as ssh does. Without a target the
+   * forward is a remote dynamic one, and ssh names its target "socks:0".
+   */
   async addRemote(spec: ForwardSpec): Promise<boolean> {
-    if (!spec.connect) {
-      this.context.log(ERROR, 'Remote dynamic forwarding is not supported.');
-      return false;
-    }
     const listen: RemoteListen = 'path' in spec.listen ? { bindPath: spec.listen.path } : { bindAddress: spec.listen.host, bindPort: spec.listen.port };
-    this.context.debug?.(`Remote connections from ${'path' in spec.listen ? spec.listen.path : `${spec.listen.host ?? 'LOCALHOST'}:${spec.listen.port}`} forwarded to local address ${describeTarget(spec.connect)}`);
+    const target = spec.connect ? describeTarget(spec.connect) : 'socks:0';
+    this.context.debug?.(`Remote connections from ${'path' in spec.listen ? spec.listen.path : `${spec.listen.host ?? 'LOCALHOST'}:${spec.listen.port}`} forwarded to local address ${target}`);
     try {
       const forward = await this.client.remoteForwards.add(listen, spec.connect);
       if ('bindPort' in listen && listen.bindPort === 0) {
-        this.context.log(INFO, `Allocated port ${forward.port} for remote forward to ${describeTarget(spec.connect)}`);
+        this.context.log(INFO, `Allocated port ${forward.port} for remote forward to ${target}`);
       }
       return true;
     } catch {
@@ -158,7 +162,9 @@ class Forwarding {
     const argument = s.slice(1).trim();
     if (cancel) return this.cancel(kind, argument);
     const name = kind === 'L' ? 'local' : kind === 'R' ? 'remote' : 'dynamic';
-    const forward = parseForward(argument, kind === 'D', kind === 'R', process.env);
+    // A -R spec may be a dynamic one too ([bind_address:]port alone), so both forms are tried (clientloop.c).
+    const forward = parseForward(argument, kind === 'D', kind === 'R', process.env) ??
+      (kind === 'R' ? parseForward(argument, true, true, process.env) : undefined);
     if (!forward) return `Bad ${name} forwarding specification.\r\n`;
     const ok = kind === 'R' ? await this.addRemote(toSpec(forward)) : await this.addLocal(toSpec(forward));
     return ok ? 'Forwarding port.\r\n' : 'Port forwarding failed.\r\n';

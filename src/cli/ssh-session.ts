@@ -11,6 +11,8 @@ import { requestAgentForwarding } from '../client/agent-forwarding.ts';
 import type { X11Forwarding } from '../client/x11-forwarding.ts';
 import { enterRawMode } from './ssh-terminal.ts';
 import { EscapeFilter } from './escape-filter.ts';
+import type { ClientSettings } from './ssh-settings.ts';
+import type { ActiveForwarding } from './ssh-forwarding.ts';
 
 export interface SessionOptions {
   command: string | undefined;
@@ -30,7 +32,31 @@ export interface SessionOptions {
   forwardAgent?: boolean;
   /** X11 forwarding to request in this session (-X/-Y), set up by startX11Forwarding. */
   x11?: X11Forwarding;
+  /** IPQoS: the type of service for an interactive session (a PTY or X11) and for any other. */
+  ipqos?: { interactive: number; bulk: number };
   log: (level: number, message: string) => void;
+}
+
+/**
+ * The session the settings ask for (command or subsystem, TTY, environment, escapes), the same whether it
+ * runs on our own connection or through a master's (-O proxy); agent and X11 forwarding are added by the
+ * caller that set them up.
+ */
+export function sessionOptions(settings: ClientSettings, forwarding: ActiveForwarding, log: SessionOptions['log']): SessionOptions {
+  const config = settings.resolved;
+  return {
+    command: settings.command,
+    subsystem: settings.subsystem,
+    requestTty: config.requestTTY,
+    noCommand: settings.noSession,
+    stdinNull: config.stdinNull,
+    env: settings.environment,
+    escapeChar: config.escapeChar,
+    escapeCommandLine: config.enableEscapeCommandline ? forwarding.commandLine : undefined,
+    host: config.hostname,
+    ipqos: config.ipqos,
+    log,
+  };
 }
 
 const INFO = 3;
@@ -56,6 +82,8 @@ export async function runInteractiveSession(client: SshClient, options: SessionO
     return error ? 255 : 0;
   }
   const tty = wantsTty(options);
+  // ssh.c ssh_session2_setup: interactive when a PTY or X11 is in use, bulk otherwise.
+  if (options.ipqos) client.setTypeOfService(tty || options.x11 ? options.ipqos.interactive : options.ipqos.bulk);
   const session: Session = await client.session();
   // ssh's order (ssh.c ssh_session2_setup): x11-req, then agent forwarding, then pty, env and the command.
   options.x11?.request(session);

@@ -2,14 +2,20 @@
  * From ssh's command line to the settings a connection needs: the configuration resolved exactly as OpenSSH
  * does (src/config/ssh), then narrowed to what Tether implements.
  */
-import { formatDashG, implementedSubset, parseDestination, resolveSshConfig, ConfigError, type ResolvedSshConfig } from '../config/ssh/index.ts';
+import {
+  defaultClientTokens, formatDashG, implementedSubset, parseDestination, resolveSshConfig, ConfigError, type CommandLineItem,
+  type ResolvedSshConfig,
+} from '../config/ssh/index.ts';
 import { CIPHERS, MACS } from '../crypto/cipher/index.ts';
 import { KEX_METHODS } from '../crypto/kex/methods.ts';
 import { DEFAULT_HOST_KEY_ALGORITHMS } from '../transport/transport.ts';
 import { preferKnownHostKeyTypes } from '../client/host-key-policy.ts';
+import { runKnownHostsCommand, type KnownHostsInvocation } from '../client/known-hosts-command.ts';
+import type { KnownHostsEntry } from '../keys/known-hosts.ts';
+import type { PublicKey } from '../keys/types.ts';
 import { DEFAULT_AUTH_METHODS } from '../auth/client-auth.ts';
 import { matchWildcard } from '../keys/host-patterns.ts';
-import type { SshInvocation } from './ssh.ts';
+import type { SshInvocation } from './ssh-arguments.ts';
 
 /** ssh's LogLevel names as numbers; messages print when their level is at or below the setting. */
 const LOG_LEVELS: Record<string, number> = {
@@ -53,17 +59,40 @@ function sendEnvironment(resolved: ResolvedSshConfig): Record<string, string> {
   return { ...environment, ...resolved.setEnv };
 }
 
-export async function resolveClientSettings(invocation: SshInvocation): Promise<ClientSettings> {
+/** KnownHostsCommand for this connection, or undefined when none is configured. */
+export type KnownHostsLookup = (invocation: KnownHostsInvocation, name: string, key?: PublicKey) => Promise<KnownHostsEntry[]>;
+
+export function knownHostsLookup(
+  resolved: ResolvedSshConfig,
+  error: (message: string) => void,
+  debug?: (message: string) => void,
+): KnownHostsLookup | undefined {
+  const command = resolved.knownHostsCommand;
+  if (command === undefined || command.toLowerCase() === 'none') return undefined;
+  const options = {
+    command,
+    tokens: defaultClientTokens(resolved.connection),
+    fingerprintHash: resolved.fingerprintHash.toLowerCase() === 'md5' ? 'md5' as const : 'sha256' as const,
+    error,
+    debug,
+  };
+  return (invocation, name, key) => runKnownHostsCommand(options, invocation, name, key);
+}
+
+export async function resolveClientSettings(
+  invocation: SshInvocation,
+  report: (message: string) => void = (message) => process.stderr.write(`${message}\r\n`),
+): Promise<ClientSettings> {
   const destination = parseDestination(invocation.destination);
   if (!destination) throw new SettingsError(`ssh: Could not resolve hostname ${invocation.destination}: Name or service not known`);
   let resolved: ResolvedSshConfig;
   try {
     resolved = await resolveSshConfig({
       host: destination.host,
-      user: destination.user,
-      port: destination.port,
-      commandLineOptions: invocation.options,
-      flags: invocation.flags,
+      ...(invocation.commandLine ? {} : { user: destination.user, port: destination.port }),
+      ...(invocation.commandLine
+        ? { commandLine: invocation.commandLine.map((item): CommandLineItem => (item === 'destination' ? { destination: { user: destination.user, port: destination.port } } : item)) }
+        : { commandLineOptions: invocation.options, flags: invocation.flags }),
       configFile: invocation.configFile,
       command: invocation.command,
     });
@@ -71,8 +100,12 @@ export async function resolveClientSettings(invocation: SshInvocation): Promise<
     if (error instanceof ConfigError) throw new SettingsError(error.report.replace(/\n$/, ''));
     throw error;
   }
+  // ssh logs these while reading its configuration (e.g. `Unsupported option "rsaauthentication"`), so -E
+  // takes them too.
+  for (const line of resolved.configMessages ?? []) report(line);
   const knownHosts = {
-    host: resolved.hostKeyAlias ?? resolved.hostname,
+    host: resolved.hostname,
+    hostKeyAlias: resolved.hostKeyAlias,
     port: resolved.port,
     userKnownHostsFiles: resolved.userKnownHostsFiles,
     globalKnownHostsFiles: resolved.globalKnownHostsFiles,
@@ -89,7 +122,10 @@ export async function resolveClientSettings(invocation: SshInvocation): Promise<
     ciphers: implementedSubset(resolved.ciphers, CIPHERS.keys()),
     macs: implementedSubset(resolved.macs, MACS.keys()),
     // ssh prefers key types it already knows for this host unless HostKeyAlgorithms was set explicitly.
-    hostKeyAlgorithms: resolved.hostKeyAlgorithmsConfigured ? hostKeyAlgorithms : preferKnownHostKeyTypes(hostKeyAlgorithms, knownHosts),
+    hostKeyAlgorithms: resolved.hostKeyAlgorithmsConfigured || invocation.printConfig
+      ? hostKeyAlgorithms
+      // ssh runs KnownHostsCommand here too ("ORDER", with the bare host name as %H).
+      : preferKnownHostKeyTypes(hostKeyAlgorithms, knownHosts, (await knownHostsLookup(resolved, report)?.('ORDER', resolved.hostname)) ?? []),
     authMethods: resolved.preferredAuthentications ?? DEFAULT_AUTH_METHODS,
     environment: sendEnvironment(resolved),
     dashG: () => formatDashG(resolved),

@@ -6,6 +6,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Transport, type AlgorithmPreferences, type PeerAddress } from '../transport/transport.ts';
+import { setTypeOfService } from '../transport/type-of-service.ts';
 import { Connection } from '../connection/connection.ts';
 import { authenticateClient, type ClientAuthOptions } from '../auth/client-auth.ts';
 import type { PublicKey } from '../keys/types.ts';
@@ -30,6 +31,10 @@ export interface ConnectOptions {
   /** Accepts or rejects the server's host key; throw to reject. Required unless you trust any key. */
   verifyHostKey: (key: PublicKey, algorithm: string, peer: PeerAddress) => Promise<void> | void;
   auth: Omit<ClientAuthOptions, 'username' | 'debug'>;
+  /** AddressFamily (-4/-6): resolve and connect over IPv4 or IPv6 only. */
+  family?: 4 | 6;
+  /** BindAddress (-b): the local address the TCP connection is made from. */
+  localAddress?: string;
   /** Seconds to wait for the TCP connection and the SSH handshake; 0 waits forever. */
   connectTimeout?: number;
   /** ConnectionAttempts: TCP connection tries, one second apart. */
@@ -78,9 +83,13 @@ export class SshClient {
   /** Remote forwards (-R) in effect on this connection. */
   readonly remoteForwards: RemoteForwards;
 
-  constructor(transport: Transport, connection: Connection) {
+  /** The TCP socket, when connect() opened one (not over ProxyCommand or a jump host's channel). */
+  private readonly socket: Socket | undefined;
+
+  constructor(transport: Transport, connection: Connection, socket?: Socket) {
     this.transport = transport;
     this.connection = connection;
+    this.socket = socket;
     this.remoteForwards = new RemoteForwards(connection);
     this.channelHandlers.set('forwarded-tcpip', this.remoteForwards.onForwardedTcpip);
     this.channelHandlers.set('forwarded-streamlocal@openssh.com', this.remoteForwards.onForwardedStreamlocal);
@@ -89,6 +98,14 @@ export class SshClient {
       if (handler) handler(request);
       else request.reject(CHANNEL_OPEN_FAILURE.UNKNOWN_CHANNEL_TYPE, `unknown channel type ${request.type}`);
     };
+  }
+
+  /**
+   * IPQoS: the IP type-of-service (DSCP) of the connection's packets, as ssh sets it once it knows whether
+   * the session is interactive. Only on a TCP socket of our own (not over ProxyCommand or a jump host).
+   */
+  setTypeOfService(tos: number): void {
+    setTypeOfService(this.socket, tos);
   }
 
   /** Resolves with the error that ended the connection, or null after an orderly close. */
@@ -146,12 +163,16 @@ export class SshClient {
   }
 
   /**
-   * Remote forwarding (-R): the server listens and its connections are forwarded here to the target.
+   * Remote forwarding (-R): the server listens and its connections are forwarded here to the target; with
+   * no target (neither host nor path), we act as a SOCKS4/5 proxy for them (remote dynamic forwarding).
    * Resolves with the port the server listens on (the allocated one for port 0), or undefined for a path.
    */
-  async forwardRemote(options: ForwardListen & ForwardConnect): Promise<number | undefined> {
+  async forwardRemote(options: ForwardListen & (ForwardConnect | { host?: never; path?: never })): Promise<number | undefined> {
     const listen = 'bindPath' in options ? { bindPath: options.bindPath } : { bindAddress: options.bindAddress, bindPort: options.bindPort };
-    const target = 'path' in options ? { path: options.path } : { host: options.host, port: options.port };
+    const connect = options as Partial<{ host: string; port: number; path: string }>;
+    const target = connect.path !== undefined
+      ? { path: connect.path }
+      : connect.host !== undefined ? { host: connect.host, port: connect.port ?? 0 } : undefined;
     return (await this.remoteForwards.add(listen, target)).port;
   }
 
@@ -198,7 +219,14 @@ export class SshClient {
 /** One TCP connection attempt, abandoned after ConnectTimeout. Errors are worded like ssh's. */
 function tcpAttempt(host: string, port: number, options: ConnectOptions): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host, port, noDelay: true, keepAlive: options.tcpKeepAlive ?? true });
+    const socket = netConnect({
+      host,
+      port,
+      noDelay: true,
+      keepAlive: options.tcpKeepAlive ?? true,
+      ...(options.family ? { family: options.family } : {}),
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
     const timer = options.connectTimeout
       ? setTimeout(() => {
           socket.destroy();
@@ -270,9 +298,8 @@ export async function connect(options: ConnectOptions): Promise<SshClient> {
       throw error;
     }
   }
-  const stream =
-    options.stream ??
-    (await openTcp(options.host, port, options));
+  const socket = options.stream ? undefined : await openTcp(options.host, port, options);
+  const stream = options.stream ?? socket!;
   const transport = new Transport({
     role: 'client',
     stream,
@@ -285,7 +312,7 @@ export async function connect(options: ConnectOptions): Promise<SshClient> {
   try {
     await withTimeout(transport.ready, options.connectTimeout, `Connection timed out during banner exchange`, () => transport.fail(new Error('handshake timed out')));
     const earlierPackets = await authenticateClient(transport, { ...options.auth, username: options.username, debug: options.debug });
-    const client = new SshClient(transport, new Connection(transport, earlierPackets));
+    const client = new SshClient(transport, new Connection(transport, earlierPackets), socket);
     client.startKeepalive(options.keepaliveInterval ?? 0, options.keepaliveCountMax ?? 3, options.host);
     return client;
   } catch (error) {

@@ -15,9 +15,14 @@ import { knownHostsName } from '../keys/host-patterns.ts';
 export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no' | 'ask';
 
 export interface HostKeyPolicyOptions {
-  /** The name the user connected to (HostKeyAlias when set). */
+  /** The name the user connected to (after HostName). */
   host: string;
   port: number;
+  /**
+   * HostKeyAlias: the name keys are looked up and recorded under instead of the host, as given, without
+   * a port (sshconnect.c get_hostfile_hostname_ipaddr uses the bare alias whatever the port).
+   */
+  hostKeyAlias?: string;
   strict: StrictHostKeyChecking;
   /** UserKnownHostsFile entries; the first is where new keys are recorded. */
   userKnownHostsFiles: string[];
@@ -29,8 +34,25 @@ export interface HostKeyPolicyOptions {
   checkHostIP?: boolean;
   /** Asks a question on the terminal and returns the answer, or undefined when no terminal is available. */
   ask?: (question: string) => Promise<string | undefined>;
-  /** Prints a diagnostic line to the user (stderr). */
+  /** Prints an error-level diagnostic (ssh's error(): the changed-key warning, strict-checking refusals). */
   warn: (message: string) => void;
+  /** Prints an INFO-level message (ssh's logit(): "Warning: Permanently added ..."); default: `warn`. */
+  info?: (message: string) => void;
+  /**
+   * KnownHostsCommand: more known_hosts entries for one lookup (`name` is the known_hosts name being checked,
+   * `key` the key the server presented). Entries it provides are never written back.
+   */
+  knownHostsCommand?: (invocation: 'HOSTNAME' | 'ADDRESS', name: string, key: PublicKey) => Promise<KnownHostsEntry[]>;
+}
+
+/** The name and port keys are looked up under: HostKeyAlias alone, else the host with its port. */
+function lookupName(options: Pick<HostKeyPolicyOptions, 'host' | 'port' | 'hostKeyAlias'>): { host: string; port: number } {
+  return options.hostKeyAlias !== undefined ? { host: options.hostKeyAlias, port: 22 } : { host: options.host, port: options.port };
+}
+
+/** Loopback peers: ssh does not check or record their address (sockaddr_is_local). */
+function isLoopback(address: string): boolean {
+  return /^127\./.test(address) || address === '::1' || /^::ffff:127\./i.test(address);
 }
 
 /** The server's host key was not accepted ("Host key verification failed."). */
@@ -43,7 +65,9 @@ export class HostKeyVerificationError extends Error {
 
 function changedKeyWarning(options: HostKeyPolicyOptions, key: PublicKey, offending: { file: string; line: number; type: string }): string {
   const label = keyTypeLabel(key.type);
-  const name = knownHostsName(options.host, options.port);
+  const lookup = lookupName(options);
+  const name = knownHostsName(lookup.host, lookup.port);
+  const files = [...options.userKnownHostsFiles, ...options.globalKnownHostsFiles];
   return [
     '@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@',
     '@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @',
@@ -54,7 +78,7 @@ function changedKeyWarning(options: HostKeyPolicyOptions, key: PublicKey, offend
     `The fingerprint for the ${label} key sent by the remote host is`,
     `${fingerprint(key.blob, options.fingerprintHash ?? 'sha256')}.`,
     'Please contact your system administrator.',
-    `Add correct host key in ${options.userKnownHostsFiles[0]} to get rid of this message.`,
+    ...(files.length > 0 ? [`Add correct host key in ${files[0]} to get rid of this message.`] : []),
     `Offending ${keyTypeLabel(offending.type as PublicKey['type'])} key in ${offending.file}:${offending.line}`,
     '  remove with:',
     `  ssh-keygen -f "${offending.file}" -R "${name}"`,
@@ -67,34 +91,53 @@ export function loadKnownHosts(options: Pick<HostKeyPolicyOptions, 'userKnownHos
 }
 
 /**
- * Host-key algorithms reordered so that types already known for this host come first, as ssh does
- * (order_hostkeyalgs), so a known host is not asked to prove a key type we have never seen.
+ * Host-key algorithms reordered as ssh does (sshconnect2.c order_hostkeyalgs), so a known host is not asked
+ * to prove a key type we have never seen: kept as they are when a key of the first algorithm's type is known,
+ * else the algorithms of known types first, each part in its configured order. `extra` holds entries from
+ * KnownHostsCommand.
  */
-export function preferKnownHostKeyTypes(algorithms: string[], options: Pick<HostKeyPolicyOptions, 'host' | 'port' | 'userKnownHostsFiles' | 'globalKnownHostsFiles'>): string[] {
-  const name = knownHostsName(options.host, options.port);
+export function preferKnownHostKeyTypes(
+  algorithms: string[],
+  options: Pick<HostKeyPolicyOptions, 'host' | 'port' | 'hostKeyAlias' | 'userKnownHostsFiles' | 'globalKnownHostsFiles'>,
+  extra: readonly KnownHostsEntry[] = [],
+): string[] {
+  const lookup = lookupName(options);
+  const name = knownHostsName(lookup.host, lookup.port);
   const known = new Set(
-    loadKnownHosts(options)
+    [...loadKnownHosts(options), ...extra]
       .filter((entry) => entry.marker === undefined && entryMatchesName(entry, name))
       .map((entry) => entry.key.type),
   );
   if (known.size === 0) return algorithms;
   const keyTypeOf = (alg: string) => (alg.startsWith('rsa-sha2-') ? 'ssh-rsa' : alg);
-  const first = algorithms.filter((alg) => known.has(keyTypeOf(alg) as PublicKey['type']));
+  const isKnown = (alg: string) => known.has(keyTypeOf(alg) as PublicKey['type']);
+  if (algorithms[0] !== undefined && isKnown(algorithms[0])) return algorithms;
+  const first = algorithms.filter(isKnown);
   return [...first, ...algorithms.filter((alg) => !first.includes(alg))];
 }
 
 /** Returns a verifyHostKey callback for connect() implementing the policy. */
 export function hostKeyVerifier(options: HostKeyPolicyOptions): (key: PublicKey, algorithm: string, peer?: PeerAddress) => Promise<void> {
+  const info = options.info ?? options.warn;
   return async (key, _algorithm, peer) => {
-    const entries = loadKnownHosts(options);
-    const check = checkHostKey(entries, [options.host], options.port, key);
-    const address = options.checkHostIP && peer?.address && isIP(options.host) === 0 ? peer.address : undefined;
+    const lookup = lookupName(options);
+    const name = knownHostsName(lookup.host, lookup.port);
+    const fromFiles = loadKnownHosts(options);
+    const fromCommand = (await options.knownHostsCommand?.('HOSTNAME', name, key)) ?? [];
+    const entries = [...fromFiles, ...fromCommand];
+    const check = checkHostKey(entries, [lookup.host], lookup.port, key);
+    const address = options.checkHostIP && peer?.address && !isLoopback(peer.address) && isIP(options.host) === 0 ? peer.address : undefined;
     const label = keyTypeLabel(key.type);
-    const name = knownHostsName(options.host, options.port);
     const print = fingerprint(key.blob, options.fingerprintHash ?? 'sha256');
+    // Nothing is written when there is no file to write to, or when KnownHostsCommand vouched for the key.
+    const readonly = options.userKnownHostsFiles.length === 0
+      || (check.status === 'known' && check.matches.every((match) => fromCommand.some((e) => e.file === match.file)));
 
     if (check.status === 'known') {
-      if (address) await checkAddress(options, entries, key, address);
+      if (address) {
+        const forAddress = (await options.knownHostsCommand?.('ADDRESS', knownHostsName(address, options.port), key)) ?? [];
+        await checkAddress(options, [...entries, ...forAddress], key, address, readonly);
+      }
       return;
     }
     if (check.status === 'revoked') {
@@ -110,8 +153,11 @@ export function hostKeyVerifier(options: HostKeyPolicyOptions): (key: PublicKey,
       );
       throw new HostKeyVerificationError();
     }
-    if (check.status === 'changed') {
-      options.warn(changedKeyWarning(options, key, check.matches[0]!));
+    // Only a known key of the same type makes the key "changed"; keys of other types leave the host new
+    // (hostfile.c check_hostkeys_by_key_or_type).
+    const sameType = check.matches.filter((match) => match.type === key.type);
+    if (check.status === 'changed' && sameType.length > 0) {
+      options.warn(changedKeyWarning(options, key, sameType[0]!));
       if (options.strict === 'no') {
         options.warn('Password authentication is disabled to avoid man-in-the-middle attacks.');
         return;
@@ -121,11 +167,18 @@ export function hostKeyVerifier(options: HostKeyPolicyOptions): (key: PublicKey,
     }
 
     // Unknown host: recorded under its name, and its address with CheckHostIP, on one line as ssh does.
+    if (readonly) throw new HostKeyVerificationError();
     const record = () => {
-      const names = address ? [options.host, address] : [options.host];
-      appendKnownHost(options.userKnownHostsFiles[0]!, names, options.port, key, { hash: options.hashKnownHosts });
-      const shown = names.map((n) => knownHostsName(n, options.port)).join(',');
-      options.warn(`Warning: Permanently added '${shown}' (${label}) to the list of known hosts.`);
+      // The name (HostKeyAlias bare) and the address with the real port, each already in known_hosts form.
+      const names = address ? [name, knownHostsName(address, options.port)] : [name];
+      const shown = names.join(',');
+      try {
+        appendKnownHost(options.userKnownHostsFiles[0]!, names, 22, key, { hash: options.hashKnownHosts });
+      } catch {
+        info(`Failed to add the host to the list of known hosts (${options.userKnownHostsFiles[0]}).`);
+        return;
+      }
+      info(`Warning: Permanently added '${shown}' (${label}) to the list of known hosts.`);
     };
     if (options.strict === 'yes') {
       options.warn(`No ${label} host key is known for ${name} and you have requested strict checking.`);
@@ -134,7 +187,7 @@ export function hostKeyVerifier(options: HostKeyPolicyOptions): (key: PublicKey,
     if (options.strict === 'accept-new' || options.strict === 'no') return record();
 
     const question = [
-      `The authenticity of host '${name} (${name})' can't be established.`,
+      `The authenticity of host '${name} (${peer?.address ? knownHostsName(peer.address, options.port) : '<no hostip for proxy command>'})' can't be established${check.status === 'changed' ? '\nbut keys of different type are already known for this host.' : '.'}`,
       `${label} key fingerprint is ${print}.`,
       'This key is not known by any other names.',
       'Are you sure you want to continue connecting (yes/no/[fingerprint])? ',
@@ -155,20 +208,21 @@ export function hostKeyVerifier(options: HostKeyPolicyOptions): (key: PublicKey,
  * CheckHostIP for a host whose key is known: an address never seen is recorded; an address known with a
  * different key is reported (possible DNS spoofing) and, under strict checking, refused.
  */
-async function checkAddress(options: HostKeyPolicyOptions, entries: KnownHostsEntry[], key: PublicKey, address: string): Promise<void> {
+async function checkAddress(options: HostKeyPolicyOptions, entries: KnownHostsEntry[], key: PublicKey, address: string, readonly: boolean): Promise<void> {
   const label = keyTypeLabel(key.type);
   const ip = knownHostsName(address, options.port);
   const check = checkHostKey(entries, [address], options.port, key);
   if (check.status === 'unknown') {
+    if (readonly) return;
     appendKnownHost(options.userKnownHostsFiles[0]!, [address], options.port, key, { hash: options.hashKnownHosts });
-    options.warn(`Warning: Permanently added the ${label} host key for IP address '${ip}' to the list of known hosts.`);
+    (options.info ?? options.warn)(`Warning: Permanently added the ${label} host key for IP address '${ip}' to the list of known hosts.`);
     return;
   }
   if (check.status !== 'changed') return;
   const offending = check.matches[0]!;
   options.warn(
     [
-      `Warning: the ${label} host key for '${knownHostsName(options.host, options.port)}' differs from the key for the IP address '${ip}'`,
+      `Warning: the ${label} host key for '${knownHostsName(lookupName(options).host, lookupName(options).port)}' differs from the key for the IP address '${ip}'`,
       `Offending key for IP in ${offending.file}:${offending.line}`,
     ].join('\n'),
   );

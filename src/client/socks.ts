@@ -1,10 +1,10 @@
 /**
- * The SOCKS side of dynamic forwarding (-D): SOCKS4, SOCKS4a and SOCKS5 CONNECT without authentication
+ * The SOCKS side of dynamic forwarding (-D, and -R without a target): SOCKS4, SOCKS4a and SOCKS5 CONNECT without authentication
  * (RFC 1928; the SOCKS4 and SOCKS4A protocol notes). The parsers are pure functions over the bytes received
  * so far; `negotiateSocks` drives them on a socket and hands back the requested destination with a function
  * to send the reply once the SSH channel has opened or failed.
  */
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 /** A SOCKS exchange that cannot go on; the connection is dropped after any reply. */
 export class SocksError extends Error {
@@ -140,7 +140,7 @@ export interface NegotiatedSocks {
 }
 
 /** Reads until `parse` decides, without taking more than it consumed: the rest goes back to the socket. */
-function readUntil<T>(socket: Socket, pending: { buffer: Buffer }, parse: (buffer: Buffer) => Parsed<T>): Promise<T> {
+function readUntil<T>(socket: Duplex, pending: { buffer: Buffer }, parse: (buffer: Buffer) => Parsed<T>): Promise<T> {
   return new Promise((resolve, reject) => {
     const attempt = (): boolean => {
       let parsed: Parsed<T>;
@@ -180,10 +180,11 @@ function readUntil<T>(socket: Socket, pending: { buffer: Buffer }, parse: (buffe
 }
 
 /**
- * Runs the SOCKS handshake on a freshly accepted socket up to the CONNECT request. Data the client sent
- * beyond the request is pushed back onto the socket, which is left paused for the forwarding to resume.
+ * Runs the SOCKS handshake on a fresh stream up to the CONNECT request: a socket accepted by -D, or the
+ * channel of a forwarded-tcpip connection to a remote dynamic forward (-R port). Data the client sent beyond
+ * the request is pushed back onto the stream, which is left paused for the forwarding to resume.
  */
-export async function negotiateSocks(socket: Socket): Promise<NegotiatedSocks> {
+export async function negotiateSocks(socket: Duplex): Promise<NegotiatedSocks> {
   const pending = { buffer: Buffer.alloc(0) };
   const version = await readUntil(socket, pending, (buffer) => (buffer.length < 1 ? INCOMPLETE : { value: buffer[0]!, consumed: 0 }));
   let request: SocksRequest;

@@ -60,6 +60,8 @@ export class Connection extends EventEmitter implements ChannelHost {
   /** Replies we owe the peer, in request order; each is sent once it and all before it are answered. */
   private readonly globalReplyLine: Array<{ answer?: Buffer }> = [];
   private nextChannelId = 0;
+  /** Channel numbers relayed for another client (a mux proxy client, PROTOCOL.mux §9): raw messages by number. */
+  private readonly relayed = new Map<number, (payload: Buffer) => void>();
 
   /** Decides on channel-open requests from the peer; unset means every type is unknown. */
   onChannelOpen: ((request: IncomingChannelOpen) => void) | undefined;
@@ -114,15 +116,30 @@ export class Connection extends EventEmitter implements ChannelHost {
   // ---- outgoing ------------------------------------------------------------------------------------------
 
   private allocateId(): number {
-    if (this.channels.size + this.pendingOpens.size >= MAX_CHANNELS) {
+    if (this.channels.size + this.pendingOpens.size + this.relayed.size >= MAX_CHANNELS) {
       throw new ChannelOpenError(CHANNEL_OPEN_FAILURE.RESOURCE_SHORTAGE, 'too many channels');
     }
-    while (this.channels.has(this.nextChannelId) || this.pendingOpens.has(this.nextChannelId)) {
+    while (this.channels.has(this.nextChannelId) || this.pendingOpens.has(this.nextChannelId) || this.relayed.has(this.nextChannelId)) {
       this.nextChannelId = (this.nextChannelId + 1) % MAX_CHANNELS;
     }
     const id = this.nextChannelId;
     this.nextChannelId = (this.nextChannelId + 1) % MAX_CHANNELS;
     return id;
+  }
+
+  /**
+   * Reserves a channel number whose messages from the peer (open confirmation/failure and every message
+   * addressed to a channel) go to `handler` as they arrived, for a relay that rewrites and passes them on
+   * (a ControlMaster's proxy clients, PROTOCOL.mux §9). Release it once both sides closed the channel.
+   */
+  reserveRelayedChannel(handler: (payload: Buffer) => void): number {
+    const id = this.allocateId();
+    this.relayed.set(id, handler);
+    return id;
+  }
+
+  releaseRelayedChannel(id: number): void {
+    this.relayed.delete(id);
   }
 
   /** Opens a channel of `type` (RFC 4254 §5.1) with type-specific `data`; rejects with ChannelOpenError. */
@@ -159,6 +176,10 @@ export class Connection extends EventEmitter implements ChannelHost {
 
   private handle(payload: Buffer): void {
     const type = payload[0]!;
+    if (this.relayed.size > 0 && type >= SSH_MSG.CHANNEL_OPEN_CONFIRMATION && type <= SSH_MSG.CHANNEL_FAILURE && payload.length >= 5) {
+      const relay = this.relayed.get(payload.readUInt32BE(1));
+      if (relay) return relay(payload);
+    }
     const reader = new Reader(payload, 1);
     switch (type) {
       case SSH_MSG.GLOBAL_REQUEST:

@@ -21,10 +21,11 @@ export function fingerprint(blob: Buffer, hash: FingerprintHash = 'sha256'): str
   return `${hash.toUpperCase()}:${digest.toString('base64').replace(/=+$/, '')}`;
 }
 
-/** The short type name ssh-keygen prints: ED25519, ECDSA, RSA (sshkey_type()). */
+/** The short type name ssh-keygen prints: ED25519, ECDSA, RSA, DSA (sshkey_type()). */
 export function keyTypeLabel(type: KeyType): string {
   if (type === 'ssh-ed25519') return 'ED25519';
   if (type === 'ssh-rsa') return 'RSA';
+  if (type === 'ssh-dss') return 'DSA';
   return 'ECDSA';
 }
 

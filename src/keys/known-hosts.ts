@@ -73,7 +73,7 @@ export function parseKnownHostsLine(text: string, file: string, line: number): K
   }
   const typeName = keyText.split(/[ \t]/, 1)[0]!;
   if (!isKeyType(typeName)) {
-    // Certificates, ssh-dss, security keys…: valid for OpenSSH, but not keys we can check against.
+    // Certificates, security keys…: valid for OpenSSH, but not keys we can check against.
     return typeName.length > 0 && keyText.length > typeName.length
       ? { kind: 'skip' }
       : { kind: 'invalid', reason: 'truncated after key type' };

@@ -5,12 +5,12 @@
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { armorLabel } from './armor.ts';
-import { UNKNOWN_KEY_TYPE } from './algorithms/index.ts';
+import { DSA_SIGNING_UNSUPPORTED } from './algorithms/index.ts';
 import { SshPrivateKey } from './private-key.ts';
 import { KeyFormatError, PassphraseRequiredError, WrongPassphraseError } from './types.ts';
 
 const PEM_LABELS = ['RSA PRIVATE KEY', 'EC PRIVATE KEY', 'PRIVATE KEY', 'ENCRYPTED PRIVATE KEY'];
-/** Labels of private keys we recognise but do not support (so the error can say "unsupported key type"). */
+/** Labels of private keys we recognise but do not support (so the error can say why). */
 const UNSUPPORTED_LABELS = ['DSA PRIVATE KEY'];
 
 export function isPemPrivateKey(text: string): boolean {
@@ -23,7 +23,7 @@ export function isPemKeyEncrypted(text: string): boolean {
 }
 
 export function parsePemPrivateKey(text: string, passphrase?: string | Buffer): SshPrivateKey {
-  if (UNSUPPORTED_LABELS.includes(armorLabel(text) ?? '')) throw new KeyFormatError(UNKNOWN_KEY_TYPE);
+  if (UNSUPPORTED_LABELS.includes(armorLabel(text) ?? '')) throw new KeyFormatError(DSA_SIGNING_UNSUPPORTED);
   const encrypted = isPemKeyEncrypted(text);
   if (encrypted && (passphrase === undefined || passphrase.length === 0)) {
     throw new PassphraseRequiredError('private key is encrypted and no passphrase was given');

@@ -24,7 +24,7 @@ export class SshPublicKey implements PublicKey {
     this.blob = Buffer.from(writer.finish());
     this.bits = family.bits(type, jwk);
     this.signatureAlgorithms = family.signatureAlgorithms(type);
-    this.keyObject = keyObject ?? importPublicJwk(jwk);
+    this.keyObject = keyObject ?? (family.importPublic ? family.importPublic(type, jwk) : importPublicJwk(jwk));
   }
 
   verify(data: Buffer, signature: Buffer, allowedAlgorithms?: readonly string[]): boolean {

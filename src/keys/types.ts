@@ -3,13 +3,17 @@
  * inside a node:crypto KeyObject and is never logged or put in an error message.
  */
 
-/** Public-key algorithms by their key-format name (RFC 4253 §6.6, RFC 5656 §3.1, RFC 8709). */
+/**
+ * Public-key algorithms by their key-format name (RFC 4253 §6.6, RFC 5656 §3.1, RFC 8709). ssh-dss is
+ * verify-only (src/keys/algorithms/dsa.ts).
+ */
 export type KeyType =
   | 'ssh-ed25519'
   | 'ecdsa-sha2-nistp256'
   | 'ecdsa-sha2-nistp384'
   | 'ecdsa-sha2-nistp521'
-  | 'ssh-rsa';
+  | 'ssh-rsa'
+  | 'ssh-dss';
 
 export interface PublicKey {
   readonly type: KeyType;
@@ -45,7 +49,7 @@ export interface PrivateKey {
 
 /** A key file could not be parsed: truncated, corrupt, or of an unknown type. */
 export class KeyFormatError extends Error {
-  override readonly name = 'KeyFormatError';
+  override readonly name: string = 'KeyFormatError';
 }
 
 /** The key file is encrypted and no passphrase was given. */

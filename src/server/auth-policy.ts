@@ -7,10 +7,15 @@
 import { readFileSync } from 'node:fs';
 import type { SshdConfig, EffectiveSshdSettings } from '../config/sshd/index.ts';
 import { resolveForConnection } from '../config/sshd/index.ts';
-import type { AuthEvent, ServerAuthMethod, ServerAuthPolicy, UserAuthPlan } from '../auth/server-auth.ts';
+import type { AuthEvent, ServerAuthMethod, ServerAuthPolicy, SessionRestrictions, UserAuthPlan } from '../auth/server-auth.ts';
 import { PublickeyMethod } from '../auth/server-publickey.ts';
 import { KeyboardInteractiveMethod, PasswordMethod, type PasswordVerifier } from '../auth/server-password.ts';
-import { findAuthorizedKey, restrictionsOf } from '../auth/server-authorized-keys.ts';
+import { restrictionsOf } from '../auth/server-authorized-keys.ts';
+import { userKeyAllowed } from '../auth/server-key-allowed.ts';
+import { userCertificateAllowed } from '../auth/server-cert-allowed.ts';
+import type { Certificate } from '../keys/certificate.ts';
+import { fingerprint, isFingerprintHash, type FingerprintHash, type PublicKey } from '../keys/index.ts';
+import { runAuthorizedKeysCommand } from './authorized-keys-command.ts';
 import { lookupAccount, type UserAccount } from './accounts.ts';
 import { loginRefusal, rootLoginAllowed } from './access-policy.ts';
 import type { ServerLogger } from './logger.ts';
@@ -33,16 +38,24 @@ export interface AuthPolicyOptions {
   onlyAccount?: UserAccount;
 }
 
-/** Banner files are small text; sshd reads them whole, we cap them. */
-const MAX_BANNER_BYTES = 64 * 1024;
+/** auth2.c auth2_read_banner: the file is sent whole; an empty one, or one over 1 MiB, is not sent at all. */
+const MAX_BANNER_BYTES = 1024 * 1024;
 
 function readBanner(path: string | null): string | undefined {
   if (path === null) return undefined;
   try {
-    return readFileSync(path).subarray(0, MAX_BANNER_BYTES).toString('utf8');
+    const bytes = readFileSync(path);
+    if (bytes.length === 0 || bytes.length > MAX_BANNER_BYTES) return undefined;
+    return bytes.toString('utf8');
   } catch {
     return undefined;
   }
+}
+
+/** FingerprintHash for log lines; hashes the key layer does not print fall back to SHA256. */
+function logFingerprintHash(setting: string): FingerprintHash {
+  const hash = setting.toLowerCase();
+  return isFingerprintHash(hash) ? hash : 'sha256';
 }
 
 export class ConnectionAuthPolicy implements ServerAuthPolicy {
@@ -87,22 +100,16 @@ export class ConnectionAuthPolicy implements ServerAuthPolicy {
     this.account = valid ? account : null;
 
     const methods: ServerAuthMethod[] = [];
+    const fingerprintHash = logFingerprintHash(settings.fingerprintHash);
     if (settings.pubkeyAuthentication) {
       methods.push(
         new PublickeyMethod({
           acceptedAlgorithms: settings.pubkeyAcceptedAlgorithms,
           requiredRsaBits: settings.requiredRSASize,
-          authorize: async (key) => {
-            if (!this.account) return undefined;
-            const entry = await findAuthorizedKey(key, {
-              owner: this.account,
-              files: settings.authorizedKeysFiles,
-              strictModes: settings.strictModes,
-              address: endpoints.peer.address,
-              log: (message) => logger.info(message),
-            });
-            return entry ? restrictionsOf(entry) : undefined;
-          },
+          caSignatureAlgorithms: settings.caSignatureAlgorithms,
+          authorize: (key, certificate) => this.authorizeKey(key, certificate, settings, fingerprintHash),
+          log: (message) => logger.info(message),
+          fingerprintHash,
         }),
       );
     }
@@ -124,6 +131,96 @@ export class ConnectionAuthPolicy implements ServerAuthPolicy {
         return undefined;
       },
     };
+  }
+
+  /**
+   * sshd's user_key_allowed for the account being authenticated: RevokedKeys, AuthorizedKeysFile,
+   * TrustedUserCAKeys (for a certificate), AuthorizedKeysCommand.
+   */
+  private async authorizeKey(
+    key: PublicKey,
+    certificate: Certificate | undefined,
+    settings: EffectiveSshdSettings,
+    fingerprintHash: FingerprintHash,
+  ): Promise<SessionRestrictions | undefined> {
+    const account = this.account;
+    if (!account) return undefined;
+    const { logger, endpoints } = this.options;
+    const command = settings.authorizedKeysCommand;
+    const commandUser = settings.authorizedKeysCommandUser;
+    const keysCommand = async (offered: PublicKey): Promise<{ text: string; label: string } | undefined> => {
+      if (command === null) return undefined;
+      if (commandUser === null) {
+        logger.error('No user for AuthorizedKeysCommand specified, skipping');
+        return undefined;
+      }
+      const text = await runAuthorizedKeysCommand({ command, commandUser, account, key: offered, fingerprintHash, connection: endpoints, logger });
+      return text === undefined ? undefined : { text, label: command };
+    };
+    const lookup = {
+      owner: account,
+      files: settings.authorizedKeysFiles,
+      strictModes: settings.strictModes,
+      address: endpoints.peer.address,
+      log: (message: string) => logger.info(message),
+    };
+    const commandSet = command !== null && command.toLowerCase() !== 'none';
+    const principalsCommand = settings.authorizedPrincipalsCommand;
+    const principalsCommandSet = principalsCommand !== null && principalsCommand.toLowerCase() !== 'none';
+    if (certificate) {
+      return userCertificateAllowed(certificate, {
+        lookup,
+        revokedKeysFile: settings.revokedKeys,
+        trustedUserCAKeys: settings.trustedUserCAKeys,
+        authorizedPrincipalsFile: settings.authorizedPrincipalsFile,
+        fingerprintHash,
+        log: logger,
+        ...(principalsCommandSet ? { principalsCommand: (offered: Certificate) => this.runPrincipalsCommand(offered, settings, fingerprintHash) } : {}),
+        // The command's %k %t %f name the certified key, not the certificate.
+        ...(commandSet ? { keysCommand: () => keysCommand(key) } : {}),
+      });
+    }
+    const entry = await userKeyAllowed(key, {
+      lookup,
+      revokedKeysFile: settings.revokedKeys,
+      fingerprintHash,
+      logError: (message) => logger.error(message),
+      keysCommand: commandSet ? keysCommand : undefined,
+    });
+    return entry ? restrictionsOf(entry) : undefined;
+  }
+
+  /** AuthorizedPrincipalsCommand for a certificate (auth2-pubkey.c match_principals_command), with its tokens. */
+  private async runPrincipalsCommand(certificate: Certificate, settings: EffectiveSshdSettings, fingerprintHash: FingerprintHash): Promise<string | undefined> {
+    const account = this.account;
+    const command = settings.authorizedPrincipalsCommand;
+    const commandUser = settings.authorizedPrincipalsCommandUser;
+    if (!account || command === null) return undefined;
+    const { logger, endpoints } = this.options;
+    if (commandUser === null) {
+      logger.error('No user for AuthorizedPrincipalsCommand specified, skipping');
+      return undefined;
+    }
+    const ca = certificate.signatureKey;
+    return runAuthorizedKeysCommand({
+      command,
+      commandUser,
+      account,
+      key: certificate.key,
+      fingerprintHash,
+      connection: endpoints,
+      logger,
+      tag: 'AuthorizedPrincipalsCommand',
+      tokens: {
+        t: certificate.type,
+        k: certificate.blob.toString('base64'),
+        T: ca.type,
+        F: fingerprint(ca.blob, fingerprintHash),
+        K: ca.blob.toString('base64'),
+        i: certificate.keyId,
+        s: String(certificate.serial),
+      },
+    });
   }
 
   onEvent(event: AuthEvent): void {

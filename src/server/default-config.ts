@@ -38,6 +38,8 @@ export function defaultConfigText(options: DefaultConfigOptions): string {
     `Port ${options.port}`,
     `ListenAddress ${options.listenAddress ?? '127.0.0.1'}`,
     ...HOST_KEY_FILES.map((file) => `HostKey ${options.stateDir}/${file}`),
+    // Not /run/sshd.pid: the gateway must not take the system sshd's pid file.
+    `PidFile ${options.stateDir}/tether-server.pid`,
     `PermitRootLogin ${options.permitRootLogin ?? 'prohibit-password'}`,
     'PubkeyAuthentication yes',
     'PasswordAuthentication yes',

@@ -1,7 +1,7 @@
 /** Public API of the server layer: the listener, its options, and the pieces embedding applications use. */
-export { Server, createServer, type ServerOptions, type BoundAddress } from './server.ts';
-export { ServerConnection, type ServerRuntime, type ConnectionPhase } from './server-connection.ts';
-export { createLogger, silentLogger, type ServerLogger, type LoggerOptions } from './logger.ts';
+export { Server, createServer, type ServerOptions, type ServerReload, type BoundAddress } from './server.ts';
+export { ServerConnection, streamEndpoints, type ServerRuntime, type ConnectionPhase } from './server-connection.ts';
+export { createLogger, silentLogger, LogFileError, type ServerLogger, type LoggerOptions, type LogDestination } from './logger.ts';
 export { loadHostKeys, generateHostKeyFile, hostKeyTypeFromName, HostKeyError, type HostKeyFile } from './host-keys.ts';
 export { loadGroupChooser, moduliGroupChooser, parseModuli, type ModuliEntry, type DhGroup } from './moduli.ts';
 export { serverAlgorithms, AlgorithmConfigError } from './algorithms.ts';

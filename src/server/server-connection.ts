@@ -6,10 +6,13 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { DEFAULT_HOST_KEY_ALGORITHMS, Transport, type AlgorithmPreferences } from '../transport/transport.ts';
+import { setTypeOfService } from '../transport/type-of-service.ts';
 import { Connection, type IncomingChannelOpen } from '../connection/connection.ts';
 import { CHANNEL_OPEN_FAILURE, DISCONNECT_REASON } from '../wire/message-numbers.ts';
 import { DisconnectError } from '../wire/errors.ts';
+import { IdentificationError } from '../transport/version.ts';
 import type { SshdConfig } from '../config/sshd/index.ts';
 import type { PrivateKey } from '../keys/index.ts';
 import { authenticateServer, type AuthenticatedUser } from '../auth/server-auth.ts';
@@ -45,8 +48,25 @@ const TOO_MANY_FAILURES = 'Too many authentication failures';
 
 export type ConnectionPhase = 'handshake' | 'authenticating' | 'authenticated' | 'closed';
 
+/**
+ * Where a connection's stream comes from. A TCP socket carries its addresses; any other stream (sshd -i on
+ * pipes from a ProxyCommand) is "UNKNOWN" port 65535 at both ends, as packet.c's ssh_remote_ipaddr says
+ * when the connection is not on a socket.
+ */
+export function streamEndpoints(stream: Duplex): ConnectionEndpoints {
+  const socket = stream as Partial<Socket>;
+  if (typeof socket.remoteAddress !== 'string' || typeof socket.localAddress !== 'string') {
+    return { peer: { address: 'UNKNOWN', port: 65535 }, local: { address: 'UNKNOWN', port: 65535 } };
+  }
+  return {
+    peer: { address: stripMappedPrefix(socket.remoteAddress), port: socket.remotePort ?? 0 },
+    local: { address: stripMappedPrefix(socket.localAddress), port: socket.localPort ?? 0 },
+  };
+}
+
 export class ServerConnection extends EventEmitter {
-  readonly socket: Socket;
+  /** The byte stream the connection runs on: a TCP socket, or stdin/stdout for sshd -i. */
+  readonly socket: Duplex;
   readonly endpoints: ConnectionEndpoints;
   readonly transport: Transport;
   private readonly runtime: ServerRuntime;
@@ -55,17 +75,15 @@ export class ServerConnection extends EventEmitter {
   private phase: ConnectionPhase = 'handshake';
   private noMoreSessions = false;
   private authenticated: AuthenticatedUser | undefined;
+  private closeError: Error | null | undefined;
   private handlerContext: HandlerContext | undefined;
   connection: Connection | undefined;
 
-  constructor(socket: Socket, runtime: ServerRuntime) {
+  constructor(socket: Duplex, runtime: ServerRuntime, endpoints: ConnectionEndpoints = streamEndpoints(socket)) {
     super();
     this.socket = socket;
     this.runtime = runtime;
-    this.endpoints = {
-      peer: { address: stripMappedPrefix(socket.remoteAddress ?? '?'), port: socket.remotePort ?? 0 },
-      local: { address: stripMappedPrefix(socket.localAddress ?? '?'), port: socket.localPort ?? 0 },
-    };
+    this.endpoints = endpoints;
     const settings = runtime.config.settings;
     this.transport = new Transport({
       role: 'server',
@@ -129,10 +147,23 @@ export class ServerConnection extends EventEmitter {
       clearTimeout(grace);
     }
     const error = await this.transport.closed;
+    this.closeError = error;
     this.phase = 'closed';
     for (const session of this.sessions) session.sessionProcess?.hangUp();
     this.logClosed(error);
     this.emit('closed');
+  }
+
+  /**
+   * What sshd -i exits with once the connection is over: 0 when an authenticated connection ended with the
+   * client closing it (serverloop.c: "Connection closed by ..."), 255 for everything sshd ends through
+   * sshpkt_fatal or a disconnect (banner exchange, authentication failure, protocol errors).
+   */
+  get exitStatus(): number {
+    if (this.phase !== 'closed' || !this.authenticated) return 255;
+    const error = this.closeError;
+    if (error === null || error === undefined) return 0;
+    return error instanceof DisconnectError && error.byPeer && error.reason === DISCONNECT_REASON.CONNECTION_LOST ? 0 : 255;
   }
 
   /** Ends the connection from our side (server shutdown). */
@@ -150,7 +181,12 @@ export class ServerConnection extends EventEmitter {
         ? `${this.policy.account ? 'authenticating' : 'invalid'} user ${sanitizeForLog(user)} `
         : '';
     const at = `${this.endpoints.peer.address} port ${this.endpoints.peer.port}`;
-    if (error instanceof DisconnectError && error.byPeer) {
+    if (error instanceof IdentificationError) {
+      // sshd.c: sshpkt_fatal(ssh, r, "banner exchange") after kex_exchange_identification's own line.
+      logger.error(sanitizeForLog(error.message));
+      const reason = error.reply.startsWith('Protocol') ? 'could not read protocol version' : 'invalid format';
+      logger.error(`banner exchange: Connection from ${at}: ${reason}`);
+    } else if (error instanceof DisconnectError && error.byPeer) {
       if (error.reason === DISCONNECT_REASON.CONNECTION_LOST) {
         logger.info(`Connection closed by ${who}${at}${preauth}`);
       } else {
@@ -174,6 +210,10 @@ export class ServerConnection extends EventEmitter {
       peer: this.endpoints.peer,
       local: this.endpoints.local,
       switchUser: this.runtime.switchUser,
+      markInteractive: (interactive) => {
+        const { ipQoS } = this.policy.settings;
+        setTypeOfService(this.socket, interactive ? ipQoS.interactive : ipQoS.bulk);
+      },
     };
   }
 

@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { SshdConfig } from '../config/sshd/index.ts';
 import type { PrivateKey } from '../keys/index.ts';
 import type { PasswordVerifier } from '../auth/server-password.ts';
@@ -14,7 +15,8 @@ import { defaultHandlers, type ServerHandlers } from './handlers.ts';
 import { createLogger, type ServerLogger } from './logger.ts';
 import { StartupLimiter } from './max-startups.ts';
 import { loadGroupChooser } from './moduli.ts';
-import { ServerConnection, stripMappedPrefix, type ServerRuntime } from './server-connection.ts';
+import { ServerConnection, streamEndpoints, type ServerRuntime } from './server-connection.ts';
+import type { ConnectionEndpoints } from './auth-policy.ts';
 import type { SessionProcess, SessionProgram } from './session-process.ts';
 import { startPipeProcess } from './session-pipe-process.ts';
 import { startPtyProcess } from './session-pty-process.ts';
@@ -52,12 +54,19 @@ function defaultStartProcess(program: SessionProgram): SessionProcess {
   return program.terminal ? startPtyProcess(program) : startPipeProcess(program);
 }
 
+/** What a reload (SIGHUP) replaces: the configuration and the host keys read from it. */
+export interface ServerReload {
+  config: SshdConfig;
+  hostKeys: readonly PrivateKey[];
+  passwords?: PasswordVerifier;
+}
+
 export class Server extends EventEmitter {
-  private readonly options: ServerOptions;
+  private options: ServerOptions;
   private readonly logger: ServerLogger;
-  private readonly tcpServers: TcpServer[] = [];
+  private tcpServers: TcpServer[] = [];
   private readonly connections = new Set<ServerConnection>();
-  private readonly limiter: StartupLimiter;
+  private limiter: StartupLimiter;
   private runtime: ServerRuntime | undefined;
   private connectionCount = 0;
   private closing = false;
@@ -131,36 +140,53 @@ export class Server extends EventEmitter {
 
   private accept(socket: Socket): void {
     socket.on('error', () => {}); // the transport reports socket errors as the connection's end
-    const runtime = this.runtime!;
-    const peer = stripMappedPrefix(socket.remoteAddress ?? '?');
+    const endpoints = streamEndpoints(socket);
+    const { peer, local } = endpoints;
     const number = ++this.connectionCount;
     if (this.closing) {
       socket.destroy();
       return;
     }
-    const admission = this.limiter.admit(peer);
+    const admission = this.limiter.admit(peer.address);
     if (!admission.admitted) {
-      this.logger.info(
-        `drop connection #${number} from [${peer}]:${socket.remotePort} on [${stripMappedPrefix(socket.localAddress ?? '?')}]:${socket.localPort} past MaxStartups`,
-      );
+      this.logger.info(`drop connection #${number} from [${peer.address}]:${peer.port} on [${local.address}]:${local.port} past MaxStartups`);
       socket.end('Exceeded MaxStartups\r\n');
       setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
-    this.logger.verbose(`Connection from ${peer} port ${socket.remotePort} on ${stripMappedPrefix(socket.localAddress ?? '?')} port ${socket.localPort}`);
+    this.logger.verbose(`Connection from ${peer.address} port ${peer.port} on ${local.address} port ${local.port}`);
+    this.startConnection(socket, endpoints, () => admission.release());
+  }
+
+  /**
+   * Serves one connection on a stream that is already connected (sshd -i: stdin/stdout from inetd or a
+   * ProxyCommand). Resolves with the connection once it has ended; the server closes with it.
+   */
+  async serveStream(stream: Duplex, endpoints: ConnectionEndpoints = streamEndpoints(stream)): Promise<ServerConnection> {
+    this.runtime ??= await this.buildRuntime();
+    this.options = { ...this.options, singleConnection: true };
+    this.logger.verbose(`Connection from ${endpoints.peer.address} port ${endpoints.peer.port} on ${endpoints.local.address} port ${endpoints.local.port}`);
+    const connection = this.startConnection(stream, endpoints, () => {});
+    if (!connection) throw new Error('cannot start the connection');
+    await new Promise<void>((resolve) => this.once('close', () => resolve()));
+    return connection;
+  }
+
+  private startConnection(stream: Duplex, endpoints: ConnectionEndpoints, release: () => void): ServerConnection | undefined {
+    const runtime = this.runtime!;
     let connection: ServerConnection;
     try {
-      connection = new ServerConnection(socket, runtime);
+      connection = new ServerConnection(stream, runtime, endpoints);
     } catch (error) {
-      this.logger.error(`cannot start connection from ${peer}: ${(error as Error).message}`);
-      admission.release();
-      socket.destroy();
-      return;
+      this.logger.error(`cannot start connection from ${endpoints.peer.address}: ${(error as Error).message}`);
+      release();
+      stream.destroy();
+      return undefined;
     }
     this.connections.add(connection);
-    connection.once('authenticated', () => admission.release());
+    connection.once('authenticated', release);
     connection.once('closed', () => {
-      admission.release();
+      release();
       this.connections.delete(connection);
       this.emit('connection-closed', connection);
       if (this.options.singleConnection) void this.close();
@@ -168,9 +194,28 @@ export class Server extends EventEmitter {
     this.emit('connection', connection);
     connection.run().catch((error: Error) => {
       // run() handles its own failures; this is the last line of defence for the process.
-      this.logger.error(`connection from ${peer}: ${error.message}`);
-      socket.destroy();
+      this.logger.error(`connection from ${endpoints.peer.address}: ${error.message}`);
+      stream.destroy();
     });
+    return connection;
+  }
+
+  /**
+   * sshd's SIGHUP: stop listening, take the new configuration and host keys, listen again. sshd re-executes
+   * itself for this; here the connections already open keep running on the settings they started with
+   * (as sshd's per-connection processes do), and only new connections see the new ones.
+   */
+  async reload(next: ServerReload): Promise<BoundAddress[]> {
+    if (this.closing) return [];
+    const listeners = this.tcpServers;
+    this.tcpServers = [];
+    this.bound = [];
+    await Promise.all(listeners.map((tcp) => new Promise<void>((resolve) => tcp.close(() => resolve()))));
+    this.options = { ...this.options, config: next.config, hostKeys: next.hostKeys, passwords: next.passwords ?? this.options.passwords };
+    const settings = next.config.settings;
+    this.limiter = new StartupLimiter({ ...settings.maxStartups, perSource: settings.perSourceMaxStartups });
+    this.runtime = await this.buildRuntime();
+    return this.listen();
   }
 
   /** Stops listening and ends every connection. */

@@ -161,6 +161,7 @@ export class SessionChannel {
     const what = request.kind === 'subsystem' ? `subsystem '${sanitizeForLog(request.name, 64)}'` : request.kind === 'exec' ? 'command' : 'shell';
     this.log.verbose(`Starting session: ${what}${this.terminal ? ' on a terminal' : ''} for ${this.context.account.name} from ${this.context.peer.address} port ${this.context.peer.port}${choice.forced ? ` forced-command ${choice.forced}` : ''}`);
     const greeting = request.kind === 'shell' && this.terminal ? this.motd() : '';
+    this.context.markInteractive?.(this.terminal !== undefined);
     this.process = this.startProcess(choice.program);
     if (greeting !== '') this.channel.write(Buffer.from(greeting));
     this.pump(this.process);

@@ -20,6 +20,8 @@ export interface SessionContext {
   local: { address: string; port: number };
   /** Switch to the account before running programs (the server runs as root). */
   switchUser: boolean;
+  /** IPQoS: marks the connection interactive (a session on a terminal) or bulk (session.c do_exec_*). */
+  markInteractive?: (interactive: boolean) => void;
 }
 
 /** sshd's _PATH_STDPATH as Debian builds it, and the superuser's. */

@@ -15,7 +15,6 @@ import { DecodeError, DisconnectError, ProtocolError } from '../wire/errors.ts';
 import type { PrivateKey, PublicKey } from '../keys/types.ts';
 import { MacError, type PacketOpener, type PacketSealer } from '../crypto/cipher/types.ts';
 import { CIPHERS, MACS, createNoneOpener, createNoneSealer, createOpener, createSealer } from '../crypto/cipher/index.ts';
-import { createCompressor, createDecompressor } from '../crypto/compression.ts';
 import {
   DEFAULT_KEX,
   EXT_INFO_CLIENT,
@@ -23,11 +22,12 @@ import {
   STRICT_KEX_CLIENT,
   STRICT_KEX_SERVER,
 } from '../crypto/kex/methods.ts';
-import { IdentificationReader, SOFTWARE_VERSION, printable } from './version.ts';
+import { IdentificationError, IdentificationReader, SOFTWARE_VERSION, printable } from './version.ts';
 import { decodeKexInit, encodeKexInit, guessWasRight, negotiate, type KexInit, type NegotiatedAlgorithms } from './kexinit.ts';
 import { clientKexFlow, serverKexFlow, type KexFlow, type KexOutcome } from './kex-flow.ts';
 import { deriveKey } from './key-derivation.ts';
 import { ByteQueue } from './byte-queue.ts';
+import { PacketCompression } from './packet-compression.ts';
 import { DEFAULT_CIPHERS, DEFAULT_MACS } from '../crypto/cipher/index.ts';
 
 /** Stop reading from the stream when this much undecoded input is waiting. */
@@ -129,8 +129,7 @@ export class Transport extends EventEmitter {
 
   private sealer: PacketSealer = createNoneSealer();
   private opener: PacketOpener = createNoneOpener();
-  private compressor: ((payload: Buffer) => Buffer) | undefined;
-  private decompressor: ((payload: Buffer) => Buffer) | undefined;
+  private readonly compression = new PacketCompression((message) => this.debug(message));
   private sendSequence = 0;
   private receiveSequence = 0;
   /** Sequence number of the packet being dispatched, for SSH_MSG_UNIMPLEMENTED replies. */
@@ -235,7 +234,7 @@ export class Transport extends EventEmitter {
       this.packetsReceived++;
       this.receiveSequence = (this.receiveSequence + 1) >>> 0;
       this.bytesReceivedWithKeys += total;
-      if (this.decompressor) payload = this.decompressor(payload);
+      payload = this.compression.decompress(payload);
       if (payload.length === 0) throw new ProtocolError('empty packet payload');
       this.dispatch(payload);
     }
@@ -287,9 +286,11 @@ export class Transport extends EventEmitter {
     }
     if (type >= 30 && type <= 49) return this.onKexMessage(payload);
     if (type === SSH_MSG.SERVICE_REQUEST || type === SSH_MSG.SERVICE_ACCEPT || type >= 50) {
-      if (this.kex && !this.kex.receivedNewKeys && this.kex.peerInit !== undefined) {
-        throw new ProtocolError(`unexpected message ${type} during key exchange`);
-      }
+      // RFC 4253 §7.1 has the peer send none of these between its KEXINIT and NEWKEYS, but during a
+      // *re*-exchange OpenSSH processes them anyway (its kex only takes over dispatch of 1–49; kex.c
+      // kex_reset_dispatch) and peers such as AsyncSSH do send channel data there, so we deliver them too:
+      // they still arrive under the old, authenticated keys. Only the first exchange stays strict — nothing
+      // is keyed or authenticated yet, and under strict kex the check in `dispatch` above already applies.
       if (this.kexCount === 0) throw new ProtocolError(`unexpected message ${type} before key exchange`);
       this.deliver(payload);
       return;
@@ -515,7 +516,7 @@ export class Transport extends EventEmitter {
     this.sealer = createSealer(outgoing);
     this.bytesSentWithKeys = 0;
     if (this.strictKex) this.sendSequence = 0;
-    this.activateCompression('out', outCompression);
+    this.compression.newKeys('out', outCompression);
     kex.pendingOpener = createOpener(incoming);
     kex.pendingDecompression = inCompression;
     kex.sentNewKeys = true;
@@ -534,7 +535,7 @@ export class Transport extends EventEmitter {
     this.opener = kex.pendingOpener;
     this.bytesReceivedWithKeys = 0;
     if (this.strictKex) this.receiveSequence = 0;
-    this.activateCompression('in', kex.pendingDecompression!);
+    this.compression.newKeys('in', kex.pendingDecompression!);
     kex.receivedNewKeys = true;
     if (kex.sentNewKeys) this.finishKex();
   }
@@ -563,9 +564,15 @@ export class Transport extends EventEmitter {
     this.writePacket(Buffer.from(writer.finish()));
   }
 
+  /**
+   * RekeyLimit (data). Like OpenSSH (packet.c ssh_packet_need_rekeying) we start re-exchanges only after user
+   * authentication: sshd treats a KEXINIT during authentication as a protocol error, so with a tiny limit a
+   * pre-auth rekey would end the connection. The peer may still start one whenever it likes.
+   */
   private maybeRekey(): void {
     const limit = this.options.rekeyLimitBytes ?? DEFAULT_REKEY_BYTES;
-    if (this.kexCount > 0 && !this.kex && Math.max(this.bytesSentWithKeys, this.bytesReceivedWithKeys) > limit) {
+    if (!this.authenticated || this.kexCount === 0 || this.kex) return;
+    if (Math.max(this.bytesSentWithKeys, this.bytesReceivedWithKeys) > limit) {
       this.debug('rekeying after data limit');
       this.startKex();
     }
@@ -575,42 +582,19 @@ export class Transport extends EventEmitter {
     clearTimeout(this.rekeyTimer);
     const seconds = this.options.rekeyIntervalSeconds ?? 0;
     if (seconds > 0) {
-      this.rekeyTimer = setTimeout(() => this.startKex(), seconds * 1000);
+      // Before authentication the interval starts over, for the reason given at maybeRekey().
+      this.rekeyTimer = setTimeout(() => (this.authenticated ? this.startKex() : this.scheduleTimedRekey()), seconds * 1000);
       this.rekeyTimer.unref();
     }
   }
 
   // ---- compression ---------------------------------------------------------------------------------------
 
-  /**
-   * zlib@openssh.com starts only once authentication succeeds (OpenSSH PROTOCOL §2.2), so that an
-   * unauthenticated peer cannot reach the decompressor; plain `zlib` starts at NEWKEYS. The stream state
-   * carries across re-exchanges.
-   */
-  private activateCompression(direction: 'in' | 'out', name: string): void {
-    if (name === 'none' || (name === 'zlib@openssh.com' && !this.authenticated)) return;
-    if (direction === 'out' && !this.compressor) {
-      const compressor = createCompressor(name)!;
-      this.compressor = (payload) => compressor.compress(payload);
-    }
-    if (direction === 'in' && !this.decompressor) {
-      const decompressor = createDecompressor(name)!;
-      this.decompressor = (payload) => decompressor.decompress(payload);
-    }
-  }
-
-  /** Delayed compression begins: at USERAUTH_SUCCESS, sent (server) or received (client). */
+  /** Delayed compression begins, and data-limit re-exchanges may: at USERAUTH_SUCCESS, sent (server) or received (client). */
   private markAuthenticated(): void {
     if (this.authenticated) return;
     this.authenticated = true;
-    const negotiated = this.negotiated;
-    if (!negotiated) return;
-    const [outName, inName] =
-      this.role === 'client'
-        ? [negotiated.compressionClientToServer, negotiated.compressionServerToClient]
-        : [negotiated.compressionServerToClient, negotiated.compressionClientToServer];
-    this.activateCompression('out', outName);
-    this.activateCompression('in', inName);
+    this.compression.authenticationSucceeded();
   }
 
   // ---- sending -------------------------------------------------------------------------------------------
@@ -630,7 +614,7 @@ export class Transport extends EventEmitter {
 
   private writePacket(payload: Buffer): boolean {
     if (this.isClosed) return false;
-    const compressed = this.compressor ? this.compressor(payload) : payload;
+    const compressed = this.compression.compress(payload);
     const packet = this.sealer.seal(this.sendSequence, compressed);
     this.sendSequence = (this.sendSequence + 1) >>> 0;
     this.bytesSentWithKeys += packet.length;
@@ -685,6 +669,9 @@ export class Transport extends EventEmitter {
     if (this.peerVersion !== '' && !(error instanceof DisconnectError && error.byPeer)) {
       this.writeDisconnect(reason, error.message);
     }
+    // Before the identification exchange is complete there are no packets yet: sshd answers a bad client
+    // identification with one plain text line (kex.c send_error).
+    if (this.peerVersion === '' && this.role === 'server' && error instanceof IdentificationError) this.stream.write(`${error.reply}\r\n`);
     this.close(error, true);
   }
 
@@ -692,6 +679,7 @@ export class Transport extends EventEmitter {
     if (this.isClosed) return;
     this.closedWith = error;
     clearTimeout(this.rekeyTimer);
+    this.compression.close();
     if (this.stream.writableCorked) this.stream.uncork();
     if (endStream) {
       // Let the DISCONNECT leave, then make sure the stream is gone even if the peer never closes its side.

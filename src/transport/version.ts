@@ -12,6 +12,24 @@ const MAX_PRE_BANNER_LINE_LENGTH = 8192;
 
 export const SOFTWARE_VERSION = 'Tether_0.1';
 
+/** OpenSSH's SSH_MAX_BANNER_LEN: the longest identification line a server reads from a client. */
+const MAX_CLIENT_LINE = 8192;
+
+/**
+ * The client's identification was unusable. A server writes `reply` to the client before closing, as
+ * sshd's kex_exchange_identification (kex.c send_error) does: "Invalid SSH identification string." or
+ * "Protocol major versions differ.".
+ */
+export class IdentificationError extends ProtocolError {
+  readonly reply: string;
+  constructor(message: string, reply: string) {
+    super(message, 8);
+    this.reply = reply;
+  }
+}
+
+const INVALID_IDENTIFICATION = 'Invalid SSH identification string.';
+
 export interface IdentificationResult {
   /** The peer's identification string without CR LF, e.g. "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3". */
   version: string;
@@ -36,11 +54,11 @@ export class IdentificationReader {
 
   push(chunk: Buffer): IdentificationResult | undefined {
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    if (!this.allowPreamble) return this.pushFromClient();
     for (;;) {
       const newline = this.pending.indexOf(0x0a);
       if (newline < 0) {
-        const limit = this.allowPreamble ? MAX_PRE_BANNER_LINE_LENGTH : MAX_VERSION_LINE;
-        if (this.pending.length > limit) throw new ProtocolError('identification line too long', 8);
+        if (this.pending.length > MAX_PRE_BANNER_LINE_LENGTH) throw new ProtocolError('identification line too long', 8);
         return undefined;
       }
       let line = this.pending.subarray(0, newline).toString('latin1');
@@ -53,11 +71,45 @@ export class IdentificationReader {
         }
         return { version: line, preamble: this.preamble, rest: this.pending };
       }
-      if (!this.allowPreamble) throw new ProtocolError(`invalid SSH identification string: ${printable(line)}`, 8);
       if (line.includes('\0')) throw new ProtocolError('banner line contains invalid characters', 8);
       this.preamble.push(line);
       if (this.preamble.length > MAX_PRE_BANNER_LINES) throw new ProtocolError('banner exceeds line limit', 8);
     }
+  }
+
+  /**
+   * The server's reading of a client's identification, as sshd's kex_exchange_identification: one line of
+   * at most 8192 bytes, no NUL and no CR but before LF, "SSH-<major>.<minor>-<software>", protocol 2.0 or
+   * 1.99. No other line may come first (RFC 4253 §4.2 lets only the server send those).
+   */
+  private pushFromClient(): IdentificationResult | undefined {
+    const newline = this.pending.indexOf(0x0a);
+    const line = newline < 0 ? this.pending : this.pending.subarray(0, newline);
+    // sshd reads byte by byte and drops CRs, but after a CR only another CR or the LF may come; NUL never.
+    let end = line.length;
+    while (end > 0 && line[end - 1] === 0x0d) end--;
+    const body = line.subarray(0, end);
+    if (body.includes(0) || body.includes(0x0d)) {
+      throw new IdentificationError('kex_exchange_identification: banner line contains invalid characters', INVALID_IDENTIFICATION);
+    }
+    if (body.length > MAX_CLIENT_LINE) throw new IdentificationError('kex_exchange_identification: banner line too long', INVALID_IDENTIFICATION);
+    if (newline < 0) return undefined;
+    const text = body.toString('latin1');
+    const rest = this.pending.subarray(newline + 1);
+    if (!(text.length > 4 && text.startsWith('SSH-'))) {
+      throw new IdentificationError(
+        `kex_exchange_identification: client sent invalid protocol identifier "${printable(text, 256)}"`,
+        INVALID_IDENTIFICATION,
+      );
+    }
+    const parsed = /^SSH-(\d+)\.(\d+)-(.+)$/.exec(text);
+    if (!parsed) throw new IdentificationError(`Bad remote protocol version identification: '${printable(text, 100)}'`, INVALID_IDENTIFICATION);
+    const major = Number(parsed[1]);
+    const minor = Number(parsed[2]);
+    if (!(major === 2 || (major === 1 && minor === 99))) {
+      throw new IdentificationError(`Protocol major versions differ: 2 vs. ${major}`, 'Protocol major versions differ.');
+    }
+    return { version: text, preamble: [], rest };
   }
 }
 

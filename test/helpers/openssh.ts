@@ -153,3 +153,18 @@ export function ensureTestUser(): void {
   const set = spawnSync('chpasswd', [], { input: `${TEST_USER}:${TEST_PASSWORD}\n`, encoding: 'utf8' });
   if (set.status !== 0) throw new Error(`cannot set the test user's password: ${set.stderr}`);
 }
+
+/** What sshdWithClientKey sets up: the client's home (for known_hosts), its key, and the server. */
+export interface SshdWithClientKey {
+  home: string;
+  key: string;
+  sshd: RunningSshd;
+}
+
+/** A stock sshd on 127.0.0.1 that lets root in with a fresh ed25519 key made in a new client home. */
+export async function sshdWithClientKey(options: Omit<SshdOptions, 'authorizedKeys'> = {}): Promise<SshdWithClientKey> {
+  const home = tempDir();
+  const key = makeKey(home, 'id_ed25519', 'ed25519');
+  const sshd = await startSshd({ ...options, authorizedKeys: [publicKeyLine(key)] });
+  return { home, key, sshd };
+}

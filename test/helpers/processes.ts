@@ -9,3 +9,13 @@ export function stopProcess(child: ChildProcess, graceMs = 3000): Promise<number
   const timer = setTimeout(() => child.exitCode === null && child.signalCode === null && process.kill(child.pid!, 'SIGKILL'), graceMs);
   return exited.finally(() => clearTimeout(timer));
 }
+
+/** Whether a process with this PID is still there (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

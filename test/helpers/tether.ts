@@ -67,3 +67,12 @@ export function runProgram(program: string, args: string[], options: RunOptions 
     });
   });
 }
+
+/** Starts `tether args…` in the background, draining stdout and collecting stderr for the test to read. */
+export function startTetherCollecting(args: string[], options: RunOptions = {}): { child: ChildProcess; stderr: () => string } {
+  const child = startTether(args, options);
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout!.resume();
+  return { child, stderr: () => stderr };
+}

@@ -46,7 +46,9 @@ async function login(identitiesOnly: boolean) {
   assert.ok(agent);
   assert.equal(agent.keys.length, 7);
   const offered: string[] = [];
-  const identityFiles = identityFileKeys([keyFiles[6]!], {});
+  // Without IdentitiesOnly there is no IdentityFile either: an agent-held identity file would be offered
+  // first (pubkey_prepare prefers agent keys that are identity files), and the agent's order is the point.
+  const identityFiles = identitiesOnly ? identityFileKeys([keyFiles[6]!], {}) : [];
   const keys = selectAuthKeys({ agentKeys: agent.keys, identityFiles, identitiesOnly }).map((key) => {
     offered.push(key.label);
     return key;

@@ -5,7 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { makeKey, publicKeyLine, startSshd, tempDir, type RunningSshd } from '../helpers/openssh.ts';
+import { sshdWithClientKey, type RunningSshd } from '../helpers/openssh.ts';
 import { runTether } from '../helpers/tether.ts';
 import { CTR_CIPHERS, REQUIRED_CIPHERS, REQUIRED_HOST_KEY_ALGORITHMS, REQUIRED_KEX, REQUIRED_MACS } from '../helpers/algorithms.ts';
 
@@ -20,12 +20,7 @@ describe('tether ssh negotiates every algorithm with OpenSSH sshd', () => {
   let key: string;
 
   before(async () => {
-    home = tempDir();
-    key = makeKey(home, 'id_ed25519', 'ed25519');
-    sshd = await startSshd({
-      authorizedKeys: [publicKeyLine(key)],
-      hostKeyTypes: ['ed25519', 'ecdsa', 'ecdsa384', 'ecdsa521', 'rsa'],
-    });
+    ({ home, key, sshd } = await sshdWithClientKey({ hostKeyTypes: ['ed25519', 'ecdsa', 'ecdsa384', 'ecdsa521', 'rsa'] }));
   });
   after(() => sshd.stop());
 

@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { makeKey, publicKeyLine, startSshd, tempDir, type RunningSshd } from '../helpers/openssh.ts';
+import { sshdWithClientKey, type RunningSshd } from '../helpers/openssh.ts';
 import { runTether, TETHER_BIN } from '../helpers/tether.ts';
 import { TerminalSession, shellQuote } from '../helpers/tmux.ts';
 
@@ -16,9 +16,7 @@ describe('tether ssh in a terminal', () => {
   let key: string;
 
   before(async () => {
-    home = tempDir();
-    key = makeKey(home, 'id_ed25519', 'ed25519');
-    sshd = await startSshd({ authorizedKeys: [publicKeyLine(key)] });
+    ({ home, key, sshd } = await sshdWithClientKey());
   });
   after(() => sshd.stop());
 

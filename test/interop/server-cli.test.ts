@@ -33,7 +33,10 @@ describe('tether server -T / -t against sshd', () => {
       for (const spec of [undefined, ...fixtureSpecs(readFileSync(file, 'utf8'))]) {
         const real = runSshd(file, scratch.hostKey, spec === undefined ? {} : { spec });
         if (real.status !== 0) continue;
-        assert.equal(dashTOutput(file, { hostKeys: [scratch.hostKey] }, spec), real.stdout, `${name} ${spec ?? ''}`);
+        // The fixtures also use keywords Tether refuses to act on (UsePAM yes, X11Forwarding yes, ...): the
+        // parser is compared on them here; the refusal itself is tested in test/unit/config-sshd/unimplemented.
+        const ours = dashTOutput(file, { hostKeys: [scratch.hostKey], allowUnimplemented: true }, spec);
+        assert.equal(ours, real.stdout, `${name} ${spec ?? ''}`);
         compared++;
       }
     }
@@ -78,7 +81,7 @@ describe('the built-in default configuration', () => {
   before(async () => {
     stateDir = tempDir('tether-state-');
     port = await freePort();
-    const program = `import(${JSON.stringify(tetherMainModule())}).then((m) => m.main(['server', '-p', '${port}'])).then((c) => { process.exitCode = c; })`;
+    const program = `import(${JSON.stringify(tetherMainModule())}).then((m) => m.main(['server', '-D', '-p', '${port}'])).then((c) => { process.exitCode = c; })`;
     child = spawn(process.execPath, ['--input-type=module', '-e', program], {
       env: { ...process.env, TETHER_STATE_DIR: stateDir },
       stdio: ['ignore', 'ignore', 'pipe'],

@@ -26,6 +26,8 @@ export interface StartOptions {
   /** Also listen on these loopback addresses (same port). */
   extraAddresses?: string[];
   passwords?: PasswordVerifier;
+  /** The log's level (default VERBOSE); DEBUG adds the transport's kex lines. */
+  logLevel?: 'VERBOSE' | 'DEBUG';
 }
 
 export interface TestServer {
@@ -98,7 +100,7 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
   const logLines: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   const logger = createLogger({
-    level: 'VERBOSE',
+    level: options.logLevel ?? 'VERBOSE',
     destination: (line) => {
       logLines.push(line);
       for (const waiter of waiters.splice(0)) {

@@ -14,9 +14,8 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Server as HttpServer } from 'node:http';
 import { freePort, makeKey, publicKeyLine, startSshd, tempDir, type RunningSshd } from '../helpers/openssh.ts';
-import { runTether, startTether } from '../helpers/tether.ts';
-import { connect } from '../../src/client/client.ts';
-import { identityFileKeys } from '../../src/client/identities.ts';
+import { runTether, startTetherCollecting } from '../helpers/tether.ts';
+import { connectAsRoot } from '../helpers/library-client.ts';
 import { resolveSshConfig } from '../../src/config/ssh/index.ts';
 import { startForwarding } from '../../src/cli/ssh-forwarding.ts';
 import {
@@ -126,14 +125,11 @@ describe('tether ssh forwarding through OpenSSH sshd', () => {
     '-o', 'BatchMode=yes', '-i', key, '-p', String(server.port),
   ];
 
-  /** Starts `tether ssh -N …` in the background and collects its stderr. */
-  function startForwarder(extra: string[]): { child: ChildProcess; stderr: () => string } {
-    const child = startTether([...baseArgs(), '-N', ...extra, 'root@127.0.0.1'], { env: { HOME: home } });
-    children.push(child);
-    let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout!.resume();
-    return { child, stderr: () => stderr };
+  /** Starts `tether ssh -N …` in the background and collects its stderr. (-p is first-wins, as in ssh.c.) */
+  function startForwarder(extra: string[], server = sshd): { child: ChildProcess; stderr: () => string } {
+    const started = startTetherCollecting([...baseArgs(server), '-N', ...extra, 'root@127.0.0.1'], { env: { HOME: home } });
+    children.push(started.child);
+    return started;
   }
 
   const stop = (child: ChildProcess) => stopProcess(child);
@@ -163,7 +159,7 @@ describe('tether ssh forwarding through OpenSSH sshd', () => {
     const localSocket = join(home, 'local-fwd.sock');
     const tcpPort = await freePort();
     // The restricted sshd: a PermitOpen list of host:port entries denies every socket path, so not the main one.
-    const { child, stderr } = startForwarder(['-p', String(restricted.port), '-L', `${localSocket}:127.0.0.1:${httpPort}`, '-L', `${tcpPort}:${unixHttpPath}`]);
+    const { child, stderr } = startForwarder(['-L', `${localSocket}:127.0.0.1:${httpPort}`, '-L', `${tcpPort}:${unixHttpPath}`], restricted);
     await waitFor('the Unix listener', () => existsSync(localSocket) && canConnect({ path: localSocket }));
     const viaLocalSocket = await httpGetText({ socketPath: localSocket, path: '/unix-listen' }).catch((error: Error) => {
       throw new Error(`${error.message}; stderr: ${stderr()}`);
@@ -242,7 +238,7 @@ describe('tether ssh forwarding through OpenSSH sshd', () => {
 
   test('without ExitOnForwardFailure a refused remote listen is a warning and the other forwards work', async () => {
     const refusedListen = await freePort();
-    const { child, stderr } = startForwarder(['-p', String(restricted.port), '-R', `${refusedListen}:127.0.0.1:${httpPort}`, '-R', `${permittedListenPort}:127.0.0.1:${httpPort}`]);
+    const { child, stderr } = startForwarder(['-R', `${refusedListen}:127.0.0.1:${httpPort}`, '-R', `${permittedListenPort}:127.0.0.1:${httpPort}`], restricted);
     await waitFor('the warning', () => stderr().includes(`Warning: remote port forwarding failed for listen port ${refusedListen}`));
     await waitFor('the permitted remote listener', () => canConnect({ port: permittedListenPort }));
     assert.equal((await httpGetText({ port: permittedListenPort, path: '/permitted' })).body, 'hello from the tunnelled service: /permitted');
@@ -364,13 +360,7 @@ describe('tether ssh forwarding through OpenSSH sshd', () => {
   });
 
   test('the ~C command line adds and cancels -L, -D and -R forwards at run time', async () => {
-    const client = await connect({
-      host: '127.0.0.1',
-      port: sshd.port,
-      username: 'root',
-      verifyHostKey: () => {},
-      auth: { methods: ['publickey'], keys: () => identityFileKeys([key], {}) },
-    });
+    const client = await connectAsRoot(sshd.port, key);
     const messages: string[] = [];
     const config = await resolveSshConfig({ host: '127.0.0.1', configFile: 'none', homeDir: home });
     const forwarding = await startForwarding(client, config, { log: (_level, message) => messages.push(message), debug: undefined });

@@ -6,9 +6,9 @@
 import { AlgorithmListError, GSSAPI_KEX_DEFAULT, resolveAlgorithmOption, type AlgorithmOption } from './algorithms.ts';
 import { ConfigError } from './errors.ts';
 import type { OptionState } from './options.ts';
+import { IPQOS_DEFAULT_BULK, IPQOS_DEFAULT_INTERACTIVE } from '../values.ts';
 import {
-  CANONICALIZE, CONTROL_MASTER, IPQOS_DEFAULT_BULK, IPQOS_DEFAULT_INTERACTIVE, LOG_LEVEL, PUBKEY_AUTH,
-  REQUEST_TTY, SESSION_TYPE, STRICT_HOSTKEY, TUNNEL, TUNNEL_ID_ANY,
+  CANONICALIZE, CONTROL_MASTER, LOG_LEVEL, PUBKEY_AUTH, REQUEST_TTY, SESSION_TYPE, STRICT_HOSTKEY, TUNNEL, TUNNEL_ID_ANY,
 } from './values.ts';
 
 const DEFAULT_IDENTITY_FILES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'];

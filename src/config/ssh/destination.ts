@@ -2,7 +2,7 @@
  * Destination syntaxes shared by the command line and ProxyJump: `[user@]host[:port]` (IPv6 in brackets) and
  * `ssh://[user@]host[:port]` (draft-ietf-secsh-scp-sftp-ssh-uri-04, as OpenSSH accepts it).
  */
-import { parsePort } from './values.ts';
+import { parsePort } from '../values.ts';
 
 export interface UserHostPort {
   user: string | undefined;

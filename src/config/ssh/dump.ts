@@ -9,8 +9,9 @@ import type { ResolvedSshConfig } from './resolve.ts';
 import {
   ADDRESS_FAMILY_CHOICES, CANONICALIZE_CHOICES, CONTROL_MASTER_CHOICES, PUBKEY_AUTH_CHOICES, REQUEST_TTY_CHOICES,
   SESSION_TYPE_CHOICES, STRICT_HOSTKEY_CHOICES, TUNNEL_CHOICES, TUNNEL_ID_ANY, YES_NO_ASK, YES_NO_ASK_CONFIRM,
-  choiceName, ipqosName, logLevelName, visEscapeChar, yesNo, type ChoiceTable,
+  choiceName, logLevelName, visEscapeChar, yesNo, type ChoiceTable,
 } from './values.ts';
+import { ipqosName } from '../values.ts';
 
 type Line = string | string[] | undefined;
 type Printer = (s: OptionState, hostname: string) => Line;

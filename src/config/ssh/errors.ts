@@ -33,11 +33,13 @@ export class ConfigError extends Error {
   }
 }
 
-/** A non-fatal message OpenSSH prints (e.g. `Unsupported option "rsaauthentication"`) while carrying on. */
+/** A non-fatal message OpenSSH logs (e.g. `Unsupported option "rsaauthentication"`) while carrying on. */
 export interface ConfigWarning {
   readonly file: string;
   readonly line: number;
   readonly text: string;
+  /** ssh logs unsupported options with error() and deprecated ones with debug() (shown from -v on). */
+  readonly level?: 'error' | 'debug1';
 }
 
 /**

@@ -4,7 +4,7 @@
  * as OpenSSH's parse_forward() reads them.
  */
 import { expandString } from './expand.ts';
-import { parsePort } from './values.ts';
+import { parsePort } from '../values.ts';
 
 /** OpenSSH's PORT_STREAMLOCAL: the endpoint is a Unix-domain socket path. */
 export const PORT_STREAMLOCAL = -2;

@@ -5,7 +5,7 @@
  *   cfg.hostname, cfg.port, cfg.identityFiles, ...; formatDashG(cfg) is what `ssh -G example` prints.
  */
 export { resolveSshConfig, resolveSshConfigSync, parseDashG } from './resolve.ts';
-export type { ResolveRequest, ResolvedSshConfig, ForwardSpec, JumpHop, StrictHostKeyChecking } from './resolve.ts';
+export type { CommandLineItem, ResolveRequest, ResolvedSshConfig, ForwardSpec, JumpHop, StrictHostKeyChecking } from './resolve.ts';
 export { formatDashG, DASH_G_KEYWORDS } from './dump.ts';
 export { applyFlags, flagsToOptions } from './flags.ts';
 export type { SshFlags } from './flags.ts';

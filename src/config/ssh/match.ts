@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { FatalProblem } from './errors.ts';
 import { expandString, ExpansionError } from './expand.ts';
-import { nextDelimitedToken, type TokenCursor } from './lexer.ts';
+import { nextDelimitedToken, type TokenCursor } from '../syntax.ts';
 import { connectionHash } from './tokens.ts';
 import { matchHostname, matchPatternList } from './patterns.ts';
 

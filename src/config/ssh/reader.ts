@@ -10,6 +10,7 @@ import { expandString, expandTilde, ExpansionError } from './expand.ts';
 import { globPaths } from '../glob.ts';
 import { KEYWORDS, type LineContext } from './keywords.ts';
 import { splitArguments, splitLine } from './lexer.ts';
+import { refusalOf } from './support.ts';
 import { evaluateMatch } from './match.ts';
 import type { OptionState } from './options.ts';
 import { matchPattern, matchPatternList } from './patterns.ts';
@@ -43,6 +44,8 @@ export interface ReadPass {
   /** Everything ssh would print to stderr so far (errors and warnings), in order. */
   readonly printed: string[];
   readonly warnings: ConfigWarning[];
+  /** Accept values Tether does not act on (support.ts) instead of refusing them; only for tests against ssh -G. */
+  readonly allowUnimplemented?: boolean;
 }
 
 export interface FileFlags {
@@ -119,6 +122,22 @@ export function processCommandLineOption(option: string, pass: ReadPass, env: Re
   }
 }
 
+/**
+ * The warnings ssh shows on stderr: those from -o options at its initial level (INFO), those from files at
+ * `fileLevel`, the level the command line set before the files were read (OpenSSH's log levels); debug
+ * ones carry ssh's "debug1: " prefix.
+ */
+export function shownWarnings(warnings: readonly ConfigWarning[], fileLevel: number): string[] {
+  const ERROR = 2;
+  const DEBUG1 = 5;
+  return warnings
+    .filter((w) => {
+      const level = w.level === 'debug1' ? DEBUG1 : ERROR;
+      return level <= (w.file === COMMAND_LINE ? 3 : fileLevel);
+    })
+    .map((w) => (w.level === 'debug1' ? `debug1: ${w.text}` : w.text));
+}
+
 function fatal(pass: ReadPass, text: string, file: string, line: number | undefined): never {
   pass.printed.push(text);
   throw new ConfigError(text, file, line, [{ file, line: line ?? 0, text }], pass.printed.join('\n'));
@@ -176,16 +195,25 @@ function processLine(
     fail: (message: string): never => {
       throw new LineProblem(prefix + message);
     },
-    warn: (message: string) => {
+    warn: (message: string, level: 'error' | 'debug1') => {
       const text = prefix + message;
-      pass.warnings.push({ file, line: lineNo, text });
-      pass.printed.push(text);
+      pass.warnings.push({ file, line: lineNo, text, level });
+      // Debug-level notices are not part of what ssh prints at its default level.
+      if (level === 'error') pass.printed.push(text);
     },
   };
 
   try {
     if (spec.kind === 'option') {
+      // A line is refused when it makes the effective value ask for something Tether does not implement; a
+      // value set earlier (first wins, e.g. by -o) or a block that does not apply leaves it harmless.
+      const refusal = pass.allowUnimplemented ? undefined : refusalOf(keyword);
+      const before = refusal?.asks(pass.state) ?? false;
       spec.handle(ctx);
+      if (refusal !== undefined && !before && refusal.asks(pass.state)) {
+        if (refusal.kind === 'refused') return report(`${prefix}Unsupported option "${keyword}"`);
+        ctx.warn(`Unsupported option "${keyword}"`, 'error');
+      }
     } else if (spec.directive === 'host') {
       if (commandLine) return report('Host directive not supported as a command-line option');
       cursor = applyHost(args, active, flags, pass, prefix, keyword, report);

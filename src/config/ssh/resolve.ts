@@ -15,11 +15,12 @@ import { applyFlags, type SshFlags } from './flags.ts';
 import { PORT_STREAMLOCAL, type Forward } from './forward.ts';
 import { asciiLower } from './lexer.ts';
 import { createOptionState, type OptionState } from './options.ts';
-import { processCommandLineOption, readConfigFile, type ReadPass, type ReaderEnvironment } from './reader.ts';
+import { processCommandLineOption, readConfigFile, shownWarnings, type ReadPass, type ReaderEnvironment } from './reader.ts';
+import { unimplementedIn } from './support.ts';
 import { defaultClientTokens, proxyCommandTokens, type ConnectionInfo } from './tokens.ts';
 import {
   ADDRESS_FAMILY_CHOICES, ESCAPE_NONE, PUBKEY_AUTH, REQUEST_TTY, SESSION_TYPE, SESSION_TYPE_CHOICES, STRICT_HOSTKEY,
-  YES_NO_ASK, YES_NO_ASK_CONFIRM, choiceName, logLevelName,
+  YES_NO_ASK, YES_NO_ASK_CONFIRM, LOG_LEVEL, choiceName, logLevelName,
 } from './values.ts';
 
 export interface ResolveRequest {
@@ -33,6 +34,12 @@ export interface ResolveRequest {
   commandLineOptions?: string[];
   /** Other configuration-setting flags (-A, -L, -t, -W, ...). */
   flags?: SshFlags;
+  /**
+   * The command line in argv order, applied before `flags` and `commandLineOptions`: ssh.c applies each flag
+   * and `-o` as getopt meets it, and the destination's user/port where it stands, so that first-wins options
+   * (-l, -p, user@, -o User=...) keep whichever came first.
+   */
+  commandLine?: CommandLineItem[];
   /** -F: a file to read instead of ~/.ssh/config and the system file; 'none' reads no file. */
   configFile?: string | 'none';
   /** Home directory (default: the current user's from the password database, as ssh uses). */
@@ -53,7 +60,15 @@ export interface ResolveRequest {
   command?: string[];
   /** Upper bound on each Match exec command, in milliseconds (default 30 s). */
   matchExecTimeoutMs?: number;
+  /**
+   * Accept values Tether parses but does not act on (support.ts) instead of refusing them. Only for comparing
+   * the parser with `ssh -G`; a client must never set it.
+   */
+  allowUnimplemented?: boolean;
 }
+
+/** One command-line item: a flag (as an SshFlags with one member), a `-o` option, or the destination's parts. */
+export type CommandLineItem = { flags: SshFlags } | { option: string } | { destination: { user?: string; port?: number } };
 
 export type StrictHostKeyChecking = 'yes' | 'no' | 'ask' | 'accept-new';
 
@@ -93,6 +108,8 @@ export interface ResolvedSshConfig {
   proxyUseFdpass: boolean;
   localForwards: ForwardSpec[];
   remoteForwards: ForwardSpec[];
+  /** PermitRemoteOpen as written (host:port entries, or `any` / `none`); empty when not set. */
+  permitRemoteOpen: string[];
   dynamicForwards: ForwardSpec[];
   /** -W host:port */
   stdioForward: { host: string; port: number } | undefined;
@@ -171,8 +188,10 @@ export interface ResolvedSshConfig {
   options: Readonly<OptionState>;
   /** `ssh -G` keyword → printed value(s), for every keyword ssh prints. */
   raw: Record<string, string[]>;
-  /** Non-fatal messages ssh would print (e.g. unsupported options). */
+  /** Non-fatal messages ssh would log (e.g. unsupported options), at any level. */
   warnings: ConfigWarning[];
+  /** The warnings ssh prints to stderr while reading its configuration, given the command line's log level. */
+  configMessages?: string[];
   /** The tokens (%h, %p, ...) for this connection, for expanding other strings. */
   connection: ConnectionInfo;
 }
@@ -247,14 +266,31 @@ export function resolveSshConfigSync(req: ResolveRequest): ResolvedSshConfig {
   const printed: string[] = [];
   const warnings: ConfigWarning[] = [];
 
+  const originalHost = req.host;
+  const firstPass: ReadPass = { state, host: originalHost, originalHost, finalPass: false, wantsFinalPass: false, printed, warnings, allowUnimplemented: req.allowUnimplemented };
+  for (const item of req.commandLine ?? []) {
+    if ('option' in item) processCommandLineOption(item.option, firstPass, env);
+    else if ('flags' in item) wrapFatal(() => applyFlags(state, item.flags, env.env));
+    else {
+      const { user, port } = item.destination;
+      if (user !== undefined && !isSafeRemoteUser(user)) {
+        throw new ConfigError('remote username contains invalid characters', 'command-line', undefined);
+      }
+      if (port !== undefined) state.port ??= port;
+      if (user !== undefined) state.user ??= user;
+    }
+  }
   wrapFatal(() => applyFlags(state, req.flags ?? {}, env.env));
   if (req.port !== undefined) state.port ??= req.port;
   if (req.user !== undefined) state.user ??= req.user;
-  const originalHost = req.host;
   state.hostArg = originalHost;
 
-  const firstPass: ReadPass = { state, host: originalHost, originalHost, finalPass: false, wantsFinalPass: false, printed, warnings };
   for (const option of req.commandLineOptions ?? []) processCommandLineOption(option, firstPass, env);
+  // Flags (-w, -I, -K, ...) set options without a line; refuse what they ask for that Tether lacks.
+  const fromFlags = req.allowUnimplemented ? [] : unimplementedIn(state);
+  if (fromFlags.length > 0) throw new ConfigError(`Unsupported option "${fromFlags[0]}"`, 'command-line', undefined);
+  // ssh logs while reading its files at the level the command line chose (-q, -v, -o LogLevel).
+  const readingLevel = state.logLevel ?? LOG_LEVEL.info;
   readSources(firstPass, req, env);
 
   // HostName replaces the destination now; %h in it means the destination as typed.
@@ -269,7 +305,7 @@ export function resolveSshConfigSync(req: ResolveRequest): ResolvedSshConfig {
   // `Match final` (or canonicalisation) asks for a second pass with the final host name.
   if (firstPass.wantsFinalPass || (state.canonicalizeHostname ?? 0) !== 0) {
     state.hostname = host;
-    const finalPass: ReadPass = { state, host, originalHost, finalPass: true, wantsFinalPass: false, printed, warnings };
+    const finalPass: ReadPass = { state, host, originalHost, finalPass: true, wantsFinalPass: false, printed, warnings, allowUnimplemented: req.allowUnimplemented };
     readSources(finalPass, req, env);
   }
 
@@ -293,7 +329,9 @@ export function resolveSshConfigSync(req: ResolveRequest): ResolvedSshConfig {
   };
   expandForDashG(state, connection, env);
 
-  return buildResolved(state, algorithms, hostKeyAlgorithmsConfigured, connection, env, warnings);
+  const resolved = buildResolved(state, algorithms, hostKeyAlgorithmsConfigured, connection, env, warnings);
+  resolved.configMessages = shownWarnings(warnings, readingLevel);
+  return resolved;
 }
 
 function checkConsistency(s: OptionState, req: ResolveRequest): void {
@@ -401,6 +439,7 @@ function buildResolved(
     proxyUseFdpass: s.jumpHost === undefined && bool(s.proxyUseFdpass),
     localForwards: s.localForwards.filter((f) => f.connectHost !== 'socks').map(forwardSpec),
     remoteForwards: s.remoteForwards.map(forwardSpec),
+    permitRemoteOpen: [...s.permitRemoteOpen],
     dynamicForwards: s.localForwards.filter((f) => f.connectHost === 'socks').map(forwardSpec),
     stdioForward: s.stdioForwardHost === undefined ? undefined : { host: s.stdioForwardHost, port: s.stdioForwardPort ?? 0 },
     serverAliveInterval: s.serverAliveInterval ?? 0,

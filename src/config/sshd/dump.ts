@@ -2,7 +2,7 @@
 // sshd's order and with its spellings ("without-password", "yes" for "delayed", octal masks, ...). The
 // Debian 12 build adds its GSSAPI key-exchange lines after gssapicleanupcredentials.
 import type { EffectiveSshdSettings } from './settings.ts';
-import { formatIpQos } from './values.ts';
+import { ipqosName as formatIpQos } from '../values.ts';
 
 const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
 const orNone = (s: string | null): string => s ?? 'none';

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { SshdConfigError } from './errors.ts';
 import { addrMatchList, matchHostname, matchPatternList } from './patterns.ts';
-import { nextDelimitedToken } from './tokenize.ts';
-import { parsePort } from './values.ts';
+import { nextDelimitedToken, type TokenCursor } from '../syntax.ts';
+import { parsePort } from '../values.ts';
 
 /** What sshd knows about a connection when it applies Match blocks (its struct connection_info). */
 export interface ConnectionInfo {
@@ -75,19 +75,10 @@ function missingInTest(criterion: string, attribute: string): SshdConfigError {
 export function evaluateMatchLine(criteria: string, file: string, line: number, conn: ConnectionInfo | null): boolean {
   const bad = (why: string): SshdConfigError =>
     new SshdConfigError(file, line, [why, `${file} line ${line}: Bad Match condition`]);
-  let rest: string | null = criteria;
+  const cursor: TokenCursor = { rest: criteria };
   let result = true;
   let attributes = 0;
-  const next = (): string | null => {
-    if (rest === null) return null;
-    const t = nextDelimitedToken(rest);
-    if (t === null) {
-      rest = null;
-      return null;
-    }
-    rest = t.rest;
-    return t.token;
-  };
+  const next = (): string | null => nextDelimitedToken(cursor) ?? null;
   for (let attrib = next(); attrib !== null && attrib !== ''; attrib = next()) {
     if (attrib.startsWith('#')) break;
     attributes++;
@@ -138,7 +129,7 @@ export function evaluateMatchLine(criteria: string, file: string, line: number, 
       }
       case 'localport': {
         const port = parsePort(arg);
-        if (port === null) throw bad(`Invalid LocalPort '${arg}' on Match line`);
+        if (port === -1) throw bad(`Invalid LocalPort '${arg}' on Match line`);
         if (conn === null) {
           result = false;
           break;

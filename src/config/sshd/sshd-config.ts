@@ -11,7 +11,8 @@ import { applyLine, parseConfigText, type FileFlags, type IncludedFile, type Pas
 import { resolveListenAddresses } from './listen.ts';
 import type { ConnectionInfo } from './match.ts';
 import { fillDefaults, overlayMatchSettings, SettingsError, type EffectiveSshdSettings, type SshdOptionSet } from './settings.ts';
-import { absolutePath, parsePort } from './values.ts';
+import { absolutePath } from './values.ts';
+import { parsePort } from '../values.ts';
 
 /** Command-line settings that sshd applies before reading the file (-p, -h, -o), plus where to look. */
 export interface SshdConfigOverrides {
@@ -25,6 +26,11 @@ export interface SshdConfigOverrides {
   sshDir?: string;
   /** Directory relative HostKey/PidFile/... paths resolve against; defaults to process.cwd(). */
   cwd?: string;
+  /**
+   * Accept keywords whose values ask for something Tether does not implement (support.ts) instead of refusing
+   * them. Only for comparing the parser with sshd's (`sshd -T` tests); a server must never set it.
+   */
+  allowUnimplemented?: boolean;
 }
 
 /** A configuration read at startup: its settings, and what is needed to apply Match to a connection. */
@@ -72,8 +78,14 @@ export function readConfigFile(path: string): string {
   }
 }
 
-function newPass(options: SshdOptionSet, connection: ConnectionInfo | null, config: Pick<SshdConfig, 'includes' | 'sshDir' | 'cwd'>): PassState {
+function newPass(
+  options: SshdOptionSet,
+  connection: ConnectionInfo | null,
+  config: Pick<SshdConfig, 'includes' | 'sshDir' | 'cwd'>,
+  allowUnimplemented = false,
+): PassState {
   return {
+    allowUnimplemented,
     options,
     connection,
     active: connection === null,
@@ -158,7 +170,7 @@ export function parseSshdConfigText(text: string, fileName: string, overrides: S
     cwd: overrides.cwd ?? process.cwd(),
   };
   const options: SshdOptionSet = {};
-  const state = newPass(options, null, config);
+  const state = newPass(options, null, config, overrides.allowUnimplemented);
   applyOverrides(state, overrides);
   parseConfigText(state, fileName, text, { matchOnly: false, neverMatch: false }, 0);
   return { file: fileName, text, settings: settingsFrom(options, fileName), warnings: state.warnings, ...config };
@@ -254,7 +266,7 @@ export function parseConnectionSpec(spec: string): ConnectionInfo {
         break;
       case 'lport': {
         const port = parsePort(value);
-        if (port === null) throw new ConnectionSpecError(`Invalid port '${value}' in test mode specification ${part}`);
+        if (port === -1) throw new ConnectionSpecError(`Invalid port '${value}' in test mode specification ${part}`);
         info.localPort = port;
         break;
       }

@@ -22,6 +22,14 @@ export function fixedLength(magnitude: Uint8Array, length: number): Buffer {
   return out;
 }
 
+/** The number of significant bits of a big-endian magnitude (BN_num_bits). */
+export function bitLength(magnitude: Uint8Array): number {
+  let start = 0;
+  while (start < magnitude.length && magnitude[start] === 0) start++;
+  if (start === magnitude.length) return 0;
+  return (magnitude.length - start - 1) * 8 + (32 - Math.clz32(magnitude[start]!));
+}
+
 export function toBigInt(magnitude: Uint8Array): bigint {
   return magnitude.length === 0 ? 0n : BigInt('0x' + Buffer.from(magnitude).toString('hex'));
 }

@@ -7,7 +7,7 @@
 import { sign, verify, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { Reader, Writer } from '../../wire/index.ts';
 import { KeyFormatError, type KeyType } from '../types.ts';
-import { fixedLength, fromBigInt, jwkBytes, toBase64Url, toBigInt } from './jwk-fields.ts';
+import { bitLength, fixedLength, fromBigInt, jwkBytes, toBase64Url, toBigInt } from './jwk-fields.ts';
 import type { KeyAlgorithm } from './types.ts';
 
 /** OpenSSH's SSH_RSA_MINIMUM_MODULUS_SIZE: smaller moduli are refused on load. */
@@ -20,13 +20,6 @@ const HASH_OF_SIGNATURE_ALGORITHM: Readonly<Record<string, string>> = {
   'rsa-sha2-256': 'sha256',
   'ssh-rsa': 'sha1',
 };
-
-function bitLength(magnitude: Uint8Array): number {
-  let start = 0;
-  while (start < magnitude.length && magnitude[start] === 0) start++;
-  if (start === magnitude.length) return 0;
-  return (magnitude.length - start - 1) * 8 + (32 - Math.clz32(magnitude[start]!));
-}
 
 function checkModulus(n: Uint8Array): void {
   const bits = bitLength(n);

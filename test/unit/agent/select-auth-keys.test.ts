@@ -44,14 +44,16 @@ function connectedAgent(): { server: AgentServer; client: AgentClient } {
 describe('selectAuthKeys', () => {
   const [a, b, c, d] = keys as [SshPrivateKey, SshPrivateKey, SshPrivateKey, SshPrivateKey];
 
-  it('without IdentitiesOnly: agent keys in agent order, then identity files the agent lacks', () => {
+  // pubkey_prepare: agent keys that are identity files first ("agent keys from the config file are
+  // preferred"), then the agent's other keys, each group in agent order, then the files the agent lacks.
+  it('without IdentitiesOnly: agent-held identity files, the other agent keys, then identity files the agent lacks', () => {
     const signs: string[] = [];
     const selected = selectAuthKeys({
       agentKeys: [agentKey(c, signs), agentKey(a, signs), agentKey(d, signs)],
       identityFiles: [fileKey(a, signs), fileKey(b, signs)],
       identitiesOnly: false,
     });
-    assert.deepEqual(selected.map((key) => key.label), ['c', '/keys/a', 'd', '/keys/b']);
+    assert.deepEqual(selected.map((key) => key.label), ['/keys/a', 'c', 'd', '/keys/b']);
   });
 
   it('with IdentitiesOnly: only identity files, the ones in the agent signed by the agent', async () => {

@@ -17,7 +17,8 @@ import { matchHostname, matchPattern, matchPatternList } from '../../../src/conf
 import { parseForward } from '../../../src/config/ssh/forward.ts';
 import { parseJump } from '../../../src/config/ssh/destination.ts';
 import { expandString, expandTilde } from '../../../src/config/ssh/expand.ts';
-import { parseTime, visEscapeChar } from '../../../src/config/ssh/values.ts';
+import { visEscapeChar } from '../../../src/config/ssh/values.ts';
+import { parseTime } from '../../../src/config/values.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'tether-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));

@@ -15,8 +15,8 @@ import {
 } from '../../../src/config/sshd/index.ts';
 import { assembleAlgorithms, DEFAULTS } from '../../../src/config/sshd/algorithms.ts';
 import { addrMatchList, matchPattern, matchPatternList, matchUserEntry } from '../../../src/config/sshd/patterns.ts';
-import { splitArguments, splitKeyword } from '../../../src/config/sshd/tokenize.ts';
-import { parseScaledBytes, parseTimeSpec } from '../../../src/config/sshd/values.ts';
+import { splitArguments, splitDirective } from '../../../src/config/syntax.ts';
+import { parseScaled, parseTime } from '../../../src/config/values.ts';
 
 const conn = (user: string, address: string, extra: Partial<Parameters<typeof resolveForConnection>[1]> = {}) => ({
   user,
@@ -173,18 +173,18 @@ describe('AuthorizedKeysFile tokens', () => {
 
 describe('line splitting', () => {
   it('splits keywords on blanks, quotes or one "="', () => {
-    assert.deepEqual(splitKeyword('  Port=22'), { keyword: 'Port', rest: '22' });
-    assert.deepEqual(splitKeyword('Port = 22'), { keyword: 'Port', rest: '22' });
-    assert.deepEqual(splitKeyword('"Port" 22'), { keyword: 'Port', rest: '22' });
-    assert.equal(splitKeyword('   # comment'), null);
-    assert.equal(splitKeyword(''), null);
-    assert.deepEqual(splitKeyword('PasswordAuthentication   \t'), { keyword: 'PasswordAuthentication', rest: '' });
+    assert.deepEqual(splitDirective('  Port=22'), { keyword: 'Port', rest: '22' });
+    assert.deepEqual(splitDirective('Port = 22'), { keyword: 'Port', rest: '22' });
+    assert.deepEqual(splitDirective('"Port" 22'), { keyword: 'Port', rest: '22' });
+    assert.equal(splitDirective('   # comment'), null);
+    assert.equal(splitDirective(''), null);
+    assert.deepEqual(splitDirective('PasswordAuthentication   \t'), { keyword: 'PasswordAuthentication', rest: '' });
   });
 
   it('splits arguments with quotes, escapes and comments', () => {
     assert.deepEqual(splitArguments(`a "b c" 'd e' f\\ g # h`), ['a', 'b c', 'd e', 'f g']);
     assert.deepEqual(splitArguments('x"y z"w'), ['xy zw']);
-    assert.equal(splitArguments('"open'), null);
+    assert.equal(splitArguments('"open'), undefined);
   });
 });
 
@@ -212,15 +212,15 @@ describe('patterns and values', () => {
   });
 
   it('parses time and size formats', () => {
-    assert.equal(parseTimeSpec('90'), 90);
-    assert.equal(parseTimeSpec('2m'), 120);
-    assert.equal(parseTimeSpec('1h30m'), 5400);
-    assert.equal(parseTimeSpec('1w2d'), 8 * 86400 + 86400);
-    assert.equal(parseTimeSpec('5x'), null);
-    assert.equal(parseTimeSpec(''), null);
-    assert.deepEqual(parseScaledBytes('512M'), { value: 512 * 1024 * 1024 });
-    assert.deepEqual(parseScaledBytes('1.5K'), { value: 1536 });
-    assert.deepEqual(parseScaledBytes('lots'), { error: 'Invalid argument' });
+    assert.equal(parseTime('90'), 90);
+    assert.equal(parseTime('2m'), 120);
+    assert.equal(parseTime('1h30m'), 5400);
+    assert.equal(parseTime('1w2d'), 8 * 86400 + 86400);
+    assert.equal(parseTime('5x'), undefined);
+    assert.equal(parseTime(''), undefined);
+    assert.deepEqual(parseScaled('512M'), { value: 512 * 1024 * 1024 });
+    assert.deepEqual(parseScaled('1.5K'), { value: 1536 });
+    assert.deepEqual(parseScaled('lots'), { error: 'Invalid argument' });
   });
 
   it('assembles algorithm lists with +, - and ^', () => {

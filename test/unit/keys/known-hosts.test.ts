@@ -47,7 +47,7 @@ describe('known_hosts parsing and checking', () => {
     `${hashHostName('hashed.test')} ${ed.toLine()}`,
     `@revoked revoked.test ${ed2.toLine()}`,
     `@cert-authority *.ca.test ${ec.toLine()}`,
-    `alpha ssh-dss AAAAB3NzaC1kc3MAAACBAP`,
+    `alpha sk-ssh-ed25519@openssh.com AAAAGnNrLXNzaC1lZDI1NTE5QG9wZW5zc2guY29t`,
     'broken-line-without-key',
     `@bogus host ${ed.toLine()}`,
   ].join('\n');

@@ -5,14 +5,13 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { duplexPair, type Duplex } from 'node:stream';
+import { duplexPair } from 'node:stream';
 import { Transport } from '../../../src/transport/transport.ts';
 import { generatePrivateKey } from '../../../src/keys/index.ts';
 import { Writer } from '../../../src/wire/writer.ts';
 import { SSH_MSG } from '../../../src/wire/message-numbers.ts';
 import { ProtocolError } from '../../../src/wire/errors.ts';
-import { createNoneSealer } from '../../../src/crypto/cipher/index.ts';
-import { encodeKexInit } from '../../../src/transport/kexinit.ts';
+import { kexInit, rawClient } from '../../helpers/raw-transport.ts';
 
 const hostKey = generatePrivateKey('ed25519');
 
@@ -69,6 +68,14 @@ describe('transport in both roles', () => {
   test('RekeyLimit re-exchanges keys automatically under load', async () => {
     const { client, server } = pair({ rekeyLimitBytes: 64 * 1024 });
     await Promise.all([client.ready, server.ready]);
+    // Data-limit re-exchanges wait for user authentication (as in OpenSSH), which USERAUTH_SUCCESS marks.
+    const authenticated = new Promise<void>((resolve) => {
+      client.packetHandler = (payload) => {
+        if (payload[0] === SSH_MSG.USERAUTH_SUCCESS) resolve();
+      };
+    });
+    server.send(Buffer.from([SSH_MSG.USERAUTH_SUCCESS]));
+    await authenticated;
     let exchanges = 0;
     client.on('kex', () => exchanges++);
     const received = collect(server);
@@ -107,27 +114,6 @@ describe('transport in both roles', () => {
     client.disconnect();
   });
 });
-
-/** A hand-driven client: identification, then packets framed with the pre-kex "none" protection. */
-function rawClient(stream: Duplex) {
-  const sealer = createNoneSealer();
-  let sequence = 0;
-  stream.write('SSH-2.0-Raw_1.0\r\n');
-  return (payload: Buffer) => stream.write(sealer.seal(sequence++, payload));
-}
-
-function kexInit(strict: boolean): Buffer {
-  return encodeKexInit({
-    kex: ['curve25519-sha256', ...(strict ? ['kex-strict-c-v00@openssh.com'] : [])],
-    hostKey: ['ssh-ed25519'],
-    cipherClientToServer: ['aes128-ctr'],
-    cipherServerToClient: ['aes128-ctr'],
-    macClientToServer: ['hmac-sha2-256'],
-    macServerToClient: ['hmac-sha2-256'],
-    compressionClientToServer: ['none'],
-    compressionServerToClient: ['none'],
-  });
-}
 
 describe('strict kex', () => {
   test('a packet injected before KEXINIT ends the connection when strict kex is negotiated', async () => {
