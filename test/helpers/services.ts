@@ -32,6 +32,18 @@ export function httpService(): HttpServer {
   });
 }
 
+/**
+ * httpService on 127.0.0.1 and on ::1 at the same port, so a forward to 127.0.0.1, localhost or ::1 reaches
+ * it: the two servers (to close) and the port.
+ */
+export async function dualStackHttpService(): Promise<{ servers: [HttpServer, HttpServer]; port: number }> {
+  const http = httpService();
+  const port = await listen(http);
+  const http6 = httpService();
+  await listen(http6, { host: '::1', port });
+  return { servers: [http, http6], port };
+}
+
 /** Echoes every byte back and half-closes when the client does. */
 export function echoService(): Server {
   return createServer({ allowHalfOpen: true }, (socket) => {

@@ -19,7 +19,7 @@ import { connectAsRoot } from '../helpers/library-client.ts';
 import { resolveSshConfig } from '../../src/config/ssh/index.ts';
 import { startForwarding } from '../../src/cli/ssh-forwarding.ts';
 import {
-  canConnect, closeServer, echoService, hashUntilEnd, httpGetText, httpService, listen, rssKiB, socksConnect, waitFor,
+  canConnect, closeServer, dualStackHttpService, echoService, hashUntilEnd, httpGetText, httpService, listen, rssKiB, socksConnect, waitFor,
 } from '../helpers/services.ts';
 import { stopProcess } from '../helpers/processes.ts';
 
@@ -52,10 +52,7 @@ describe('tether ssh forwarding through OpenSSH sshd', () => {
   before(async () => {
     home = tempDir();
     key = makeKey(home, 'id_ed25519', 'ed25519');
-    http = httpService();
-    httpPort = await listen(http);
-    http6 = httpService();
-    await listen(http6, { host: '::1', port: httpPort });
+    ({ servers: [http, http6], port: httpPort } = await dualStackHttpService());
     unixHttpPath = join(home, 'http.sock');
     unixHttp = httpService();
     await listen(unixHttp, { path: unixHttpPath });

@@ -11,10 +11,10 @@ import { randomBytes, createHash } from 'node:crypto';
 import type { Server } from 'node:net';
 import type { Server as HttpServer } from 'node:http';
 import { join } from 'node:path';
-import { freePort, makeKey, publicKeyLine, startSshd, tempDir, type RunningSshd } from '../helpers/openssh.ts';
+import { freePort, sshdWithClientKey, type RunningSshd } from '../helpers/openssh.ts';
 import { startTetherCollecting } from '../helpers/tether.ts';
 import { connectAsRoot } from '../helpers/library-client.ts';
-import { canConnect, closeServer, echoService, hashUntilEnd, httpGetText, httpService, listen, socksConnect, waitFor } from '../helpers/services.ts';
+import { canConnect, closeServer, dualStackHttpService, echoService, hashUntilEnd, httpGetText, listen, socksConnect, waitFor } from '../helpers/services.ts';
 import { stopProcess } from '../helpers/processes.ts';
 
 describe('tether ssh remote dynamic forwarding through OpenSSH sshd', () => {
@@ -29,15 +29,10 @@ describe('tether ssh remote dynamic forwarding through OpenSSH sshd', () => {
   const children: ChildProcess[] = [];
 
   before(async () => {
-    home = tempDir();
-    key = makeKey(home, 'id_ed25519', 'ed25519');
-    http = httpService();
-    httpPort = await listen(http);
-    http6 = httpService();
-    await listen(http6, { host: '::1', port: httpPort });
+    ({ home, key, sshd } = await sshdWithClientKey({ config: ['AllowTcpForwarding yes', 'GatewayPorts no'] }));
+    ({ servers: [http, http6], port: httpPort } = await dualStackHttpService());
     echo = echoService();
     echoPort = await listen(echo);
-    sshd = await startSshd({ authorizedKeys: [publicKeyLine(key)], config: ['AllowTcpForwarding yes', 'GatewayPorts no'] });
   });
 
   after(async () => {

@@ -22,23 +22,18 @@ function addIdentity(list: IdentityEntry[], path: string, userProvided: boolean)
   list.push({ path, userProvided });
 }
 
-export function identityFile(ctx: LineContext): void {
-  const arg = requireArgument(ctx);
-  if (!ctx.active) return;
-  if (ctx.state.identityFiles.length >= MAX_IDENTITY_FILES) {
-    ctx.fail(`Too many identity files specified (max ${MAX_IDENTITY_FILES}).`);
-  }
-  addIdentity(ctx.state.identityFiles, arg, ctx.userConfig);
+/** IdentityFile and CertificateFile: every line adds (no first-wins), up to readconf.c's limit. */
+function fileList(slot: 'identityFiles' | 'certificateFiles', max: number, what: string): KeywordHandler {
+  return (ctx: LineContext) => {
+    const arg = requireArgument(ctx);
+    if (!ctx.active) return;
+    if (ctx.state[slot].length >= max) ctx.fail(`Too many ${what} files specified (max ${max}).`);
+    addIdentity(ctx.state[slot], arg, ctx.userConfig);
+  };
 }
 
-export function certificateFile(ctx: LineContext): void {
-  const arg = requireArgument(ctx);
-  if (!ctx.active) return;
-  if (ctx.state.certificateFiles.length >= MAX_CERTIFICATE_FILES) {
-    ctx.fail(`Too many certificate files specified (max ${MAX_CERTIFICATE_FILES}).`);
-  }
-  addIdentity(ctx.state.certificateFiles, arg, ctx.userConfig);
-}
+export const identityFile = fileList('identityFiles', MAX_IDENTITY_FILES, 'identity');
+export const certificateFile = fileList('certificateFiles', MAX_CERTIFICATE_FILES, 'certificate');
 
 /** IdentityAgent and ForwardAgent paths: `${VAR}` must expand now; `$VAR` must be a valid name. */
 function agentPath(ctx: LineContext, arg: string): void {

@@ -89,15 +89,27 @@ describe('mux protocol messages', () => {
   });
 });
 
+/** A control socket in a fresh directory and both ends of one connection to it; close() removes it all. */
+async function controlSocketPair(): Promise<{ dir: string; client: MuxSocket; master: MuxSocket; close(): void }> {
+  const dir = tempDir('tether-mux-');
+  const path = join(dir, 'ctl');
+  const server = createServer({ pauseOnConnect: true });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  const accepted = new Promise<MuxSocket>((resolve) => server.once('connection', (socket) => resolve(MuxSocket.adopt(socket))));
+  const client = MuxSocket.connect(path);
+  const master = await accepted;
+  const close = () => {
+    master.close();
+    client.close();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { dir, client, master, close };
+}
+
 describe('control socket descriptor passing', () => {
   test('packets and a passed pipe arrive; an oversized length is refused', async () => {
-    const dir = tempDir('tether-mux-');
-    const path = join(dir, 'ctl');
-    const server = createServer({ pauseOnConnect: true });
-    await new Promise<void>((resolve) => server.listen(path, resolve));
-    const accepted = new Promise<MuxSocket>((resolve) => server.once('connection', (socket) => resolve(MuxSocket.adopt(socket))));
-    const client = MuxSocket.connect(path);
-    const master = await accepted;
+    const { dir, client, master, close } = await controlSocketPair();
     try {
       // A FIFO stands in for a pipe: the client passes its write end, the master writes through it.
       const fifo = join(dir, 'fifo');
@@ -122,30 +134,19 @@ describe('control socket descriptor passing', () => {
       await assert.rejects(master.readPacket(), /too big/);
       client.close();
     } finally {
-      master.close();
-      client.close();
-      server.close();
-      rmSync(dir, { recursive: true, force: true });
+      close();
     }
   });
 
   test('a byte without a descriptor yields none', async () => {
-    const dir = tempDir('tether-mux-');
-    const path = join(dir, 'ctl');
-    const server = createServer({ pauseOnConnect: true });
-    await new Promise<void>((resolve) => server.listen(path, resolve));
-    const accepted = new Promise<MuxSocket>((resolve) => server.once('connection', (socket) => resolve(MuxSocket.adopt(socket))));
-    const client = MuxSocket.connect(path);
-    const master = await accepted;
+    const { client, master, close } = await controlSocketPair();
     try {
       client.write(Buffer.alloc(1));
       client.close();
       assert.deepEqual(await master.readFds(3), []);
       assert.equal(await master.readPacket(), null);
     } finally {
-      master.close();
-      server.close();
-      rmSync(dir, { recursive: true, force: true });
+      close();
     }
   });
 });
