@@ -26,6 +26,8 @@ export interface ActiveForwarding {
   stdioForward?: Promise<number>;
   /** Runs a `~C` command line and resolves with ssh's answer (CR LF terminated). */
   commandLine(line: string): Promise<string>;
+  /** Cancels a forward in effect (-KL/-KR/-KD, or a mux client's -O cancel); false when there is none. */
+  cancel(kind: 'L' | 'R' | 'D', bindAddress: string | undefined, port: number): Promise<boolean>;
   close(): void;
 }
 
@@ -175,17 +177,17 @@ class Forwarding {
     const match = /^(?:\[?([^\]]*?)\]?:)?(\d+)$/.exec(argument);
     const port = match ? Number(match[2]) : 0;
     if (!match || port <= 0 || port > 65535) return 'Bad forwarding close port\r\n';
-    const bindAddress = match[1];
-    if (kind === 'R') {
-      const ok = await this.client.cancelRemoteForward({ bindAddress, port });
-      return ok ? 'Canceled forwarding.\r\n' : 'Unknown port forwarding.\r\n';
-    }
+    return (await this.cancelForward(kind, match[1], port)) ? 'Canceled forwarding.\r\n' : 'Unknown port forwarding.\r\n';
+  }
+
+  async cancelForward(kind: 'L' | 'R' | 'D', bindAddress: string | undefined, port: number): Promise<boolean> {
+    if (kind === 'R') return this.client.cancelRemoteForward({ bindAddress, port });
     const index = this.locals.findIndex(
       (e) => e.dynamic === (kind === 'D') && e.port === port && (bindAddress === undefined || e.bindAddress === bindAddress),
     );
-    if (index < 0) return 'Unknown port forwarding.\r\n';
+    if (index < 0) return false;
     this.locals.splice(index, 1)[0]!.listener.close();
-    return 'Canceled forwarding.\r\n';
+    return true;
   }
 
   close(): void {
@@ -256,6 +258,7 @@ export async function startForwarding(client: SshClient, config: ResolvedSshConf
   const forwarding = new Forwarding(client, config, context);
   const active: ActiveForwarding = {
     commandLine: (line) => forwarding.commandLine(line),
+    cancel: (kind, bindAddress, port) => forwarding.cancelForward(kind, bindAddress, port),
     close: () => forwarding.close(),
   };
   if (config.stdioForward) active.stdioForward = runStdioForward(client, config.stdioForward, context);

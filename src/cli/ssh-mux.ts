@@ -187,6 +187,8 @@ export interface ControlMaster {
 export interface ControlContext {
   log: SshLog;
   requestX11?: Parameters<typeof MuxMaster.listen>[0]['requestX11'];
+  /** The master's own forwards (its command line and config), which -O cancel may name too. */
+  cancelOwn?: Parameters<typeof MuxMaster.listen>[0]['cancelOwn'];
 }
 
 /**
@@ -235,6 +237,7 @@ export async function serveControlSocket(client: SshClient, settings: ClientSett
       sendEnv: config.sendEnv,
       forwardAgent: config.forwardAgent !== false,
       requestX11: context.requestX11,
+      cancelOwn: context.cancelOwn,
       filterInput: (input, escapeChar, controls) => input.pipe(muxEscapeFilter(escapeChar, controls)),
       gatewayPorts: config.gatewayPorts,
       streamLocalBindMask: config.streamLocalBindMask,

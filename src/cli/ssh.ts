@@ -92,7 +92,7 @@ export async function sshMain(argv: string[]): Promise<number> {
     // -L/-R/-D and -W (ssh-forwarding.ts): forwards start before the session, as ssh does.
     forwarding = await startForwarding(client, config, { log, debug });
     // --- multiplexing: with ControlMaster, this connection serves the control socket (ssh.c ssh_session2).
-    controlMaster = await serveControlSocket(client, settings, { log: logger });
+    controlMaster = await serveControlSocket(client, settings, { log: logger, cancelOwn: forwarding.cancel });
     // LocalCommand runs once the connection and its forwards are up, and ssh waits for it (ssh.c ssh_session2).
     if (config.permitLocalCommand && config.localCommand) await runLocalCommand(config, { log, debug });
     if (background?.role === 'child') background.ready();

@@ -70,10 +70,13 @@ describe('connection multiplexing with OpenSSH', () => {
   describe('a Tether master serving stock ssh clients', () => {
     let ctl: string;
     let master: ChildProcess;
+    /** A forward on the master's own command line, which -O cancel may name too (mux.c). */
+    let ownPort: number;
 
     before(async () => {
       ctl = join(home, 'tether-ctl');
-      master = startTether(['ssh', '-F', config, '-N', '-n', '-M', '-S', ctl, '-o', 'SendEnv=MUX_TEST_*', 'somehost']);
+      ownPort = await freePort();
+      master = startTether(['ssh', '-F', config, '-N', '-n', '-M', '-S', ctl, '-o', 'SendEnv=MUX_TEST_*', '-L', `127.0.0.1:${ownPort}:127.0.0.1:${echoPort}`, 'somehost']);
       children.push(master);
       await waitFor('the control socket', () => existsSync(ctl), 20_000);
     });
@@ -115,6 +118,16 @@ describe('connection multiplexing with OpenSSH', () => {
       const cancel = await ssh(['-S', ctl, '-O', 'cancel', '-L', `127.0.0.1:${port}:127.0.0.1:${echoPort}`, 'somehost']);
       assert.equal(cancel.status, 0, cancel.stderr);
       await waitFor('the forward to close', async () => !(await canConnect({ port })));
+    });
+
+    test('-O cancel stops a forward the master set up itself', async () => {
+      await waitFor('the master\'s own forward', () => canConnect({ port: ownPort }));
+      const cancel = await ssh(['-S', ctl, '-O', 'cancel', '-L', `127.0.0.1:${ownPort}:127.0.0.1:${echoPort}`, 'somehost']);
+      assert.equal(cancel.status, 0, cancel.stderr);
+      await waitFor('the forward to close', async () => !(await canConnect({ port: ownPort })));
+      const again = await ssh(['-S', ctl, '-O', 'cancel', '-L', `127.0.0.1:${ownPort}:127.0.0.1:${echoPort}`, 'somehost']);
+      // ssh reports a failed cancel and still exits 0 (mux.c SSHMUX_COMMAND_CANCEL_FWD).
+      assert.match(again.stderr, /forwarding request failed: port not forwarded/);
     });
 
     test('-O exit ends the master and removes the socket', async () => {

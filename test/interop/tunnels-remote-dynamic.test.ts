@@ -74,7 +74,9 @@ describe('tether ssh remote dynamic forwarding through OpenSSH sshd', () => {
     // A closed destination: connection refused (RFC 1928 reply 5), and the forward stays up.
     const closed = await freePort();
     await assert.rejects(socksConnect(allocated, '5', '127.0.0.1', closed), /SOCKS5 refused: 5/);
-    assert.match(stderr(), new RegExp(`connect_to 127\\.0\\.0\\.1 port ${closed}: failed\\.`));
+    // The SOCKS reply can overtake the log line: wait (bounded) for ssh's message.
+    const refused = new RegExp(`connect_to 127\\.0\\.0\\.1 port ${closed}: failed\\.`);
+    await waitFor('the connect_to failure message', () => refused.test(stderr()));
     assert.equal(child.exitCode, null);
     await stopProcess(child);
   });

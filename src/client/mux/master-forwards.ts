@@ -17,6 +17,11 @@ export interface ForwardPolicy {
   streamLocalBindUnlink: boolean;
   onError?: (message: string) => void;
   debug?: (message: string) => void;
+  /**
+   * Cancels a forward the master set up itself (its own -L/-R/-D), which mux.c finds in the same option
+   * lists as the ones mux clients added; resolves false when there is none such.
+   */
+  cancelOwn?: (kind: 'L' | 'R' | 'D', bindAddress: string | undefined, port: number) => Promise<boolean>;
 }
 
 export type ForwardOutcome = { ok: true; port?: number } | { ok: false; reason: string };
@@ -112,7 +117,11 @@ export class MasterForwards {
 
   async close(f: MuxForward): Promise<ForwardOutcome> {
     const index = this.entries.findIndex((e) => sameForward(e.forward, f));
-    if (index < 0) return { ok: false, reason: 'port not forwarded' };
+    if (index < 0) {
+      const kind = f.kind === MUX_FWD.REMOTE ? 'R' : f.kind === MUX_FWD.DYNAMIC ? 'D' : 'L';
+      const own = f.listenPort !== MUX_PORT_STREAMLOCAL && (await this.policy.cancelOwn?.(kind, bindAddress(f.listenHost), f.listenPort));
+      return own ? { ok: true } : { ok: false, reason: 'port not forwarded' };
+    }
     const entry = this.entries[index]!;
     if (entry.listener) {
       entry.listener.close();

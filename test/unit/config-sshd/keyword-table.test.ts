@@ -2,6 +2,8 @@
 // knows, and README.md's "Configuration keywords" section is the text generated from both tables.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../helpers/tether.ts';
 import { describe, it } from 'node:test';
 import { keywordSection, withKeywordSection } from '../../../src/config/keyword-docs.ts';
 import { KEYWORDS } from '../../../src/config/sshd/keywords.ts';
@@ -26,7 +28,7 @@ describe('sshd_config support table', () => {
 
 describe('README.md', () => {
   it('documents the keywords as the tables say (node scripts/config-keywords.ts regenerates it)', () => {
-    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
     assert.ok(readme.includes(keywordSection()), 'README.md "Configuration keywords" is out of date');
     assert.equal(withKeywordSection(readme), readme);
   });
