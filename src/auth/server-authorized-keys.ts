@@ -6,8 +6,8 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseAuthorizedKeys, type AuthorizedKey, type PublicKey } from '../keys/index.ts';
-import { expandAuthorizedKeysPath } from '../config/sshd/index.ts';
-import { matchHostAndAddress } from '../config/sshd/patterns.ts';
+import { expandAuthorizedKeysPath } from './authorized-keys-path.ts';
+import { matchHostAndAddress } from '../match/addresses.ts';
 import type { SessionRestrictions } from './server-auth.ts';
 
 export interface KeyOwner {

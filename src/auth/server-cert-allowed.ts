@@ -25,8 +25,8 @@ import {
   type FingerprintHash,
 } from '../keys/index.ts';
 import { isCertificateRevokedByFile, RevokedKeysFileError } from '../keys/revoked-keys.ts';
-import { expandAuthorizedKeysPath } from '../config/sshd/index.ts';
-import { addrMatchList, matchHostAndAddress, parseAddress } from '../config/sshd/patterns.ts';
+import { expandAuthorizedKeysPath } from './authorized-keys-path.ts';
+import { addrMatchList, matchHostAndAddress, parseAddress } from '../match/addresses.ts';
 import { keyIsRevoked } from './server-key-allowed.ts';
 import { restrictionsOf, searchAuthorizedKeysFiles, unsafePathReason, type AuthorizedKeysLookup } from './server-authorized-keys.ts';
 import type { SessionRestrictions } from './server-auth.ts';

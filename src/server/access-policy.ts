@@ -3,7 +3,7 @@
  * AllowGroups / DenyGroups, a usable login shell, and PermitRootLogin per authentication method.
  */
 import { accessSync, constants, statSync } from 'node:fs';
-import { matchPatternList, matchUserEntry } from '../config/sshd/patterns.ts';
+import { matchPatternList, matchUserEntry } from '../match/addresses.ts';
 import type { EffectiveSshdSettings } from '../config/sshd/index.ts';
 import type { UserAccount } from './accounts.ts';
 

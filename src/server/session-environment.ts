@@ -5,7 +5,7 @@
  * authorized_keys environment= only when PermitUserEnvironment allows it.
  */
 import { existsSync } from 'node:fs';
-import { matchPattern, matchPatternList } from '../config/sshd/patterns.ts';
+import { matchPattern, matchPatternList } from '../match/addresses.ts';
 import type { EffectiveSshdSettings } from '../config/sshd/index.ts';
 import type { SessionRestrictions } from '../auth/server-auth.ts';
 import type { UserAccount } from './accounts.ts';

@@ -5,7 +5,7 @@
 //
 // The defaults and the "supported" lists are those of OpenSSH 9.2p1 as built by Debian 12 (`sshd -T` with an
 // empty config and `ssh -Q cipher|mac|kex|key-sig|sig`), so results compare line for line with that sshd.
-import { matchPatternList } from './patterns.ts';
+import { matchPatternList } from '../../match/addresses.ts';
 
 const list = (s: string): readonly string[] => Object.freeze(s.split(','));
 

@@ -2,7 +2,7 @@
 // Allow/Deny Users/Groups, AuthenticationMethods, AuthorizedKeysFile and the command keywords, Subsystem,
 // AcceptEnv, SetEnv, PermitUserEnvironment, PubkeyAuthOptions, LogVerbose and ChannelTimeout.
 import type { DirectiveContext } from './directive-kit.ts';
-import { matchUserEntry } from './patterns.ts';
+import { matchUserEntry } from '../../match/addresses.ts';
 import { expandTilde } from './values.ts';
 import { parseTime } from '../values.ts';
 

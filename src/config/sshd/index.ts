@@ -17,4 +17,4 @@ export { formatDashT } from './dump.ts';
 export { ConnectionSpecError, SshdConfigError, SshdConfigErrors } from './errors.ts';
 export type { ConnectionInfo } from './match.ts';
 export type { EffectiveSshdSettings, ForwardingPolicy, ListenAddress, PermitRootLogin, Subsystem } from './settings.ts';
-export { expandAuthorizedKeysPath } from './tokens.ts';
+export { expandAuthorizedKeysPath } from '../../auth/authorized-keys-path.ts';

@@ -3,7 +3,7 @@
 // connection each criterion is compared with what is known about it.
 import { readFileSync } from 'node:fs';
 import { SshdConfigError } from './errors.ts';
-import { addrMatchList, matchHostname, matchPatternList } from './patterns.ts';
+import { addrMatchList, matchHostname, matchPatternList } from '../../match/addresses.ts';
 import { nextDelimitedToken, type TokenCursor } from '../syntax.ts';
 import { parsePort } from '../values.ts';
 

@@ -14,7 +14,7 @@ import {
   SshdConfigError,
 } from '../../../src/config/sshd/index.ts';
 import { assembleAlgorithms, DEFAULTS } from '../../../src/config/sshd/algorithms.ts';
-import { addrMatchList, matchPattern, matchPatternList, matchUserEntry } from '../../../src/config/sshd/patterns.ts';
+import { addrMatchList, matchPattern, matchPatternList, matchUserEntry } from '../../../src/match/addresses.ts';
 import { splitArguments, splitDirective } from '../../../src/config/syntax.ts';
 import { parseScaled, parseTime } from '../../../src/config/values.ts';
 

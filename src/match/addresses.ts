@@ -3,7 +3,7 @@
 // leading '!' negates (any negated hit vetoes the whole list), and address lists that also accept CIDR.
 import { isIP } from 'node:net';
 
-import { matchHostname, matchPattern, matchPatternList, type ListMatch } from '../../match/patterns.ts';
+import { matchHostname, matchPattern, matchPatternList, type ListMatch } from './patterns.ts';
 
 export { matchHostname, matchPattern, matchPatternList, type ListMatch };
 
