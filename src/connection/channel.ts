@@ -218,7 +218,15 @@ export class Channel extends Duplex {
     else this.finishClose();
   }
 
+  /** Both CLOSE messages have passed (RFC 4254 §5.3): 'channel-closed' has been emitted. */
+  get fullyClosed(): boolean {
+    return this.closedBothWays;
+  }
+
+  private closedBothWays = false;
+
   private finishClose(): void {
+    this.closedBothWays = true;
     this.host.releaseChannel(this.localId);
     if (!this.writableEnded) this.end();
     this.emit('channel-closed');

@@ -56,8 +56,10 @@ function delivered(streams: Readable[]): Promise<void> {
 
 /** Once the channel is closed and its output has reached the client's descriptors, closes them. */
 function settle(channel: Channel, input: PassedInput, outputs: PassedOutput[]): Promise<void> {
+  // The close may already have come, in the same read as the reply we awaited before getting here.
   return new Promise<void>((resolve) => {
-    channel.once('channel-closed', resolve);
+    if (channel.fullyClosed) resolve();
+    else channel.once('channel-closed', resolve);
   })
     .then(() => delivered([channel, channel.stderr]))
     .then(() => closeAll(input, outputs));
@@ -121,10 +123,15 @@ export async function startPassengerSession(
   source.pipe(channel);
   channel.pipe(stdout.stream, { end: false });
   channel.stderr.pipe(stderr.stream, { end: false });
-  channel.once('exit', (status: { code?: number }) => {
-    // Only exit-status is passed on (clientloop.c client_input_channel_req); a signal leaves 255 to the client.
-    if (status.code !== undefined) notify({ type: 'exit-message', sessionId: id, exitValue: status.code });
-  });
+  // Only exit-status is passed on (clientloop.c client_input_channel_req); a signal leaves 255 to the client.
+  const passExit = (status: { code?: number } | undefined) => {
+    if (status?.code !== undefined) notify({ type: 'exit-message', sessionId: id, exitValue: status.code });
+  };
+  // A quick command's output, exit-status and CLOSE can arrive in the same read as the exec reply, before
+  // the await above resumed. Then the status is already recorded: it goes out after SESSION_OPENED, which the
+  // caller writes before this tick ends.
+  if (channel.exitStatus !== undefined) setImmediate(() => passExit(channel.exitStatus));
+  else channel.once('exit', passExit);
   const done = settle(channel, input, [stdout, stderr]).then(() => {
     source.unpipe(channel);
   });
