@@ -15,6 +15,7 @@ import { parsePermitRemoteOpen } from '../client/forwarding/remote-socks.ts';
 import { describeOpenFailure } from '../client/forwarding/report.ts';
 import { forwardLocal } from '../client/forwarding/local.ts';
 import { forwardDynamic } from '../client/forwarding/dynamic.ts';
+import { closeWhenBothEnded } from '../connection/socket-bridge.ts';
 
 export interface ForwardingContext {
   log: (level: number, message: string) => void;
@@ -225,18 +226,7 @@ async function runStdioForward(client: SshClient, target: { host: string; port: 
   process.stdin.pipe(channel);
   channel.pipe(process.stdout, { end: false });
   process.stdout.on('error', () => channel.close());
-  // Both directions at EOF means the forward is over, as ssh's channel state machine decides.
-  let eofSent = false;
-  let eofReceived = false;
-  const closeIfDone = () => eofSent && eofReceived && channel.close();
-  channel.once('finish', () => {
-    eofSent = true;
-    closeIfDone();
-  });
-  channel.once('end', () => {
-    eofReceived = true;
-    closeIfDone();
-  });
+  closeWhenBothEnded(channel);
   // Everything the peer sent is delivered: the channel's readable side ends after its last byte went to stdout.
   const delivered = new Promise<void>((resolve) => {
     if (channel.readableEnded) resolve();

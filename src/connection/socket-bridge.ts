@@ -43,3 +43,21 @@ export function bridge(socket: Socket, channel: Channel): Promise<void> {
     });
   });
 }
+
+/**
+ * A stdio forward (-W, or a mux client's MUX_C_NEW_STDIO_FWD) is over once both directions are at EOF, as
+ * ssh's channel state machine decides: then the channel is closed.
+ */
+export function closeWhenBothEnded(channel: Channel): void {
+  let sent = false;
+  let received = false;
+  const closeIfDone = () => sent && received && channel.close();
+  channel.once('finish', () => {
+    sent = true;
+    closeIfDone();
+  });
+  channel.once('end', () => {
+    received = true;
+    closeIfDone();
+  });
+}

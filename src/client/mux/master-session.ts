@@ -9,6 +9,7 @@ import type { SshClient } from '../client.ts';
 import { Session } from '../session.ts';
 import type { Channel } from '../../connection/channel.ts';
 import { requestAgentForwarding } from '../agent-forwarding.ts';
+import { closeWhenBothEnded } from '../../connection/socket-bridge.ts';
 import { openPassedInput, openPassedOutput, type PassedInput, type PassedOutput } from './passed-fds.ts';
 import type { MuxServerMessage, MuxSessionRequest } from './protocol.ts';
 
@@ -164,17 +165,6 @@ export async function startStdioForward(client: SshClient, host: string, port: n
   }
   input.stream.pipe(channel);
   channel.pipe(output.stream, { end: false });
-  // Both directions at EOF ends the forward, as ssh's channel state machine decides.
-  let sent = false;
-  let received = false;
-  const closeIfDone = () => sent && received && channel.close();
-  channel.once('finish', () => {
-    sent = true;
-    closeIfDone();
-  });
-  channel.once('end', () => {
-    received = true;
-    closeIfDone();
-  });
+  closeWhenBothEnded(channel);
   return { id: channel.localId, done: settle(channel, input, [output]), abandon: () => channel.close(), windowChanged: () => {} };
 }
