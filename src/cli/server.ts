@@ -17,6 +17,9 @@
  * Passwords are checked against the system (/etc/shadow, through crypt(3)) when the server runs as root
  * with an explicit -f configuration, and against the embedded password file (./.state/passwd, or
  * $TETHER_PASSWORD_FILE) otherwise.
+ *
+ * The system files sessions use can be moved (for tests): $TETHER_SSHRC (/etc/ssh/sshrc), $TETHER_MOTD
+ * (/etc/motd), $TETHER_LASTLOG (/var/log/lastlog), $TETHER_WTMP (/var/log/wtmp), $TETHER_UTMP (/run/utmp).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
@@ -36,9 +39,12 @@ import {
 import {
   createServer,
   createLogger,
+  installLastResortGuard,
   defaultConfigText,
+  hostKeyTypeFromName,
   loadHostKeys,
   streamEndpoints,
+  systemPathsFromEnvironment,
   HostKeyError,
   LogFileError,
   runningAsRoot,
@@ -132,7 +138,8 @@ export async function serverMain(argv: string[]): Promise<number> {
     const check = checkSshdConfig(file, overrides);
     for (const warning of check.warnings) process.stderr.write(`${warning}\n`);
     for (const error of check.errors) printConfigError(error);
-    return check.ok ? 0 : 255;
+    if (!check.ok) return 255;
+    return checkHostKeys(loadServerConfig(file, overrides).config);
   }
 
   if (flags.mode === 'dump') {
@@ -163,7 +170,7 @@ export async function serverMain(argv: string[]): Promise<number> {
     throw error;
   }
   for (const warning of choice.config.warnings) process.stderr.write(`${warning}\n`);
-  if (flags.mode === 'test') return 0;
+  if (flags.mode === 'test') return checkHostKeys(choice.config);
 
   // sshd: not in debug mode, not from inetd, not asked to stay (-D), not already the daemon → daemon(3).
   const daemonChild = isDaemonChild();
@@ -178,6 +185,9 @@ export async function serverMain(argv: string[]): Promise<number> {
     reportToParent({ fatal: error.message });
     return 1;
   }
+  // One process serves every connection: an exception nobody caught ends only the connection it belongs to
+  // (src/server/containment.ts has the policy).
+  installLastResortGuard(logger);
   const fatal = (message: string, status: number): number => {
     logger.error(message);
     if (daemonChild) reportToParent({ fatal: message });
@@ -212,6 +222,27 @@ function logDestination(flags: ServerFlags, daemonChild: boolean): LogDestinatio
   return 'stderr';
 }
 
+/**
+ * sshd -t loads the host keys as a start would, and exits 1 when none can be had ("Unable to load host
+ * key: PATH" for each that fails, then "sshd: no hostkeys available -- exiting."). A file that is absent
+ * but that `tether server` would generate at start (its name tells the type) counts as loadable; nothing is
+ * generated in test mode.
+ */
+function checkHostKeys(config: SshdConfig): number {
+  const paths = config.settings.hostKeys;
+  const present = paths.filter((path) => existsSync(path) || hostKeyTypeFromName(path) === undefined);
+  const warn = (message: string) => process.stderr.write(`${message}\n`);
+  try {
+    loadHostKeys(present, { generateMissing: false, warn });
+    return 0;
+  } catch (error) {
+    if (!(error instanceof HostKeyError)) throw error;
+    if (present.length < paths.length) return 0;
+    warn(error.message);
+    return 1;
+  }
+}
+
 /** Loads (or generates) the host keys and creates the server. Throws HostKeyError / AlgorithmConfigError. */
 function startServer(choice: ConfigChoice, logger: ServerLogger, singleConnection: boolean): Server {
   const hostKeys = loadHostKeys(choice.config.settings.hostKeys, { generateMissing: true, warn: (message) => logger.error(message) });
@@ -222,6 +253,7 @@ function startServer(choice: ConfigChoice, logger: ServerLogger, singleConnectio
     logger,
     passwords: choosePasswordVerifier(choice.embedded),
     singleConnection,
+    paths: systemPathsFromEnvironment(),
   });
 }
 

@@ -11,7 +11,7 @@ import type { MuxSocket } from '../client/mux/mux-socket.ts';
 import type { ClientSettings } from './ssh-settings.ts';
 import { LOG, type SshLog } from './ssh-log.ts';
 import { startForwarding, type ActiveForwarding } from './ssh-forwarding.ts';
-import { runInteractiveSession, sessionOptions } from './ssh-session.ts';
+import { runInteractiveSession, sessionForwards, sessionOptions } from './ssh-session.ts';
 
 export async function runMuxProxySession(socket: MuxSocket, settings: ClientSettings, log: SshLog): Promise<number> {
   const config = settings.resolved;
@@ -21,7 +21,9 @@ export async function runMuxProxySession(socket: MuxSocket, settings: ClientSett
   try {
     forwarding = await startForwarding(client, config, { log: log.log, debug: log.debug });
     if (forwarding.stdioForward) return await forwarding.stdioForward;
-    return await runInteractiveSession(client, sessionOptions(settings, forwarding, log.log));
+    // As on a connection of our own (ssh.ts): the master passes the agent and X11 channels the server
+    // opens for our session back to us (proxy-transport.ts).
+    return await runInteractiveSession(client, { ...sessionOptions(settings, forwarding, log.log), ...(await sessionForwards(client, settings, log.log, log.debug)) });
   } catch (error) {
     log.log(LOG.error, `mux proxy: ${(error as Error).message}`);
     client.end();

@@ -255,7 +255,7 @@ export async function serveControlSocket(client: SshClient, settings: ClientSett
         }
       },
       onActivity,
-      onProxy: (socket) => relayProxyClient(socket, client.connection, log.debug),
+      onProxy: (socket) => relayProxyClient(socket, client, log.debug),
     });
   } catch (error) {
     if (!(error instanceof ControlSocketError || error instanceof FdPassingUnavailableError)) throw error;

@@ -7,8 +7,10 @@ import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { SshClient } from '../client/client.ts';
 import type { Session } from '../client/session.ts';
-import { requestAgentForwarding } from '../client/agent-forwarding.ts';
-import type { X11Forwarding } from '../client/x11-forwarding.ts';
+import { acceptForwardedAgent, requestAgentForwarding } from '../client/agent-forwarding.ts';
+import { localTerminalModes } from '../client/terminal-modes.ts';
+import { startX11Forwarding, type X11Forwarding } from '../client/x11-forwarding.ts';
+import { forwardAgentSocketPath } from '../agent/index.ts';
 import { enterRawMode } from './ssh-terminal.ts';
 import { EscapeFilter } from './escape-filter.ts';
 import type { ClientSettings } from './ssh-settings.ts';
@@ -35,6 +37,34 @@ export interface SessionOptions {
   /** IPQoS: the type of service for an interactive session (a PTY or X11) and for any other. */
   ipqos?: { interactive: number; bulk: number };
   log: (level: number, message: string) => void;
+}
+
+/**
+ * Agent (-A) and X11 (-X/-Y) forwarding for the session, set up alike on our own connection and through a
+ * master's (-O proxy, where the master hands the server's agent and x11 channels back to us): the channel
+ * handlers are installed here, the requests go on the session.
+ */
+export async function sessionForwards(
+  client: SshClient,
+  settings: ClientSettings,
+  log: (level: number, message: string) => void,
+  debug: ((message: string) => void) | undefined,
+): Promise<Pick<SessionOptions, 'forwardAgent' | 'x11'>> {
+  const config = settings.resolved;
+  const agentSocket = forwardAgentSocketPath(config.forwardAgent);
+  if (agentSocket) acceptForwardedAgent(client, agentSocket);
+  // -X/-Y: cookies from xauth and the x11 channel handler (x11-forwarding.ts); x11-req goes on the session.
+  const x11 = config.forwardX11 && !settings.noSession
+    ? await startX11Forwarding(client, {
+      display: process.env.DISPLAY,
+      xauthLocation: config.options.xauthLocation ?? '/usr/bin/xauth',
+      trusted: config.forwardX11Trusted,
+      timeoutSeconds: config.forwardX11Timeout,
+      log,
+      debug,
+    })
+    : undefined;
+  return { forwardAgent: agentSocket !== undefined, x11 };
 }
 
 /**
@@ -94,6 +124,8 @@ export async function runInteractiveSession(client: SshClient, options: SessionO
       term: process.env.TERM ?? 'vt100',
       columns: process.stdout.columns ?? 80,
       rows: process.stdout.rows ?? 24,
+      // The local terminal's settings, as ssh sends them (ttymodes.c); conventional ones without a terminal.
+      modes: localTerminalModes(),
     });
   }
   if (options.subsystem && options.command) await session.subsystem(options.command);

@@ -3,7 +3,7 @@
  * does (src/config/ssh), then narrowed to what Tether implements.
  */
 import {
-  defaultClientTokens, formatDashG, implementedSubset, parseDestination, resolveSshConfig, ConfigError, type CommandLineItem,
+  clientProposal, defaultClientTokens, formatDashG, implementedSubset, parseDestination, resolveSshConfig, ConfigError, type CommandLineItem,
   type ResolvedSshConfig,
 } from '../config/ssh/index.ts';
 import { CIPHERS, MACS } from '../crypto/cipher/index.ts';
@@ -118,8 +118,9 @@ export async function resolveClientSettings(
     command,
     subsystem: resolved.sessionType === 'subsystem',
     noSession: resolved.sessionType === 'none' || resolved.stdioForward !== undefined,
-    kex: implementedSubset(resolved.kexAlgorithms, KEX_METHODS.keys()),
-    ciphers: implementedSubset(resolved.ciphers, CIPHERS.keys()),
+    // On the wire, OpenSSH 10's default order (ML-KEM first, AES-GCM before CTR); -G keeps 9.2's lists.
+    kex: clientProposal('kexAlgorithms', resolved.kexAlgorithms, KEX_METHODS.keys()),
+    ciphers: clientProposal('ciphers', resolved.ciphers, CIPHERS.keys()),
     macs: implementedSubset(resolved.macs, MACS.keys()),
     // ssh prefers key types it already knows for this host unless HostKeyAlgorithms was set explicitly.
     hostKeyAlgorithms: resolved.hostKeyAlgorithmsConfigured || invocation.printConfig

@@ -10,14 +10,12 @@ import { runLocalCommand } from './ssh-local-command.ts';
 import { KnownHostsCommandError } from '../client/known-hosts-command.ts';
 import { connect, ConnectError, ServerTimeoutError, type ConnectOptions, type SshClient } from '../client/client.ts';
 import { hostKeyVerifier, HostKeyVerificationError, type StrictHostKeyChecking } from '../client/host-key-policy.ts';
-import { acceptForwardedAgent } from '../client/agent-forwarding.ts';
-import { startX11Forwarding } from '../client/x11-forwarding.ts';
-import { forwardAgentSocketPath } from '../agent/index.ts';
+import { HostKeyUpdate } from '../client/host-key-update.ts';
 import { AuthenticationError } from '../auth/client-auth.ts';
 import { DisconnectError, ProtocolError } from '../wire/errors.ts';
 import { MacError } from '../crypto/cipher/types.ts';
 import { askQuestion, askSecret } from './ssh-terminal.ts';
-import { runInteractiveSession, sessionOptions } from './ssh-session.ts';
+import { runInteractiveSession, sessionForwards, sessionOptions } from './ssh-session.ts';
 import { knownHostsLookup, resolveClientSettings, type ClientSettings } from './ssh-settings.ts';
 import { openProxyStream } from './ssh-proxy.ts';
 import { ForwardingError, startForwarding, type ActiveForwarding } from './ssh-forwarding.ts';
@@ -97,22 +95,11 @@ export async function sshMain(argv: string[]): Promise<number> {
     if (config.permitLocalCommand && config.localCommand) await runLocalCommand(config, { log, debug });
     if (background?.role === 'child') background.ready();
     if (forwarding.stdioForward) return await forwarding.stdioForward;
-    const agentSocket = forwardAgentSocketPath(config.forwardAgent);
-    if (agentSocket) acceptForwardedAgent(client, agentSocket);
-    // -X/-Y: cookies from xauth and the x11 channel handler (x11-forwarding.ts); x11-req goes on the session.
-    const x11 = config.forwardX11 && !settings.noSession
-      ? await startX11Forwarding(client, {
-        display: process.env.DISPLAY,
-        xauthLocation: config.options.xauthLocation ?? '/usr/bin/xauth',
-        trusted: config.forwardX11Trusted,
-        timeoutSeconds: config.forwardX11Timeout,
-        log,
-        debug,
-      })
-      : undefined;
-    return await runInteractiveSession(client, { ...sessionOptions(settings, forwarding, log), forwardAgent: agentSocket !== undefined, x11 });
+    return await runInteractiveSession(client, { ...sessionOptions(settings, forwarding, log), ...(await sessionForwards(client, settings, log, debug)) });
   } catch (error) {
-    log(1, describeFailure(error as Error, config.user, host, port));
+    // When the connection itself has ended (the server's DISCONNECT right after login), that says why, not
+    // the request that then found it closed.
+    log(1, describeFailure(await connectionEnding(client, error as Error), config.user, host, port));
     client.end();
     return 255;
   } finally {
@@ -136,6 +123,21 @@ export function buildConnectOptions(
   const host = config.hostname;
   const port = config.port;
   const interactive = !config.batchMode;
+  const fingerprintHash = config.fingerprintHash.toLowerCase() === 'md5' ? 'md5' : 'sha256';
+  // UpdateHostKeys (host-key-update.ts): the policy says how the key was accepted, the handler acts on it.
+  const update = config.updateHostKeys === 'no' ? undefined : new HostKeyUpdate({
+    mode: config.updateHostKeys,
+    host,
+    port,
+    hostKeyAlias: config.hostKeyAlias,
+    userKnownHostsFiles: config.userKnownHostsFiles,
+    hostKeyAlgorithms: settings.hostKeyAlgorithms,
+    hashKnownHosts: config.hashKnownHosts,
+    fingerprintHash,
+    batchMode: config.batchMode,
+    log: (level, message) => (level === 'debug' ? debug?.(message) : log(LOG[level], message)),
+    ask: interactive ? askQuestion : undefined,
+  });
   return {
     host,
     port,
@@ -145,7 +147,8 @@ export function buildConnectOptions(
       cipher: settings.ciphers,
       mac: settings.macs,
       hostKey: settings.hostKeyAlgorithms,
-      compression: config.compression ? ['zlib@openssh.com', 'none'] : ['none', 'zlib@openssh.com'],
+      // cipher.c compression_alg_list: ssh offers both zlib methods, in this order, with or without -C.
+      compression: config.compression ? ['zlib@openssh.com', 'zlib', 'none'] : ['none', 'zlib@openssh.com', 'zlib'],
     },
     verifyHostKey: hostKeyVerifier({
       host,
@@ -156,12 +159,14 @@ export function buildConnectOptions(
       strict: config.strictHostKeyChecking as StrictHostKeyChecking,
       hashKnownHosts: config.hashKnownHosts,
       checkHostIP: config.checkHostIP && !config.hostKeyAlias,
-      fingerprintHash: config.fingerprintHash.toLowerCase() === 'md5' ? 'md5' : 'sha256',
+      fingerprintHash,
       ask: interactive ? askQuestion : undefined,
       warn: (message) => log(LOG.error, message),
       info: (message) => log(LOG.info, message),
       knownHostsCommand: knownHostsLookup(config, (message) => log(LOG.error, message), debug),
+      onAccepted: update?.accepted,
     }),
+    globalRequests: update?.globalRequests,
     auth: {
       methods: settings.authMethods,
       keys: () => (config.pubkeyAuthentication === 'no' ? [] : authenticationKeys(config, interactive, log, debug)),
@@ -208,6 +213,12 @@ function commandLineLogLevel(invocation: SshInvocation): number {
   return invocation.flags.quiet ? LOG.quiet : LOG.info;
 }
 
+/** The error the connection closed with, if it has closed with one; otherwise `error`. */
+async function connectionEnding(client: SshClient, error: Error): Promise<Error> {
+  const closedWith = await Promise.race([client.closed, Promise.resolve(undefined)]);
+  return closedWith instanceof Error ? closedWith : error;
+}
+
 /** OpenSSH's wording for each way a connection can fail. */
 export function describeFailure(error: Error, user: string, host: string, port: number): string {
   const where = `${host} port ${port}`;
@@ -220,7 +231,8 @@ export function describeFailure(error: Error, user: string, host: string, port: 
   if (error.message.startsWith('Bad packet length')) return `${error.message}\nssh_dispatch_run_fatal: Connection to ${where}: Connection corrupted`;
   if (error instanceof DisconnectError) {
     if (error.byPeer && error.reason === 10) return `Connection closed by ${where}`;
-    if (error.byPeer) return `${error.message.replace('peer', where)}\nDisconnected from ${where}`;
+    // packet.c: "Received disconnect from HOST port PORT:CODE: MESSAGE", then "Disconnected from HOST port PORT".
+    if (error.byPeer) return `${error.message.replace('from peer: ', `from ${where}:`)}\nDisconnected from ${where}`;
     return error.message;
   }
   if (error instanceof ProtocolError) {

@@ -12,7 +12,7 @@ import { authenticateClient, type ClientAuthOptions } from '../auth/client-auth.
 import type { PublicKey } from '../keys/types.ts';
 import { Session, type PtyOptions } from './session.ts';
 import { CHANNEL_OPEN_FAILURE, DISCONNECT_REASON } from '../wire/message-numbers.ts';
-import type { IncomingChannelOpen } from '../connection/connection.ts';
+import type { IncomingChannelOpen, IncomingGlobalRequest } from '../connection/connection.ts';
 import type { Channel } from '../connection/channel.ts';
 import { openDirect } from './forwarding/direct.ts';
 import { forwardLocal, type LocalForwardOptions } from './forwarding/local.ts';
@@ -49,6 +49,11 @@ export interface ConnectOptions {
   debug?: (message: string) => void;
   /** Jump hosts, first hop first: each is reached through a direct-tcpip channel of the one before (ProxyJump). */
   jump?: ConnectOptions[];
+  /**
+   * Handlers for global requests the server may send, by name (e.g. hostkeys-00@openssh.com for
+   * UpdateHostKeys); installed before any packet after authentication is handled, so none is missed.
+   */
+  globalRequests?: ReadonlyMap<string, (request: IncomingGlobalRequest, client: SshClient) => void>;
 }
 
 /** Where a forward listens: a TCP address and port, or a Unix-domain socket path. */
@@ -80,6 +85,13 @@ export class SshClient {
    * Forwarding registers forwarded-tcpip and forwarded-streamlocal; agent and X11 forwarding add theirs.
    */
   readonly channelHandlers = new Map<string, (request: IncomingChannelOpen) => void>();
+  /**
+   * Asked first about every channel the server opens; one that returns true has taken it (a ControlMaster
+   * relaying a forward its proxy client asked for, PROTOCOL.mux §9).
+   */
+  readonly channelRouters = new Set<(request: IncomingChannelOpen) => boolean>();
+  /** Handlers for the server's global requests, by name; the others fail (RFC 4254 §4). */
+  readonly globalRequestHandlers = new Map<string, (request: IncomingGlobalRequest) => void>();
   /** Remote forwards (-R) in effect on this connection. */
   readonly remoteForwards: RemoteForwards;
 
@@ -94,9 +106,15 @@ export class SshClient {
     this.channelHandlers.set('forwarded-tcpip', this.remoteForwards.onForwardedTcpip);
     this.channelHandlers.set('forwarded-streamlocal@openssh.com', this.remoteForwards.onForwardedStreamlocal);
     connection.onChannelOpen = (request) => {
+      for (const route of this.channelRouters) if (route(request)) return;
       const handler = this.channelHandlers.get(request.type);
       if (handler) handler(request);
       else request.reject(CHANNEL_OPEN_FAILURE.UNKNOWN_CHANNEL_TYPE, `unknown channel type ${request.type}`);
+    };
+    connection.onGlobalRequest = (request) => {
+      const handler = this.globalRequestHandlers.get(request.name);
+      if (handler) handler(request);
+      else request.reply(false);
     };
   }
 
@@ -313,6 +331,7 @@ export async function connect(options: ConnectOptions): Promise<SshClient> {
     await withTimeout(transport.ready, options.connectTimeout, `Connection timed out during banner exchange`, () => transport.fail(new Error('handshake timed out')));
     const earlierPackets = await authenticateClient(transport, { ...options.auth, username: options.username, debug: options.debug });
     const client = new SshClient(transport, new Connection(transport, earlierPackets), socket);
+    for (const [name, handler] of options.globalRequests ?? []) client.globalRequestHandlers.set(name, (request) => handler(request, client));
     client.startKeepalive(options.keepaliveInterval ?? 0, options.keepaliveCountMax ?? 3, options.host);
     return client;
   } catch (error) {

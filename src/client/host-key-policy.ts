@@ -14,6 +14,13 @@ import { knownHostsName } from '../keys/host-patterns.ts';
 
 export type StrictHostKeyChecking = 'yes' | 'accept-new' | 'no' | 'ask';
 
+/**
+ * How a host key came to be accepted, which decides whether UpdateHostKeys may act (sshconnect.c
+ * check_host_key): only a key found in a UserKnownHostsFile under this host's name ('known') or one the
+ * user confirmed at the question ('confirmed') is trusted enough to vouch for the server's other keys.
+ */
+export type HostKeyAcceptance = 'known' | 'confirmed' | 'global-file' | 'command' | 'without-port' | 'added' | 'changed';
+
 export interface HostKeyPolicyOptions {
   /** The name the user connected to (after HostName). */
   host: string;
@@ -43,6 +50,8 @@ export interface HostKeyPolicyOptions {
    * `key` the key the server presented). Entries it provides are never written back.
    */
   knownHostsCommand?: (invocation: 'HOSTNAME' | 'ADDRESS', name: string, key: PublicKey) => Promise<KnownHostsEntry[]>;
+  /** Told how the key was accepted and the address CheckHostIP checked, if any (for UpdateHostKeys). */
+  onAccepted?: (how: HostKeyAcceptance, address: string | undefined) => void;
 }
 
 /** The name and port keys are looked up under: HostKeyAlias alone, else the host with its port. */
@@ -138,6 +147,11 @@ export function hostKeyVerifier(options: HostKeyPolicyOptions): (key: PublicKey,
         const forAddress = (await options.knownHostsCommand?.('ADDRESS', knownHostsName(address, options.port), key)) ?? [];
         await checkAddress(options, [...entries, ...forAddress], key, address, readonly);
       }
+      // ssh takes the first entry holding the key, user files before global ones before the command's.
+      const first = check.matches[0]!.file;
+      const origin = options.userKnownHostsFiles.includes(first) && !fromCommand.some((e) => e.file === first) ? 'known'
+        : options.globalKnownHostsFiles.includes(first) ? 'global-file' : 'command';
+      options.onAccepted?.(origin, address);
       return;
     }
     if (check.status === 'revoked') {
@@ -160,10 +174,18 @@ export function hostKeyVerifier(options: HostKeyPolicyOptions): (key: PublicKey,
       options.warn(changedKeyWarning(options, key, sameType[0]!));
       if (options.strict === 'no') {
         options.warn('Password authentication is disabled to avoid man-in-the-middle attacks.');
+        options.onAccepted?.('changed', address);
         return;
       }
       options.warn(`Host key for ${name} has changed and you have requested strict checking.`);
       throw new HostKeyVerificationError();
+    }
+
+    // A host new under [host]:port is looked up once more without the port (sshconnect.c check_host_key,
+    // "checking without port identifier"): a key recorded for the bare name is accepted, read-only, and
+    // nothing is written. Only the files count, not KnownHostsCommand; HostKeyAlias has no port to drop.
+    if (options.hostKeyAlias === undefined && options.port !== 22 && options.port !== 0) {
+      if (checkHostKey(fromFiles, [options.host], 22, key).status === 'known') return options.onAccepted?.('without-port', address);
     }
 
     // Unknown host: recorded under its name, and its address with CheckHostIP, on one line as ssh does.
@@ -184,7 +206,10 @@ export function hostKeyVerifier(options: HostKeyPolicyOptions): (key: PublicKey,
       options.warn(`No ${label} host key is known for ${name} and you have requested strict checking.`);
       throw new HostKeyVerificationError();
     }
-    if (options.strict === 'accept-new' || options.strict === 'no') return record();
+    if (options.strict === 'accept-new' || options.strict === 'no') {
+      options.onAccepted?.('added', address);
+      return record();
+    }
 
     const question = [
       `The authenticity of host '${name} (${peer?.address ? knownHostsName(peer.address, options.port) : '<no hostip for proxy command>'})' can't be established${check.status === 'changed' ? '\nbut keys of different type are already known for this host.' : '.'}`,
@@ -196,7 +221,10 @@ export function hostKeyVerifier(options: HostKeyPolicyOptions): (key: PublicKey,
     // Bounded: a user who keeps typing something else is asked again a few times, then refused.
     for (let attempt = 0; answer !== undefined && attempt < 10; attempt++) {
       const trimmed = answer.trim();
-      if (/^yes$/i.test(trimmed) || trimmed === print) return record();
+      if (/^yes$/i.test(trimmed) || trimmed === print) {
+        options.onAccepted?.('confirmed', address);
+        return record();
+      }
       if (/^no$/i.test(trimmed)) break;
       answer = await options.ask!("Please type 'yes', 'no' or the fingerprint: ");
     }

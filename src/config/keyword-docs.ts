@@ -53,7 +53,7 @@ export function keywordSection(): string {
     '',
     'Both configuration files are parsed exactly as OpenSSH 9.2 parses them. A keyword whose value asks for',
     'something Tether does not implement is an error naming the file and line, worded like OpenSSH\'s own',
-    '(`/etc/ssh/sshd_config line 12: Unsupported option X11Forwarding`, `~/.ssh/config line 3: Unsupported',
+    '(`/etc/ssh/sshd_config line 12: Unsupported option PermitTunnel`, `~/.ssh/config line 3: Unsupported',
     'option "dynamicforward"`), and the program does not start. A value set earlier wins, as in OpenSSH,',
     'so `-o GSSAPIAuthentication=no` overrides a refused line in a file. This list is generated from',
     '`src/config/ssh/support.ts` and `src/config/sshd/support.ts`; a unit test keeps it in step.',

@@ -3,54 +3,32 @@
  * Channel types and request types are not hard-coded here: the client and server layers register what they
  * accept, so new kinds (X11, agent forwarding, streamlocal) plug in without touching this file.
  */
+import { AsyncResource } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 import { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 import { CHANNEL_OPEN_FAILURE, SSH_MSG } from '../wire/message-numbers.ts';
-import { ProtocolError } from '../wire/errors.ts';
+import { DecodeError, DisconnectError, ProtocolError } from '../wire/errors.ts';
+import { DISCONNECT_REASON } from '../wire/message-numbers.ts';
 import type { Transport } from '../transport/transport.ts';
 import { Channel, DEFAULT_MAX_PACKET, DEFAULT_WINDOW, type ChannelHost, type ChannelRequest } from './channel.ts';
+import { ConnectionFault, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits, type LimitEvent } from './limits.ts';
 
-/** More concurrent channels than this on one connection is refused as a resource shortage. */
-const MAX_CHANNELS = 4096;
+export { ConnectionFault, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits, type LimitEvent } from './limits.ts';
+import { ChannelOpenError, type IncomingChannelOpen, type IncomingGlobalRequest } from './requests.ts';
+export { ChannelOpenError, type IncomingChannelOpen, type IncomingGlobalRequest } from './requests.ts';
 
-const FAILURE_TEXT: Record<number, string> = {
-  [CHANNEL_OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED]: 'administratively prohibited',
-  [CHANNEL_OPEN_FAILURE.CONNECT_FAILED]: 'connect failed',
-  [CHANNEL_OPEN_FAILURE.UNKNOWN_CHANNEL_TYPE]: 'unknown channel type',
-  [CHANNEL_OPEN_FAILURE.RESOURCE_SHORTAGE]: 'resource shortage',
-};
-
-/** The peer refused to open a channel (RFC 4254 §5.1). The message reads like OpenSSH's. */
-export class ChannelOpenError extends Error {
-  override readonly name = 'ChannelOpenError';
-  readonly reason: number;
-  readonly description: string;
-  /** Our number for the refused channel, for messages like ssh's "channel 3: open failed: …". */
-  readonly channelId: number | undefined;
-  constructor(reason: number, description: string, channelId?: number) {
-    super(`open failed: ${FAILURE_TEXT[reason] ?? `reason ${reason}`}: ${description}`);
-    this.reason = reason;
-    this.description = description;
-    this.channelId = channelId;
-  }
+export interface ConnectionOptions {
+  limits?: Partial<ConnectionLimits>;
 }
 
-/** A channel the peer asks to open; the handler must call accept() or reject() once. */
-export interface IncomingChannelOpen {
-  readonly type: string;
-  /** Type-specific data following the common fields (e.g. direct-tcpip's host and port). */
-  readonly data: Buffer;
-  accept(options?: { window?: number; maxPacket?: number }): Channel;
-  reject(reason: number, description: string): void;
-}
-
-export interface IncomingGlobalRequest {
-  readonly name: string;
-  readonly wantReply: boolean;
-  readonly data: Buffer;
-  reply(success: boolean, data?: Buffer): void;
-}
+/**
+ * A peer that keeps asking past its limits is slowed down rather than answered at full speed: after this
+ * many refusals, its input pauses for a moment. Every connection shares one event loop, and refusing is
+ * cheap but not free; this bounds what one flooding connection takes from the others.
+ */
+const REFUSALS_BEFORE_PAUSE = 32;
+const REFUSAL_PAUSE_MS = 25;
 
 export class Connection extends EventEmitter implements ChannelHost {
   readonly transport: Transport;
@@ -62,6 +40,17 @@ export class Connection extends EventEmitter implements ChannelHost {
   private nextChannelId = 0;
   /** Channel numbers relayed for another client (a mux proxy client, PROTOCOL.mux §9): raw messages by number. */
   private readonly relayed = new Map<number, (payload: Buffer) => void>();
+  /**
+   * Numbers reserved for the peer's opens still being processed (a direct-tcpip still connecting): they
+   * count against maxChannels from the moment the open arrives, so a burst cannot overshoot it.
+   */
+  private readonly incomingOpens = new Set<number>();
+  readonly limits: Readonly<ConnectionLimits>;
+  /** Runs packet handling in the async scope the connection was created in (see the constructor). */
+  private readonly inScope: <T>(fn: () => T) => T;
+  private refusals = 0;
+  /** Set once enough refusals accumulated: the packet being handled then pauses input (see noteRefusal). */
+  private pacing: Promise<void> | undefined;
 
   /** Decides on channel-open requests from the peer; unset means every type is unknown. */
   onChannelOpen: ((request: IncomingChannelOpen) => void) | undefined;
@@ -72,10 +61,16 @@ export class Connection extends EventEmitter implements ChannelHost {
    * `earlierPackets` are connection-protocol messages that arrived while authentication still owned the
    * transport; they are handled first, after the caller has had a chance to install its handlers.
    */
-  constructor(transport: Transport, earlierPackets: Buffer[] = []) {
+  constructor(transport: Transport, earlierPackets: Buffer[] = [], options: ConnectionOptions = {}) {
     super();
     this.transport = transport;
-    transport.packetHandler = (payload) => this.handle(payload);
+    this.limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
+    // Packets arrive in the socket's callbacks, whose async context is the listener's; handling them in the
+    // context this connection was created in makes every socket, timer and child process a handler starts
+    // belong to the connection (the server's last-resort guard attributes a failure by it).
+    const scope = new AsyncResource('SshConnection');
+    this.inScope = (fn) => scope.runInAsyncScope(fn);
+    transport.packetHandler = (payload) => this.inScope(() => this.handle(payload) ?? this.takePacing());
     if (earlierPackets.length > 0) {
       queueMicrotask(() => {
         try {
@@ -113,17 +108,67 @@ export class Connection extends EventEmitter implements ChannelHost {
     return this.channels.size;
   }
 
+  /** Channel numbers in use: open, being opened either way, or relayed. */
+  private get usedIds(): number {
+    return this.channels.size + this.pendingOpens.size + this.relayed.size + this.incomingOpens.size;
+  }
+
+  /**
+   * Counts a request refused for a limit (the connection layer's own, or one the application enforces, e.g.
+   * a remote-forward cap); every REFUSALS_BEFORE_PAUSE refusals, input pauses for REFUSAL_PAUSE_MS.
+   */
+  noteRefusal(): void {
+    if (++this.refusals < REFUSALS_BEFORE_PAUSE || this.pacing) return;
+    this.refusals = 0;
+    this.pacing = new Promise((resolve) => setTimeout(resolve, REFUSAL_PAUSE_MS));
+  }
+
+  private takePacing(): Promise<void> | undefined {
+    const pacing = this.pacing;
+    this.pacing = undefined;
+    return pacing;
+  }
+
+  /**
+   * Wraps an event callback (a socket's, a timer's, a child process's) that acts for this connection: an
+   * exception in it ends this connection with a DISCONNECT and a 'fault' event, never the process.
+   */
+  contain<A extends unknown[]>(callback: (...args: A) => void): (...args: A) => void {
+    return (...args: A) => {
+      try {
+        callback(...args);
+      } catch (error) {
+        this.fault(error as Error);
+      }
+    };
+  }
+
+  /**
+   * Ends the connection because handling its traffic failed. A decoding or protocol error is the peer's and
+   * is reported to it as such (RFC 4253 §11.1); anything else is our fault, so the peer only learns that
+   * the connection ended, and listeners of 'fault' (the server's log) get the error itself.
+   */
+  fault(error: Error): void {
+    if (this.transport.isClosed) return;
+    if (error instanceof ProtocolError || error instanceof DecodeError) return this.transport.fail(error);
+    const fault = error instanceof ConnectionFault ? error : new ConnectionFault(error);
+    this.emit('fault', fault);
+    this.transport.fail(new DisconnectError('internal error', DISCONNECT_REASON.BY_APPLICATION, false));
+  }
+
   // ---- outgoing ------------------------------------------------------------------------------------------
 
+  /** A free channel number; throws ChannelOpenError (resource shortage) when maxChannels are in use. */
   private allocateId(): number {
-    if (this.channels.size + this.pendingOpens.size + this.relayed.size >= MAX_CHANNELS) {
+    const max = this.limits.maxChannels;
+    if (this.usedIds >= max) {
       throw new ChannelOpenError(CHANNEL_OPEN_FAILURE.RESOURCE_SHORTAGE, 'too many channels');
     }
-    while (this.channels.has(this.nextChannelId) || this.pendingOpens.has(this.nextChannelId) || this.relayed.has(this.nextChannelId)) {
-      this.nextChannelId = (this.nextChannelId + 1) % MAX_CHANNELS;
-    }
+    const inUse = (id: number) => this.channels.has(id) || this.pendingOpens.has(id) || this.relayed.has(id) || this.incomingOpens.has(id);
+    // Terminates: fewer than `max` numbers below `max` are in use.
+    while (inUse(this.nextChannelId)) this.nextChannelId = (this.nextChannelId + 1) % max;
     const id = this.nextChannelId;
-    this.nextChannelId = (this.nextChannelId + 1) % MAX_CHANNELS;
+    this.nextChannelId = (this.nextChannelId + 1) % max;
     return id;
   }
 
@@ -142,10 +187,18 @@ export class Connection extends EventEmitter implements ChannelHost {
     this.relayed.delete(id);
   }
 
-  /** Opens a channel of `type` (RFC 4254 §5.1) with type-specific `data`; rejects with ChannelOpenError. */
+  /**
+   * Opens a channel of `type` (RFC 4254 §5.1) with type-specific `data`; rejects with ChannelOpenError, also
+   * when maxChannels are in use (never throws: callers are often socket callbacks).
+   */
   openChannel(type: string, data: Buffer = Buffer.alloc(0), options: { window?: number; maxPacket?: number } = {}): Promise<Channel> {
     if (this.transport.isClosed) return Promise.reject(new Error('connection is closed'));
-    const localId = this.allocateId();
+    let localId: number;
+    try {
+      localId = this.allocateId();
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     const channel = new Channel(this, type, localId, options.window ?? DEFAULT_WINDOW, options.maxPacket ?? DEFAULT_MAX_PACKET);
     const message = new Writer(64 + data.length)
       .byte(SSH_MSG.CHANNEL_OPEN)
@@ -174,7 +227,7 @@ export class Connection extends EventEmitter implements ChannelHost {
 
   // ---- incoming ------------------------------------------------------------------------------------------
 
-  private handle(payload: Buffer): void {
+  private handle(payload: Buffer): void | Promise<void> {
     const type = payload[0]!;
     if (this.relayed.size > 0 && type >= SSH_MSG.CHANNEL_OPEN_CONFIRMATION && type <= SSH_MSG.CHANNEL_FAILURE && payload.length >= 5) {
       const relay = this.relayed.get(payload.readUInt32BE(1));
@@ -191,7 +244,7 @@ export class Connection extends EventEmitter implements ChannelHost {
         return reply(type === SSH_MSG.REQUEST_SUCCESS, reader.rest());
       }
       case SSH_MSG.CHANNEL_OPEN:
-        return this.onChannelOpenMessage(reader);
+        return this.onChannelOpenMessage(reader, payload);
       case SSH_MSG.CHANNEL_OPEN_CONFIRMATION:
         return this.onOpenConfirmation(reader);
       case SSH_MSG.CHANNEL_OPEN_FAILURE:
@@ -256,26 +309,50 @@ export class Connection extends EventEmitter implements ChannelHost {
     channel.emit('request', request, reply);
   }
 
-  private onChannelOpenMessage(reader: Reader): void {
+  private onChannelOpenMessage(reader: Reader, payload: Buffer): void {
     const type = reader.text(256);
     const remoteId = reader.uint32();
     const window = reader.uint32();
     const maxPacket = reader.uint32();
     const data = reader.rest();
+    const sendFailure = (reason: number, description: string): void => {
+      this.send(new Writer(64).byte(SSH_MSG.CHANNEL_OPEN_FAILURE).uint32(remoteId).uint32(reason).string(description).string('').finish());
+    };
+    // Limits first, before any handler runs: the open takes its channel number now, not once its connect
+    // succeeds, so opens still connecting count too and a burst is refused here as sshd refuses what it
+    // cannot take, with RESOURCE_SHORTAGE (RFC 4254 §5.1).
+    const shortage = this.usedIds >= this.limits.maxChannels
+      ? ({ limit: 'channels', max: this.limits.maxChannels, type } as const)
+      : this.incomingOpens.size >= this.limits.maxPendingOpens
+        ? ({ limit: 'pending-opens', max: this.limits.maxPendingOpens, type } as const)
+        : undefined;
+    if (shortage) {
+      this.noteRefusal();
+      this.emit('limit', shortage satisfies LimitEvent);
+      return sendFailure(CHANNEL_OPEN_FAILURE.RESOURCE_SHORTAGE, shortage.limit === 'channels' ? 'too many channels' : 'too many channel opens in progress');
+    }
+    if (!this.onChannelOpen) return sendFailure(CHANNEL_OPEN_FAILURE.UNKNOWN_CHANNEL_TYPE, `unknown channel type ${type}`);
+    const localId = this.allocateId();
+    this.incomingOpens.add(localId);
     let answered = false;
     const reject = (reason: number, description: string) => {
       if (answered) return;
       answered = true;
-      this.send(
-        new Writer(64).byte(SSH_MSG.CHANNEL_OPEN_FAILURE).uint32(remoteId).uint32(reason).string(description).string('').finish(),
-      );
+      this.incomingOpens.delete(localId);
+      sendFailure(reason, description);
     };
     const accept = (options: { window?: number; maxPacket?: number } = {}): Channel => {
       if (answered) throw new Error('channel open already answered');
       answered = true;
-      const localId = this.allocateId();
+      this.incomingOpens.delete(localId);
       const channel = new Channel(this, type, localId, options.window ?? DEFAULT_WINDOW, options.maxPacket ?? DEFAULT_MAX_PACKET);
       channel.attach(remoteId, window, maxPacket);
+      if (this.transport.isClosed) {
+        // The connection ended while the open was processed: the channel is born closed, so whatever the
+        // caller joins to it (a socket just connected) is let go at once.
+        channel.destroy();
+        return channel;
+      }
       this.channels.set(localId, channel);
       this.send(
         new Writer(32)
@@ -288,12 +365,12 @@ export class Connection extends EventEmitter implements ChannelHost {
       );
       return channel;
     };
-    if (this.channels.size + this.pendingOpens.size >= MAX_CHANNELS) {
-      return reject(CHANNEL_OPEN_FAILURE.RESOURCE_SHORTAGE, 'too many channels');
-    }
-    if (!this.onChannelOpen) return reject(CHANNEL_OPEN_FAILURE.UNKNOWN_CHANNEL_TYPE, `unknown channel type ${type}`);
     try {
-      this.onChannelOpen({ type, data, accept, reject });
+      const handOff = () => {
+        answered = true;
+        this.incomingOpens.delete(localId);
+      };
+      this.onChannelOpen({ type, data, accept, reject, message: Buffer.from(payload), handOff });
     } catch (error) {
       reject(CHANNEL_OPEN_FAILURE.CONNECT_FAILED, (error as Error).message);
     }
@@ -319,7 +396,7 @@ export class Connection extends EventEmitter implements ChannelHost {
     pending.reject(new ChannelOpenError(reason, description, localId));
   }
 
-  private onGlobalRequestMessage(reader: Reader): void {
+  private onGlobalRequestMessage(reader: Reader): void | Promise<void> {
     const name = reader.text(256);
     const wantReply = reader.boolean();
     const data = reader.rest();
@@ -333,9 +410,30 @@ export class Connection extends EventEmitter implements ChannelHost {
         new Writer(8 + responseData.length).byte(success ? SSH_MSG.REQUEST_SUCCESS : SSH_MSG.REQUEST_FAILURE).raw(responseData).finish(),
       );
       while (this.globalReplyLine[0]?.answer) this.send(this.globalReplyLine.shift()!.answer!);
+      if (this.globalReplyLine.length < this.limits.maxPendingGlobalRequests) this.resumeAfterReplies();
     };
-    if (!this.onGlobalRequest) return reply(false);
-    this.onGlobalRequest({ name, wantReply, data, reply });
+    if (!this.onGlobalRequest) reply(false);
+    else this.onGlobalRequest({ name, wantReply, data, reply });
+    return this.waitForReplyRoom(name);
+  }
+
+  private resumeAfterReplies: () => void = () => {};
+
+  /**
+   * With maxPendingGlobalRequests replies still owed, input stops (the transport pauses while the returned
+   * promise is pending) until one is sent: replies leave in request order, so a flood of slow requests is
+   * held back rather than queued without bound.
+   */
+  private waitForReplyRoom(name: string): Promise<void> | undefined {
+    const max = this.limits.maxPendingGlobalRequests;
+    if (this.globalReplyLine.length < max || this.transport.isClosed) return undefined;
+    this.emit('limit', { limit: 'pending-global-requests', max, name } satisfies LimitEvent);
+    return new Promise<void>((resolve) => {
+      this.resumeAfterReplies = () => {
+        this.resumeAfterReplies = () => {};
+        resolve();
+      };
+    });
   }
 
   private onTransportClosed(error: Error | null): void {
@@ -343,6 +441,8 @@ export class Connection extends EventEmitter implements ChannelHost {
     for (const pending of this.pendingOpens.values()) pending.reject(reason);
     this.pendingOpens.clear();
     for (const reply of this.pendingGlobalReplies.splice(0)) reply(false, Buffer.alloc(0));
+    this.incomingOpens.clear();
+    this.resumeAfterReplies();
     for (const channel of this.channels.values()) {
       // Not destroyed: whatever the peer sent before going away is still delivered to the reader.
       channel.receiveClose();

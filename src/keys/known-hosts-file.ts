@@ -14,6 +14,7 @@ import {
   parseKnownHosts,
   parseKnownHostsLine,
   type KnownHostsEntry,
+  type KnownHostsLine,
 } from './known-hosts.ts';
 import type { PublicKey } from './types.ts';
 
@@ -157,4 +158,23 @@ export function hashKnownHostsFile(file: string): HashResult {
   }
   replaceKeepingBackup(file, output.map((line) => line + '\n').join(''));
   return { hadUnhashedNames, wildcardLines };
+}
+
+/**
+ * Rewrites `file` as hostfile.c hostfile_replace_entries does for UpdateHostKeys: every line `keep` accepts
+ * stays as it is (it sees each line parsed, comments and unparsable lines included), then the lines `extra`
+ * returns once all lines have been seen are appended; through a temporary file, the old contents kept as
+ * `file.old`. Nothing is written unless a line goes or one is added. Returns whether the file changed.
+ */
+export function rewriteKnownHosts(
+  file: string,
+  keep: (parsed: KnownHostsLine, line: number) => boolean,
+  extra: () => readonly string[],
+): boolean {
+  const lines = splitLines(readFileSync(file, 'utf8'));
+  const kept = lines.filter((text, index) => keep(parseKnownHostsLine(text, file, index + 1), index + 1));
+  const added = extra();
+  if (kept.length === lines.length && added.length === 0) return false;
+  replaceKeepingBackup(file, [...kept, ...added].map((line) => line + '\n').join(''));
+  return true;
 }

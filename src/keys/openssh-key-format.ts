@@ -78,9 +78,18 @@ function toBuffer(passphrase: string | Buffer): Buffer {
   return typeof passphrase === 'string' ? Buffer.from(passphrase, 'utf8') : passphrase;
 }
 
+/**
+ * sshkey.c private2_decrypt: the private section is at least one cipher block and a whole number of them.
+ * A truncated (or spliced) file fails here, before any passphrase is tried, as "invalid format".
+ */
+function checkSectionLength(section: Buffer, blockSize: number): void {
+  if (section.length < blockSize || section.length % blockSize !== 0) throw new KeyFormatError('invalid format');
+}
+
 function decrypt(envelope: Envelope, passphrase: string | Buffer | undefined): Buffer {
   if (envelope.cipherName === 'none') {
     if (envelope.kdfName !== 'none') throw new KeyFormatError('invalid format: KDF without a cipher');
+    checkSectionLength(envelope.section, NO_CIPHER_BLOCK_SIZE);
     return envelope.section;
   }
   const cipher = keyFileCipher(envelope.cipherName);
@@ -98,8 +107,11 @@ function decrypt(envelope: Envelope, passphrase: string | Buffer | undefined): B
   } catch (error) {
     throw asKeyFormatError(error);
   }
-  if (envelope.section.length % cipher.blockSize !== 0) throw new KeyFormatError('invalid format');
-  const { key, iv } = deriveKeyAndIv(cipher, toBuffer(passphrase), salt, rounds);
+  checkSectionLength(envelope.section, cipher.blockSize);
+  const secret = toBuffer(passphrase);
+  const { key, iv } = deriveKeyAndIv(cipher, secret, salt, rounds);
+  // A copy we made from a string is ours to wipe; a caller's Buffer is left to the caller.
+  if (typeof passphrase === 'string') secret.fill(0);
   try {
     return decryptSection(cipher, key, iv, envelope.section, envelope.tag);
   } finally {

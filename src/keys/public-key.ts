@@ -2,7 +2,7 @@
  * SSH public keys: the wire blob of RFC 4253 §6.6 / RFC 5656 §3.1 / RFC 8709 §4, held alongside a
  * node:crypto KeyObject that does the verifying, and the one-line text form of authorized_keys and .pub files.
  */
-import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, timingSafeEqual, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { DecodeError, Reader, Writer } from '../wire/index.ts';
 import { algorithmFor, algorithmForKeyObject, keyTypeFromName } from './algorithms/index.ts';
 import { KeyFormatError, type KeyType, type PublicKey } from './types.ts';
@@ -46,8 +46,9 @@ export class SshPublicKey implements PublicKey {
     return `${this.type} ${this.blob.toString('base64')}`;
   }
 
+  /** Constant-time for blobs of equal length, so matching an offered key against authorized_keys leaks no prefix. */
   equals(other: PublicKey): boolean {
-    return this.type === other.type && this.blob.equals(other.blob);
+    return this.type === other.type && this.blob.length === other.blob.length && timingSafeEqual(this.blob, other.blob);
   }
 }
 

@@ -64,6 +64,8 @@ export class ConnectionAuthPolicy implements ServerAuthPolicy {
   account: UserAccount | null = null;
   settings: EffectiveSshdSettings;
   user: string | undefined;
+  /** A method other than "none" was tried (sshd's auth_attempted, for PerSourcePenalties' authfail). */
+  attempted = false;
 
   constructor(options: AuthPolicyOptions) {
     this.options = options;
@@ -225,6 +227,7 @@ export class ConnectionAuthPolicy implements ServerAuthPolicy {
 
   onEvent(event: AuthEvent): void {
     const { logger } = this.options;
+    if (event.kind === 'too-many-failures' || event.method !== 'none') this.attempted = true;
     const from = this.from;
     switch (event.kind) {
       case 'accepted':

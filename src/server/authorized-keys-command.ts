@@ -183,6 +183,15 @@ function spawnAndCollect(
   if (process.env.LANG !== undefined) env.LANG = process.env.LANG;
   return new Promise((resolve) => {
     const child = spawn(invocation.file, invocation.args, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: '/', detached: true });
+    // A spawn that fails (EMFILE, EAGAIN) leaves no pid and no pipes and reports on the next tick; it must
+    // end this lookup with "no keys", never throw into the server.
+    if (child.pid === undefined || child.stdout === null || child.stderr === null) {
+      child.once('error', (error) => {
+        logger.error(`${request.tag ?? TAG}: ${printable}: ${error.message}`);
+        resolve(undefined);
+      });
+      return;
+    }
     const stdout: Buffer[] = [];
     let stdoutBytes = 0;
     let stderr = '';

@@ -66,6 +66,7 @@ export function loadHostKeys(paths: readonly string[], options: { generateMissin
     } catch (error) {
       // sshd prints the reason (bad permissions, unreadable file) and carries on with the other keys.
       options.warn?.(`Unable to load host key "${path}": ${(error as Error).message.split('\n').slice(-3).join(' ')}`);
+      options.warn?.(`Unable to load host key: ${path}`);
     }
   }
   // Two files holding the same key would be offered twice; keep the first.

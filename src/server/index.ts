@@ -20,3 +20,6 @@ export { lookupAccount, currentAccount, runningAsRoot, type UserAccount } from '
 export type { SessionProcess, SessionProgram, ProcessExit, TerminalRequest, RunAs } from './session-process.ts';
 export { startPtyProcess } from './session-pty-process.ts';
 export { startPipeProcess } from './session-pipe-process.ts';
+export { installLastResortGuard, runAsConnection, currentConnection, type ContainedConnection } from './containment.ts';
+export { ServerResources, readDescriptorLimit } from './resource-limits.ts';
+export { DEFAULT_SYSTEM_PATHS, systemPathsFromEnvironment, type SystemPaths } from './system-paths.ts';

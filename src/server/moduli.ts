@@ -1,7 +1,9 @@
 /**
  * Diffie-Hellman group exchange (RFC 4419) on the server: groups come from the moduli file (moduli(5)), as
  * sshd's choose_dh() picks them, falling back to the RFC 3526 groups when the file is absent or has nothing
- * in the requested range.
+ * in the requested range. Unlike sshd, no group is smaller than 3072 bits: Debian's /etc/ssh/moduli has
+ * 2048-bit ones, which a request for 2048 would get (ssh-audit warns: 112 bits of strength), so they are
+ * skipped and such a request gets 3072 bits, or fails when its maximum is below that.
  */
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -23,8 +25,8 @@ export interface ModuliEntry {
 /** moduli(5): type 2 is a safe prime; test bit 0x01 marks a composite; trials 0 means untested. */
 const MODULI_TYPE_SAFE = 2;
 const MODULI_TESTS_COMPOSITE = 0x01;
-/** sshd's DH_GRP_MIN / DH_GRP_MAX. */
-export const DH_GROUP_MIN_BITS = 2048;
+/** sshd's DH_GRP_MAX; the minimum is raised from sshd's DH_GRP_MIN (2048) to 3072 (NIST SP 800-57: 128 bits). */
+export const DH_GROUP_MIN_BITS = 3072;
 export const DH_GROUP_MAX_BITS = 8192;
 
 /** Parses a moduli file's text, keeping only the lines sshd would use. Malformed lines are skipped. */

@@ -9,9 +9,9 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { DEFAULT_HOST_KEY_ALGORITHMS, Transport, type AlgorithmPreferences } from '../transport/transport.ts';
 import { setTypeOfService } from '../transport/type-of-service.ts';
-import { Connection, type IncomingChannelOpen } from '../connection/connection.ts';
+import { Connection, type ConnectionFault, type IncomingChannelOpen, type LimitEvent } from '../connection/connection.ts';
 import { CHANNEL_OPEN_FAILURE, DISCONNECT_REASON } from '../wire/message-numbers.ts';
-import { DisconnectError } from '../wire/errors.ts';
+import { DecodeError, DisconnectError, ProtocolError } from '../wire/errors.ts';
 import { IdentificationError } from '../transport/version.ts';
 import type { SshdConfig } from '../config/sshd/index.ts';
 import type { PrivateKey } from '../keys/index.ts';
@@ -26,6 +26,10 @@ import type { ServerLogger } from './logger.ts';
 import { sanitizeForLog } from './logger.ts';
 import { SessionChannel, type ProcessStarter } from './session-channel.ts';
 import type { SessionContext } from './session-environment.ts';
+import { runAsConnection, type ContainedConnection } from './containment.ts';
+import { ConnectionResources, defaultPerUserLimits, ServerResources } from './resource-limits.ts';
+import type { PreauthEnd } from './penalties.ts';
+import type { SystemPaths } from './system-paths.ts';
 
 /** What every connection of one server shares. */
 export interface ServerRuntime {
@@ -42,11 +46,20 @@ export interface ServerRuntime {
   handlers: ServerHandlers;
   startProcess: ProcessStarter;
   softwareVersion?: string;
+  /** Per-user counts and the descriptor budget, shared by every connection of the server. */
+  resources?: ServerResources;
+  /** /etc/ssh/sshrc, /etc/motd and the login records sessions use. */
+  paths?: SystemPaths;
 }
 
 const TOO_MANY_FAILURES = 'Too many authentication failures';
 
 export type ConnectionPhase = 'handshake' | 'authenticating' | 'authenticated' | 'closed';
+
+/** Numbers for the log ("connection #12"), unique in this process. */
+let connectionNumbers = 0;
+/** For a runtime built without shared resources (library use): one set for the process. */
+let processResources: ServerResources | undefined;
 
 /**
  * Where a connection's stream comes from. A TCP socket carries its addresses; any other stream (sshd -i on
@@ -64,7 +77,8 @@ export function streamEndpoints(stream: Duplex): ConnectionEndpoints {
   };
 }
 
-export class ServerConnection extends EventEmitter {
+export class ServerConnection extends EventEmitter implements ContainedConnection {
+  readonly id = ++connectionNumbers;
   /** The byte stream the connection runs on: a TCP socket, or stdin/stdout for sshd -i. */
   readonly socket: Duplex;
   readonly endpoints: ConnectionEndpoints;
@@ -76,6 +90,8 @@ export class ServerConnection extends EventEmitter {
   private noMoreSessions = false;
   private authenticated: AuthenticatedUser | undefined;
   private closeError: Error | null | undefined;
+  private graceExceeded = false;
+  private crashed = false;
   private handlerContext: HandlerContext | undefined;
   connection: Connection | undefined;
 
@@ -119,14 +135,34 @@ export class ServerConnection extends EventEmitter {
     return `${this.endpoints.peer.address} port ${this.endpoints.peer.port}`;
   }
 
-  /** Runs the connection to its end; never rejects. Emits 'authenticated' and 'closed'. */
-  async run(): Promise<void> {
+  /**
+   * Runs the connection to its end; never rejects. Emits 'authenticated' and 'closed'. Everything it starts
+   * runs in its containment scope (containment.ts), so a failure nobody caught is still this connection's.
+   */
+  run(): Promise<void> {
+    return runAsConnection(this, () => this.serve());
+  }
+
+  /** "user alice from 10.0.0.5 port 51234", or the address alone before authentication. */
+  describe(): string {
+    return this.authenticated ? `user ${sanitizeForLog(this.authenticated.user)} from ${this.from}` : this.from;
+  }
+
+  /** Ends this connection because handling it failed (the last-resort guard has logged why). */
+  abort(error: Error): void {
+    if (error instanceof ProtocolError || error instanceof DecodeError) return this.transport.fail(error);
+    this.crashed = true; // sshd's child killed by a signal: PerSourcePenalties' "crash"
+    this.transport.fail(new DisconnectError('internal error', DISCONNECT_REASON.BY_APPLICATION, false));
+  }
+
+  private async serve(): Promise<void> {
     const { logger, config } = this.runtime;
     const graceSeconds = config.settings.loginGraceTime;
     const grace =
       graceSeconds > 0
         ? setTimeout(() => {
             logger.info(`Timeout before authentication for ${this.from}`);
+            this.graceExceeded = true;
             this.socket.destroy();
           }, graceSeconds * 1000)
         : undefined;
@@ -164,6 +200,12 @@ export class ServerConnection extends EventEmitter {
     const error = this.closeError;
     if (error === null || error === undefined) return 0;
     return error instanceof DisconnectError && error.byPeer && error.reason === DISCONNECT_REASON.CONNECTION_LOST ? 0 : 255;
+  }
+
+  /** How a connection that closed without authenticating ended (PerSourcePenalties); undefined otherwise. */
+  get preauthEnd(): PreauthEnd | undefined {
+    if (this.phase !== 'closed' || this.authenticated) return undefined;
+    return { graceExceeded: this.graceExceeded, crashed: this.crashed, authAttempted: this.policy.attempted, error: this.closeError ?? null };
   }
 
   /** Ends the connection from our side (server shutdown). */
@@ -210,6 +252,7 @@ export class ServerConnection extends EventEmitter {
       peer: this.endpoints.peer,
       local: this.endpoints.local,
       switchUser: this.runtime.switchUser,
+      paths: this.runtime.paths,
       markInteractive: (interactive) => {
         const { ipQoS } = this.policy.settings;
         setTypeOfService(this.socket, interactive ? ipQoS.interactive : ipQoS.bulk);
@@ -219,11 +262,28 @@ export class ServerConnection extends EventEmitter {
 
   private startConnectionProtocol(auth: AuthenticatedUser): void {
     const { logger, handlers, hostKeys } = this.runtime;
-    const connection = new Connection(this.transport, auth.earlierPackets);
-    this.connection = connection;
     const session = this.sessionContext(auth);
-    const context: HandlerContext = { connection, session, log: logger, sessionEnv: new Map() };
+    const { settings } = session;
+    const connection = new Connection(this.transport, auth.earlierPackets, {
+      limits: { maxChannels: settings.maxChannels, maxPendingOpens: settings.maxPendingOpens, maxPendingGlobalRequests: settings.maxPendingGlobalRequests },
+    });
+    this.connection = connection;
+    const resources = this.connectionResources(auth.user, settings, connection);
+    const context: HandlerContext = { connection, session, log: logger, sessionEnv: new Map(), resources };
     this.handlerContext = context;
+    connection.once('close', () => resources.releaseAll());
+    connection.on('limit', (event: LimitEvent) => {
+      if (event.limit === 'pending-global-requests') {
+        resources.logRefusal('MaxPendingGlobalRequests', event.max, `to read more global requests (${sanitizeForLog(event.name, 64)} pending)`);
+      } else {
+        const keyword = event.limit === 'channels' ? 'MaxChannels' : 'MaxPendingOpens';
+        resources.logRefusal(keyword, event.max, `channel open ${sanitizeForLog(event.type, 64)}`);
+      }
+    });
+    connection.on('fault', (fault: ConnectionFault) => {
+      logger.error(`error: connection #${this.id} (${this.describe()}): ${sanitizeForLog(fault.message, 512)}; closing that connection`);
+      logger.debug(`connection #${this.id}: ${(fault.original.stack ?? '').split('\n').slice(1, 6).map((l) => l.trim()).join(' | ')}`);
+    });
 
     connection.onChannelOpen = (request) => {
       if (request.type === 'session') return this.openSession(request, session);
@@ -253,6 +313,19 @@ export class ServerConnection extends EventEmitter {
     });
   }
 
+  /** This connection's share of the server's resources, with its caps from the settings after Match. */
+  private connectionResources(user: string, settings: SessionContext['settings'], connection: Connection): ConnectionResources {
+    const shared = this.runtime.resources ?? (processResources ??= new ServerResources());
+    const perUser = defaultPerUserLimits(shared.descriptorLimit);
+    const caps = {
+      maxForwards: settings.maxForwards,
+      maxForwardsPerUser: settings.maxForwardsPerUser ?? perUser.forwards,
+      maxSessionsPerUser: settings.maxSessionsPerUser ?? perUser.sessions,
+    };
+    const who = `user ${sanitizeForLog(user)} from ${this.from}`;
+    return new ConnectionResources(shared, user, caps, this.runtime.logger, who, () => connection.noteRefusal());
+  }
+
   private openSession(request: IncomingChannelOpen, context: SessionContext): void {
     const { logger, startProcess } = this.runtime;
     if (this.noMoreSessions) {
@@ -263,7 +336,10 @@ export class ServerConnection extends EventEmitter {
       logger.info(`error: no more sessions (MaxSessions ${context.settings.maxSessions})`);
       return request.reject(CHANNEL_OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, 'open failed');
     }
+    const held = this.handlerContext?.resources.takeSession();
+    if (!held) return request.reject(CHANNEL_OPEN_FAILURE.RESOURCE_SHORTAGE, 'too many sessions');
     const channel = request.accept();
+    channel.once('channel-closed', () => held.release());
     const extensions = this.runtime.handlers.sessionRequests && this.handlerContext
       ? { handlers: this.runtime.handlers.sessionRequests, context: this.handlerContext }
       : undefined;

@@ -1,10 +1,13 @@
 /**
- * The listener: accepts TCP connections on the configured addresses, applies MaxStartups, and gives each
- * connection to a ServerConnection. The server itself never fails because of a client: every socket has an
+ * The listener: accepts TCP connections on the configured addresses, refuses sources under a
+ * PerSourcePenalties penalty and connections past MaxStartups / PerSourceMaxStartups before the version
+ * exchange, gives each admitted connection to a ServerConnection, and penalises the source of one that ends
+ * without authenticating. The server itself never fails because of a client: every socket has an
  * error handler and every connection's failure ends only that connection.
  */
 import { EventEmitter } from 'node:events';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { type as osType } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { SshdConfig } from '../config/sshd/index.ts';
 import type { PrivateKey } from '../keys/index.ts';
@@ -14,10 +17,14 @@ import { serverAlgorithms } from './algorithms.ts';
 import { defaultHandlers, type ServerHandlers } from './handlers.ts';
 import { createLogger, type ServerLogger } from './logger.ts';
 import { StartupLimiter } from './max-startups.ts';
+import { classifyPreauthEnd, PenaltyTable } from './penalties.ts';
 import { loadGroupChooser } from './moduli.ts';
 import { ServerConnection, streamEndpoints, type ServerRuntime } from './server-connection.ts';
+import { ServerResources } from './resource-limits.ts';
 import type { ConnectionEndpoints } from './auth-policy.ts';
 import type { SessionProcess, SessionProgram } from './session-process.ts';
+import { DEFAULT_SYSTEM_PATHS, type SystemPaths } from './system-paths.ts';
+import { SOFTWARE_VERSION } from '../transport/version.ts';
 import { startPipeProcess } from './session-pipe-process.ts';
 import { startPtyProcess } from './session-pty-process.ts';
 
@@ -41,6 +48,8 @@ export interface ServerOptions {
   startProcess?: (program: SessionProgram) => SessionProcess;
   /** Stop after the first connection ends (sshd -d). */
   singleConnection?: boolean;
+  /** /etc/ssh/sshrc, /etc/motd, lastlog, wtmp and utmp (system-paths.ts); the system's by default. */
+  paths?: Partial<SystemPaths>;
 }
 
 export interface BoundAddress {
@@ -49,6 +58,19 @@ export interface BoundAddress {
 }
 
 const NO_PASSWORDS: PasswordVerifier = { verify: async () => false };
+
+/**
+ * The software version and comments of our identification string (RFC 4253 §4.2). Debian's DebianBanner
+ * (default yes) adds its package version ("OpenSSH_9.2p1 Debian-2+deb12u3"); Tether's counterpart names
+ * the operating system it runs on ("Tether_0.1 Linux"), and DebianBanner no leaves it out. VersionAddendum
+ * follows, as in Debian's sshd.
+ */
+export function softwareVersion(settings: { debianBanner: boolean; versionAddendum: string }): string {
+  const parts = [SOFTWARE_VERSION];
+  if (settings.debianBanner) parts.push(osType().replace(/[^\x21-\x7e]/g, '') || 'unknown');
+  if (settings.versionAddendum) parts.push(settings.versionAddendum);
+  return parts.join(' ');
+}
 
 function defaultStartProcess(program: SessionProgram): SessionProcess {
   return program.terminal ? startPtyProcess(program) : startPipeProcess(program);
@@ -67,8 +89,10 @@ export class Server extends EventEmitter {
   private tcpServers: TcpServer[] = [];
   private readonly connections = new Set<ServerConnection>();
   private limiter: StartupLimiter;
+  private penalties: PenaltyTable;
   private runtime: ServerRuntime | undefined;
-  private connectionCount = 0;
+  /** Per-user counts and the descriptor budget: kept across reloads, since connections keep what they hold. */
+  private readonly resources = new ServerResources();
   private closing = false;
   private bound: BoundAddress[] = [];
 
@@ -77,7 +101,22 @@ export class Server extends EventEmitter {
     this.options = options;
     const settings = options.config.settings;
     this.logger = options.logger ?? createLogger({ level: settings.logLevel });
-    this.limiter = new StartupLimiter({ ...settings.maxStartups, perSource: settings.perSourceMaxStartups });
+    this.limiter = this.startupLimiter(settings);
+    this.penalties = this.penaltyTable(settings);
+  }
+
+  private startupLimiter(settings: SshdConfig['settings']): StartupLimiter {
+    const policy = { ...settings.maxStartups, perSource: settings.perSourceMaxStartups, netBlockSize: settings.perSourceNetBlockSize };
+    return new StartupLimiter(policy, this.logger);
+  }
+
+  private penaltyTable(settings: SshdConfig['settings']): PenaltyTable {
+    const policy = {
+      penalties: settings.perSourcePenalties,
+      exemptList: settings.perSourcePenaltyExemptList,
+      netBlockSize: settings.perSourceNetBlockSize,
+    };
+    return new PenaltyTable(policy, this.logger);
   }
 
   /** Addresses actually bound (after listen). */
@@ -104,7 +143,9 @@ export class Server extends EventEmitter {
       onlyAccount: switchUser ? undefined : await currentAccount(),
       handlers: this.options.handlers ?? defaultHandlers(),
       startProcess: this.options.startProcess ?? defaultStartProcess,
-      softwareVersion: config.settings.versionAddendum ? `Tether_0.1 ${config.settings.versionAddendum}` : undefined,
+      softwareVersion: softwareVersion(config.settings),
+      resources: this.resources,
+      paths: { ...DEFAULT_SYSTEM_PATHS, ...this.options.paths },
     };
   }
 
@@ -142,20 +183,36 @@ export class Server extends EventEmitter {
     socket.on('error', () => {}); // the transport reports socket errors as the connection's end
     const endpoints = streamEndpoints(socket);
     const { peer, local } = endpoints;
-    const number = ++this.connectionCount;
     if (this.closing) {
       socket.destroy();
       return;
     }
+    // sshd.c drop_connection: a penalised source first, then MaxStartups; "#N" is the unauthenticated count.
+    const drop = (level: 'info' | 'verbose', reason: string, notice: string): void => {
+      this.logger[level](`drop connection #${this.limiter.unauthenticated} from [${peer.address}]:${peer.port} on [${local.address}]:${local.port} ${reason}`);
+      // sshd writes the notice and closes at once; waiting for the peer's FIN would let a flood hold descriptors.
+      socket.end(notice, () => socket.destroy());
+      setTimeout(() => socket.destroy(), 1000).unref();
+    };
+    const penalty = this.penalties.check(peer.address);
+    if (penalty !== null) {
+      // OpenSSH 9.8's notice; nothing else is read or sent, so no crypto is spent on the source.
+      drop('info', penalty, 'Not allowed at this time\r\n');
+      return;
+    }
     const admission = this.limiter.admit(peer.address);
     if (!admission.admitted) {
-      this.logger.info(`drop connection #${number} from [${peer.address}]:${peer.port} on [${local.address}]:${local.port} past MaxStartups`);
-      socket.end('Exceeded MaxStartups\r\n');
-      setTimeout(() => socket.destroy(), 1000).unref();
+      drop(admission.level, 'past MaxStartups', 'Exceeded MaxStartups\r\n');
       return;
     }
     this.logger.verbose(`Connection from ${peer.address} port ${peer.port} on ${local.address} port ${local.port}`);
-    this.startConnection(socket, endpoints, () => admission.release());
+    const penalties = this.penalties;
+    const connection = this.startConnection(socket, endpoints, () => admission.release());
+    connection?.once('closed', () => {
+      const end = connection.preauthEnd;
+      // As sshd's listener, which kills its children when it exits: no penalty for our own shutdown.
+      if (end && !this.closing) penalties.penalise(peer.address, classifyPreauthEnd(end));
+    });
   }
 
   /**
@@ -213,7 +270,9 @@ export class Server extends EventEmitter {
     await Promise.all(listeners.map((tcp) => new Promise<void>((resolve) => tcp.close(() => resolve()))));
     this.options = { ...this.options, config: next.config, hostKeys: next.hostKeys, passwords: next.passwords ?? this.options.passwords };
     const settings = next.config.settings;
-    this.limiter = new StartupLimiter({ ...settings.maxStartups, perSource: settings.perSourceMaxStartups });
+    // sshd re-executes itself on SIGHUP: its counts and penalty table start afresh.
+    this.limiter = this.startupLimiter(settings);
+    this.penalties = this.penaltyTable(settings);
     this.runtime = await this.buildRuntime();
     return this.listen();
   }

@@ -20,7 +20,11 @@ import type { HandlerContext, SessionRequestHandler } from './handlers.ts';
 import type { ServerLogger } from './logger.ts';
 import { sanitizeForLog } from './logger.ts';
 import { acceptsEnv, chooseProgram, SessionRequestError, type SessionContext, type SessionKind } from './session-environment.ts';
-import type { ProcessExit, SessionProcess, SessionProgram, TerminalRequest } from './session-process.ts';
+import { SessionSpawnError, type ProcessExit, type SessionProcess, type SessionProgram, type TerminalRequest } from './session-process.ts';
+import { recordLogin } from './login-records.ts';
+import { DEFAULT_SYSTEM_PATHS, type SystemPaths } from './system-paths.ts';
+import { rcFilesRequest, withRcFiles } from './user-rc.ts';
+import { x11ForwardOf } from './x11/x11-session.ts';
 
 /** Starts programs; the server passes the PTY- or pipe-backed implementation as the program asks. */
 export type ProcessStarter = (program: SessionProgram) => SessionProcess;
@@ -64,8 +68,9 @@ export class SessionChannel {
   private terminal: TerminalRequest | undefined;
   private readonly clientEnv: Array<[string, string]> = [];
   private process: SessionProcess | undefined;
-  private exited = false;
   private readonly extensions: SessionExtensions | undefined;
+  /** Requests waiting for an earlier one that answers asynchronously (x11-req), so replies keep their order. */
+  private queue: Promise<void> | undefined;
 
   constructor(channel: Channel, context: SessionContext, log: ServerLogger, startProcess: ProcessStarter, extensions?: SessionExtensions) {
     this.channel = channel;
@@ -74,21 +79,19 @@ export class SessionChannel {
     this.log = log;
     this.startProcess = startProcess;
     channel.on('request', (request: ChannelRequest, reply: (ok: boolean) => void) => {
-      let ok = false;
-      try {
-        ok = this.onRequest(request);
-      } catch (error) {
-        this.log.verbose(`session request ${sanitizeForLog(request.type, 64)} failed: ${(error as Error).message}`);
-        ok = false;
-      }
-      reply(ok);
+      // RFC 4254 §5.4: replies go in request order; once one is pending, later requests wait their turn.
+      const next = this.queue ? this.queue.then(() => this.answer(request, reply)).catch(() => {}) : this.answer(request, reply);
+      if (!next) return;
+      this.queue = next;
+      void next.then(() => {
+        if (this.queue === next) this.queue = undefined;
+      });
     });
     channel.on('error', () => {});
     channel.stderr.on('error', () => {});
     // The client closed the channel (or the connection went away) while the program still runs.
-    channel.once('channel-closed', () => {
-      if (this.process && !this.exited) this.process.hangUp();
-    });
+    // hangUp() signals the group and closes the pipes or terminal, so no output is read and thrown away.
+    channel.once('channel-closed', () => this.process?.hangUp());
   }
 
   /** The program behind this channel, once started. */
@@ -96,7 +99,24 @@ export class SessionChannel {
     return this.process;
   }
 
-  private onRequest(request: ChannelRequest): boolean {
+  /** Handles one request and replies; a promise when the handler answers later. Never rejects. */
+  private answer(request: ChannelRequest, reply: (ok: boolean) => void): Promise<void> | undefined {
+    const failed = (error: unknown): false => {
+      this.log.verbose(`session request ${sanitizeForLog(request.type, 64)} failed: ${(error as Error).message}`);
+      return false;
+    };
+    let ok: boolean | Promise<boolean>;
+    try {
+      ok = this.onRequest(request);
+    } catch (error) {
+      ok = failed(error);
+    }
+    if (typeof ok === 'boolean') return void reply(ok);
+    // A reply that cannot be sent any more (the connection went meanwhile) is nothing to report.
+    return ok.catch(failed).then(reply).catch(() => {});
+  }
+
+  private onRequest(request: ChannelRequest): boolean | Promise<boolean> {
     const started = this.process !== undefined;
     switch (request.type) {
       case 'pty-req': {
@@ -134,8 +154,8 @@ export class SessionChannel {
       case 'subsystem':
         return !started && this.start({ kind: 'subsystem', name: decodeString(request.data, 256) });
       default: {
-        // Registered requests (auth-agent-req@openssh.com) count only before the program starts, as in
-        // sshd, where they are accepted on a "larval" channel alone. x11-req, break and unknown ones fail.
+        // Registered requests (auth-agent-req@openssh.com, x11-req) count only before the program starts, as in
+        // sshd, where they are accepted on a "larval" channel alone. break and unknown ones fail.
         const handler = this.extensions?.handlers.get(request.type);
         if (!handler || started) return false;
         return handler(request, { ...this.extensions!.context, channel: this.channel });
@@ -144,12 +164,14 @@ export class SessionChannel {
   }
 
   private start(request: SessionKind): boolean {
+    const x11 = x11ForwardOf(this.channel);
     let choice;
     try {
       choice = chooseProgram(this.context, request, {
         clientEnv: this.clientEnv,
         terminal: this.terminal,
         serverEnv: this.extensions?.context.sessionEnv,
+        display: x11?.display,
       });
     } catch (error) {
       if (error instanceof SessionRequestError) {
@@ -160,23 +182,45 @@ export class SessionChannel {
     }
     const what = request.kind === 'subsystem' ? `subsystem '${sanitizeForLog(request.name, 64)}'` : request.kind === 'exec' ? 'command' : 'shell';
     this.log.verbose(`Starting session: ${what}${this.terminal ? ' on a terminal' : ''} for ${this.context.account.name} from ${this.context.peer.address} port ${this.context.peer.port}${choice.forced ? ` forced-command ${choice.forced}` : ''}`);
-    const greeting = request.kind === 'shell' && this.terminal ? this.motd() : '';
     this.context.markInteractive?.(this.terminal !== undefined);
-    this.process = this.startProcess(choice.program);
+    const paths = this.context.paths ?? DEFAULT_SYSTEM_PATHS;
+    try {
+      this.process = this.startProcess(withRcFiles(choice.program, rcFilesRequest(this.context, paths, request, choice.forced, x11?.authority)));
+    } catch (error) {
+      // Out of descriptors or processes: this request fails, as sshd's does, and the server goes on.
+      if (!(error instanceof SessionSpawnError)) throw error;
+      this.log.error(`${error.message} (session for ${this.context.account.name} from ${this.context.peer.address} port ${this.context.peer.port})`);
+      return false;
+    }
+    x11?.started(choice.program);
+    // session.c check_quietlogin(): only a shell (no command, forced or not) without ~/.hushlogin is greeted.
+    const quiet = request.kind !== 'shell' || choice.forced !== undefined || existsSync(join(this.context.account.home, '.hushlogin'));
+    const greeting = this.login(this.process, paths, quiet);
     if (greeting !== '') this.channel.write(Buffer.from(greeting));
     this.pump(this.process);
     return true;
   }
 
-  /** /etc/motd for interactive logins (PrintMotd), unless the user has ~/.hushlogin. */
-  private motd(): string {
-    const { settings, account } = this.context;
-    if (!settings.printMotd || existsSync(join(account.home, '.hushlogin'))) return '';
+  /**
+   * session.c do_login() for a session on a terminal: lastlog, utmp and wtmp record it (and its end), and
+   * an interactive login is greeted with PrintLastLog's "Last login" line, then /etc/motd (PrintMotd).
+   */
+  private login(process: SessionProcess, paths: SystemPaths, quiet: boolean): string {
+    if (!process.terminal) return '';
+    const { settings, account, peer } = this.context;
+    const record = process.ttyName === undefined ? undefined : recordLogin(paths, {
+      uid: account.uid, user: account.name, pid: process.pid, tty: process.ttyName,
+      host: peer.address, address: peer.address, printLastLog: settings.printLastLog && !quiet,
+    });
+    if (record) void process.exit.then(() => record.logout());
+    if (quiet) return '';
+    let motd = '';
     try {
-      return readFileSync('/etc/motd', 'utf8').replace(/\r?\n/g, '\r\n');
+      if (settings.printMotd) motd = readFileSync(paths.motd, 'utf8').replace(/\r?\n/g, '\r\n');
     } catch {
-      return '';
+      // No motd file: nothing to show, as sshd's do_motd.
     }
+    return (record?.lastLogin ?? '') + motd;
   }
 
   private pump(process: SessionProcess): void {
@@ -197,7 +241,6 @@ export class SessionChannel {
       outputs.push(finished(stderr));
     }
     void process.exit.then(async (exit) => {
-      this.exited = true;
       await Promise.all(outputs);
       this.finish(exit);
     });

@@ -10,6 +10,7 @@ import type { EffectiveSshdSettings } from '../config/sshd/index.ts';
 import type { SessionRestrictions } from '../auth/server-auth.ts';
 import type { UserAccount } from './accounts.ts';
 import type { RunAs, SessionProgram, TerminalRequest } from './session-process.ts';
+import type { SystemPaths } from './system-paths.ts';
 
 /** Everything about the logged-in connection a session needs. */
 export interface SessionContext {
@@ -22,6 +23,8 @@ export interface SessionContext {
   switchUser: boolean;
   /** IPQoS: marks the connection interactive (a session on a terminal) or bulk (session.c do_exec_*). */
   markInteractive?: (interactive: boolean) => void;
+  /** /etc/ssh/sshrc, /etc/motd and the login records (DEFAULT_SYSTEM_PATHS when absent). */
+  paths?: SystemPaths;
 }
 
 /** sshd's _PATH_STDPATH as Debian builds it, and the superuser's. */
@@ -68,6 +71,8 @@ export function chooseProgram(
     terminal?: TerminalRequest;
     /** Set by the server for this connection (SSH_AUTH_SOCK); after sshd's own variables, before the user's. */
     serverEnv?: ReadonlyMap<string, string>;
+    /** The session's forwarded X11 display (x11-req), set after TERM as do_setup_env sets it. */
+    display?: string;
   },
 ): ProgramChoice {
   const { account, settings, restrictions } = context;
@@ -104,6 +109,7 @@ export function chooseProgram(
   env.SSH_CLIENT = `${context.peer.address} ${context.peer.port} ${context.local.port}`;
   env.SSH_CONNECTION = `${context.peer.address} ${context.peer.port} ${context.local.address} ${context.local.port}`;
   if (options.terminal) env.TERM = options.terminal.term || 'dumb';
+  if (options.display !== undefined) env.DISPLAY = options.display;
   if (originalCommand !== undefined) env.SSH_ORIGINAL_COMMAND = originalCommand;
   for (const [name, value] of options.serverEnv ?? []) env[name] = value;
   if (settings.permitUserEnvironment) {

@@ -33,7 +33,11 @@ export interface SessionProcess {
   resize(columns: number, rows: number): void;
   /** Delivers a signal named without "SIG" (RFC 4254 §6.9); false when the name is not one we deliver. */
   signal(name: string): boolean;
-  /** Ends the program: SIGHUP, as a terminal hangup would deliver. */
+  /**
+   * The connection or channel is gone: SIGHUP to the program's whole process group, as a terminal hangup
+   * delivers it, and its pipes or terminal closed, so writers get EPIPE rather than having their output read
+   * and thrown away. Nothing is read from the program afterwards.
+   */
   hangUp(): void;
 }
 
@@ -71,14 +75,34 @@ export function signalName(signal: string | number): string {
   return entry ? entry[0].replace(/^SIG/, '') : `SIG${signal}`;
 }
 
-/** Delivers `name` to `pid`; false for names outside RFC 4254's list or a process already gone. */
+/**
+ * Delivers `name` to the process group that `pid` leads (every session program leads one: setsid on pipes,
+ * the pty's session otherwise), as sshd's killpg(2) does (session.c session_signal_req), so a pipeline's
+ * members get it too; false for names outside RFC 4254's list or a group already gone.
+ */
 export function deliverSignal(pid: number, name: string): boolean {
-  if (!DELIVERABLE_SIGNALS.has(name)) return false;
+  if (!DELIVERABLE_SIGNALS.has(name) || pid <= 0) return false;
   try {
-    process.kill(pid, `SIG${name}` as NodeJS.Signals);
+    process.kill(-pid, `SIG${name}` as NodeJS.Signals);
     return true;
   } catch {
-    return false;
+    // The leader may have left its group before setsid took effect (or never led one): the process itself.
+    try {
+      process.kill(pid, `SIG${name}` as NodeJS.Signals);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** A session program could not be started at all (fork, pipe or pty creation failed: EMFILE, EAGAIN…). */
+export class SessionSpawnError extends Error {
+  override readonly name = 'SessionSpawnError';
+  readonly code: string | undefined;
+  constructor(message: string, code?: string) {
+    super(message);
+    this.code = code;
   }
 }
 

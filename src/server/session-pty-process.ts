@@ -7,7 +7,7 @@ import { chownSync, chmodSync, readFileSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import pty from '@lydell/node-pty';
 import { sttyArguments } from './terminal-modes.ts';
-import { commandAs, deliverSignal, signalName, type ProcessExit, type SessionProcess, type SessionProgram } from './session-process.ts';
+import { commandAs, deliverSignal, SessionSpawnError, signalName, type ProcessExit, type SessionProcess, type SessionProgram } from './session-process.ts';
 
 /** Runs as the session's user on its terminal; word splitting of TETHER_STTY is intended, globbing is off. */
 const PROLOGUE =
@@ -29,14 +29,20 @@ export function startPtyProcess(program: SessionProgram): SessionProcess {
   const terminal = program.terminal!;
   const stty = sttyArguments(terminal.modes);
   const command = commandAs(program.runAs, '/bin/sh', ['-c', PROLOGUE, 'tether-session', program.file, ...program.args]);
-  const child = pty.spawn(command.file, command.args, {
-    name: terminal.term || 'dumb',
-    cols: Math.max(1, Math.min(terminal.columns || 80, 4096)),
-    rows: Math.max(1, Math.min(terminal.rows || 24, 4096)),
-    cwd: program.cwd,
-    env: { ...program.env, ...(stty.length > 0 ? { TETHER_STTY: stty.join(' ') } : {}) },
-    encoding: null,
-  });
+  let child: pty.IPty;
+  try {
+    child = pty.spawn(command.file, command.args, {
+      name: terminal.term || 'dumb',
+      cols: Math.max(1, Math.min(terminal.columns || 80, 4096)),
+      rows: Math.max(1, Math.min(terminal.rows || 24, 4096)),
+      cwd: program.cwd,
+      env: { ...program.env, ...(stty.length > 0 ? { TETHER_STTY: stty.join(' ') } : {}) },
+      encoding: null,
+    });
+  } catch (error) {
+    // forkpty(3) or the terminal's descriptor failed (EMFILE, EAGAIN, no free pty): sshd refuses the request.
+    throw new SessionSpawnError(`session_pty_req: pty allocation or fork failed: ${(error as Error).message}`, (error as NodeJS.ErrnoException).code);
+  }
   // node-pty rethrows terminal read errors other than EIO unless someone else listens for them; a session's
   // terminal failing must end that session only (the exit follows), never the server.
   (child as unknown as { on(event: 'error', listener: (error: Error) => void): void }).on('error', () => {});
@@ -51,6 +57,7 @@ export function startPtyProcess(program: SessionProgram): SessionProcess {
   }
 
   let exited = false;
+  let hungUp = false;
   const output = new Readable({ read: () => child.resume() });
   child.onData((data) => {
     const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : (data as unknown as Buffer);
@@ -59,7 +66,7 @@ export function startPtyProcess(program: SessionProgram): SessionProcess {
   });
   const input = new Writable({
     write: (chunk: Buffer, _encoding, callback) => {
-      if (!exited) child.write(chunk as unknown as string);
+      if (!exited && !hungUp) child.write(chunk as unknown as string);
       callback();
     },
   });
@@ -89,7 +96,17 @@ export function startPtyProcess(program: SessionProgram): SessionProcess {
     },
     signal: (name) => !exited && deliverSignal(child.pid, name),
     hangUp: () => {
-      if (!exited) deliverSignal(child.pid, 'HUP');
+      if (exited || hungUp) return;
+      hungUp = true;
+      // The program leads the terminal's session and process group: all of it gets SIGHUP, and the master
+      // side closes (as sshd's session_pty_cleanup closes ptymaster), so the kernel hangs the terminal up for
+      // anything in another group and nothing is read from it any more.
+      deliverSignal(child.pid, 'HUP');
+      try {
+        (child as unknown as { destroy(): void }).destroy();
+      } catch {
+        // Already closed.
+      }
     },
   };
 }

@@ -1,15 +1,17 @@
 /**
- * The message exchanges of each kex flow, for both roles: ECDH / X25519 (RFC 5656 §4, RFC 8731), fixed-group
- * DH (RFC 4253 §8) and group exchange (RFC 4419). A flow consumes kex-specific messages (30–49) and ends with
- * the shared secret and exchange hash; the transport owns KEXINIT, NEWKEYS and the keys.
+ * The message exchanges of each kex flow, for both roles: one round trip (DH over a fixed group, RFC 4253 §8;
+ * ECDH / X25519, RFC 5656 §4, RFC 8731; the PQ/T hybrids, draft-ietf-sshm-mlkem-hybrid-kex §2) and group
+ * exchange (RFC 4419). The method's properties decide how public values and K are encoded and its key
+ * agreement computes K, so no method has a case of its own here. A flow consumes kex-specific messages
+ * (30–49) and ends with the shared secret and exchange hash; the transport owns KEXINIT, NEWKEYS and the keys.
  */
 import { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 import { SSH_MSG } from '../wire/message-numbers.ts';
 import { ProtocolError } from '../wire/errors.ts';
 import type { KexMethod } from '../crypto/kex/methods.ts';
-import { dhAgreement, modpGroup } from '../crypto/kex/methods.ts';
-import type { KeyAgreement } from '../crypto/kex/key-agreement.ts';
+import { dhAgreement, keyPairAgreement, modpGroup } from '../crypto/kex/methods.ts';
+import type { KeyAgreement, KeyAgreementMethod } from '../crypto/kex/key-agreement.ts';
 import type { PrivateKey, PublicKey } from '../keys/types.ts';
 import { parsePublicKeyBlob } from '../keys/public-key.ts';
 import { encodeSharedSecret, hashOf } from './key-derivation.ts';
@@ -17,7 +19,7 @@ import { encodeSharedSecret, hashOf } from './key-derivation.ts';
 const KEX_FAILED = 3;
 
 export interface KexOutcome {
-  /** K, mpint-encoded. */
+  /** K as it enters the hash: an mpint or a string, as the method says. */
   encodedSecret: Buffer;
   exchangeHash: Buffer;
   /** The server's host key (the client learns it here; the server knows its own). */
@@ -38,9 +40,11 @@ export interface KexFlow {
   handle(payload: Buffer): KexOutcome | undefined;
 }
 
-/** RFC 4419 §3: the client's acceptable group sizes. */
+/** RFC 4419 §3: the client's acceptable group sizes (OpenSSH's DH_GRP_MIN / DH_GRP_MAX). */
 const GEX_MIN_BITS = 2048;
 const GEX_MAX_BITS = 8192;
+/** The largest public value in string form: a hybrid's C_INIT is 1216 bytes (ML-KEM-768 key + X25519). */
+const MAX_PUBLIC_STRING = 4096;
 
 /** The transcript prefix common to every exchange hash: V_C, V_S, I_C, I_S, K_S. */
 function hashPrefix(transcript: KexTranscript, hostKeyBlob: Buffer): Writer {
@@ -52,17 +56,24 @@ function hashPrefix(transcript: KexTranscript, hostKeyBlob: Buffer): Writer {
     .string(hostKeyBlob);
 }
 
-function finishHash(method: KexMethod, hashInput: Writer, secret: Buffer): KexOutcome['exchangeHash'] {
-  return hashOf(method.hash, Buffer.from(hashInput.raw(encodeSharedSecret(secret)).finish()));
+/** Ends the exchange hash with K and returns both: H = HASH(... || K), K encoded as the method says. */
+function finish(method: KexMethod, hashInput: Writer, secret: Buffer): { encodedSecret: Buffer; exchangeHash: Buffer } {
+  const encodedSecret = encodeSharedSecret(secret, method.secretEncoding);
+  secret.fill(0);
+  return { encodedSecret, exchangeHash: hashOf(method.hash, Buffer.from(hashInput.raw(encodedSecret).finish())) };
 }
 
-/** Public values are strings in ECDH flows and mpints in DH flows. */
 function writePublic(writer: Writer, method: KexMethod, value: Buffer): Writer {
-  return method.flow === 'ecdh' ? writer.string(value) : writer.mpint(value);
+  return method.publicEncoding === 'string' ? writer.string(value) : writer.mpint(value);
 }
 
 function readPublic(reader: Reader, method: KexMethod): Buffer {
-  return method.flow === 'ecdh' ? reader.string(1024) : reader.mpint();
+  return method.publicEncoding === 'string' ? reader.string(MAX_PUBLIC_STRING) : reader.mpint();
+}
+
+/** Group exchange: DH over the negotiated group, as a key agreement like any other. */
+function groupAgreement(group: { prime: Buffer; generator: Buffer }): KeyAgreementMethod {
+  return keyPairAgreement(() => dhAgreement(group.prime, group.generator));
 }
 
 export interface ClientKexParams {
@@ -82,7 +93,7 @@ export function clientKexFlow(params: ClientKexParams): KexFlow {
   const gexBits = Math.min(Math.max(params.preferredGroupBits, GEX_MIN_BITS), GEX_MAX_BITS);
 
   const sendInit = (messageType: number): void => {
-    agreement = method.flow === 'dh-gex' ? dhAgreement(gexGroup!.prime, gexGroup!.generator) : method.agreement!();
+    agreement = (method.flow === 'dh-gex' ? groupAgreement(gexGroup!) : method.agreement!).initiate();
     send(Buffer.from(writePublic(new Writer().byte(messageType), method, agreement.publicValue).finish()));
   };
 
@@ -100,14 +111,14 @@ export function clientKexFlow(params: ClientKexParams): KexFlow {
     }
     writePublic(hashInput, method, agreement!.publicValue);
     writePublic(hashInput, method, serverPublic);
-    const exchangeHash = finishHash(method, hashInput, secret);
+    const { encodedSecret, exchangeHash } = finish(method, hashInput, secret);
     if (!hostKey.signatureAlgorithms.includes(params.hostKeyAlgorithm)) {
       throw new ProtocolError(`server host key type ${hostKey.type} does not match negotiated ${params.hostKeyAlgorithm}`, KEX_FAILED);
     }
     if (!hostKey.verify(exchangeHash, signature, [params.hostKeyAlgorithm])) {
       throw new ProtocolError('incorrect signature on key exchange', KEX_FAILED);
     }
-    return { encodedSecret: encodeSharedSecret(secret), exchangeHash, hostKey };
+    return { encodedSecret, exchangeHash, hostKey };
   };
 
   return {
@@ -154,11 +165,15 @@ export interface ServerKexParams {
   send(payload: Buffer): void;
 }
 
-/** Without a moduli file, offer the RFC 3526 group nearest the client's preference within its range. */
+/**
+ * Without a usable moduli file, offer the RFC 3526 group nearest the client's preference within its range.
+ * 2048-bit modp14 is not among them: the server's groups are at least 3072 bits (src/server/moduli.ts).
+ */
 export function defaultGroupChooser(min: number, preferred: number, max: number): { prime: Buffer; generator: Buffer } {
   const sizes = [
-    { bits: 2048, name: 'modp14' },
+    { bits: 3072, name: 'modp15' },
     { bits: 4096, name: 'modp16' },
+    { bits: 6144, name: 'modp17' },
     { bits: 8192, name: 'modp18' },
   ] as const;
   const usable = sizes.filter((s) => s.bits >= min && s.bits <= max);
@@ -176,8 +191,7 @@ export function serverKexFlow(params: ServerKexParams): KexFlow {
     const reader = new Reader(payload, 1);
     const clientPublic = readPublic(reader, method);
     reader.end('kex init');
-    const agreement = gexRequest ? dhAgreement(gexRequest.prime, gexRequest.generator) : method.agreement!();
-    const secret = agreement.computeSecret(clientPublic);
+    const { publicValue, secret } = (gexRequest ? groupAgreement(gexRequest) : method.agreement!).respond(clientPublic);
     const hashInput = hashPrefix(transcript, hostKeyBlob);
     if (gexRequest) {
       hashInput
@@ -188,13 +202,13 @@ export function serverKexFlow(params: ServerKexParams): KexFlow {
         .mpint(gexRequest.generator);
     }
     writePublic(hashInput, method, clientPublic);
-    writePublic(hashInput, method, agreement.publicValue);
-    const exchangeHash = finishHash(method, hashInput, secret);
+    writePublic(hashInput, method, publicValue);
+    const { encodedSecret, exchangeHash } = finish(method, hashInput, secret);
     const signature = params.hostKey.sign(exchangeHash, params.hostKeyAlgorithm);
     const message = new Writer(2048).byte(replyType).string(hostKeyBlob);
-    writePublic(message, method, agreement.publicValue).string(signature);
+    writePublic(message, method, publicValue).string(signature);
     send(Buffer.from(message.finish()));
-    return { encodedSecret: encodeSharedSecret(secret), exchangeHash, hostKey: params.hostKey.publicKey };
+    return { encodedSecret, exchangeHash, hostKey: params.hostKey.publicKey };
   };
 
   return {

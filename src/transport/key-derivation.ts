@@ -3,15 +3,19 @@
  */
 import { createHash } from 'node:crypto';
 import { Writer } from '../wire/writer.ts';
-import type { HashName } from '../crypto/kex/methods.ts';
+import type { HashName, KexMethod } from '../crypto/kex/methods.ts';
 
 export function hashOf(name: HashName, data: Buffer): Buffer {
   return createHash(name).update(data).digest();
 }
 
-/** K encoded as an mpint, the form in which it enters every hash. */
-export function encodeSharedSecret(secret: Buffer): Buffer {
-  return Buffer.from(new Writer(secret.length + 8).mpint(secret).finish());
+/**
+ * K in the form in which it enters the exchange hash and every key derivation: an mpint for DH and ECDH
+ * (RFC 4253 §7.2, §8), a string for the hybrid methods, whose K is a hash output (methods.ts).
+ */
+export function encodeSharedSecret(secret: Buffer, encoding: KexMethod['secretEncoding']): Buffer {
+  const writer = new Writer(secret.length + 8);
+  return Buffer.from((encoding === 'string' ? writer.string(secret) : writer.mpint(secret)).finish());
 }
 
 /**

@@ -2,96 +2,33 @@
  * The SSH transport layer (RFC 4253) for either role over any byte stream (a TCP socket, a ProxyCommand's
  * stdio, or a channel of another connection for jump hosts).
  *
- * Responsibilities: identification exchange, binary packets, key exchange and re-exchange started by either
- * side, strict kex (OpenSSH PROTOCOL §1.10, the Terrapin countermeasure), ext-info (RFC 8308), delayed
- * compression, IGNORE/DEBUG/UNIMPLEMENTED and DISCONNECT. Messages 50 and above go to `packetHandler`.
+ * Three parts, as Go's x/crypto/ssh has its transport and handshakeTransport: the packet layer
+ * (packet-layer.ts: framing, keys in force, sequence numbers, compression, flow control), the key exchange
+ * state machine (handshake.ts: KEXINIT to NEWKEYS, strict kex, re-exchange) and, here, what ties them to the
+ * stream and to the layers above: the identification exchange, dispatch of messages by number (1–49 here,
+ * 50 and above to `packetHandler`), ext-info (RFC 8308), IGNORE/DEBUG/UNIMPLEMENTED, DISCONNECT and closing.
  */
-import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
 import { DISCONNECT_REASON, SSH_MSG } from '../wire/message-numbers.ts';
 import { DecodeError, DisconnectError, ProtocolError } from '../wire/errors.ts';
-import type { PrivateKey, PublicKey } from '../keys/types.ts';
-import { MacError, type PacketOpener, type PacketSealer } from '../crypto/cipher/types.ts';
-import { CIPHERS, MACS, createNoneOpener, createNoneSealer, createOpener, createSealer } from '../crypto/cipher/index.ts';
-import {
-  DEFAULT_KEX,
-  EXT_INFO_CLIENT,
-  KEX_METHODS,
-  STRICT_KEX_CLIENT,
-  STRICT_KEX_SERVER,
-} from '../crypto/kex/methods.ts';
-import { IdentificationError, IdentificationReader, SOFTWARE_VERSION, printable } from './version.ts';
-import { decodeKexInit, encodeKexInit, guessWasRight, negotiate, type KexInit, type NegotiatedAlgorithms } from './kexinit.ts';
-import { clientKexFlow, serverKexFlow, type KexFlow, type KexOutcome } from './kex-flow.ts';
-import { deriveKey } from './key-derivation.ts';
-import { ByteQueue } from './byte-queue.ts';
-import { PacketCompression } from './packet-compression.ts';
+import { MacError } from '../crypto/cipher/types.ts';
 import { DEFAULT_CIPHERS, DEFAULT_MACS } from '../crypto/cipher/index.ts';
+import { DEFAULT_KEX } from '../crypto/kex/methods.ts';
+import { IdentificationError, IdentificationReader, SOFTWARE_VERSION, printable } from './version.ts';
+import { KeyExchangeMachine, isStrictKexMessage } from './handshake.ts';
+import { PacketLayer } from './packet-layer.ts';
+import { DEFAULT_HOST_KEY_ALGORITHMS, type AlgorithmPreferences, type TransportOptions } from './transport-options.ts';
 
-/** Stop reading from the stream when this much undecoded input is waiting. */
-const INPUT_HIGH_WATER = 1024 * 1024;
-/** Default RekeyLimit: re-exchange keys after this many bytes in either direction. */
-export const DEFAULT_REKEY_BYTES = 1024 ** 3;
-
-export const DEFAULT_HOST_KEY_ALGORITHMS = [
-  'ssh-ed25519',
-  'ecdsa-sha2-nistp256',
-  'ecdsa-sha2-nistp384',
-  'ecdsa-sha2-nistp521',
-  'rsa-sha2-512',
-  'rsa-sha2-256',
-];
-export const DEFAULT_COMPRESSION = ['none', 'zlib@openssh.com'];
-
-export interface AlgorithmPreferences {
-  kex: string[];
-  hostKey: string[];
-  cipher: string[];
-  mac: string[];
-  compression: string[];
-}
-
-/** Where the peer is, when the stream is a network socket. */
-export interface PeerAddress {
-  address: string | undefined;
-}
-
-export interface TransportOptions {
-  role: 'client' | 'server';
-  stream: Duplex;
-  algorithms?: Partial<AlgorithmPreferences>;
-  /** Client: accept or reject the server's host key on the first exchange (throw to reject). */
-  verifyHostKey?: (key: PublicKey, algorithm: string, peer: PeerAddress) => Promise<void> | void;
-  /** Server: host keys to offer. */
-  hostKeys?: PrivateKey[];
-  /** Server: the signature algorithms announced in EXT_INFO server-sig-algs (PubkeyAcceptedAlgorithms). */
-  serverSignatureAlgorithms?: string[];
-  /** Server: picks a group for diffie-hellman-group-exchange. */
-  chooseDhGroup?: (min: number, preferred: number, max: number) => { prime: Buffer; generator: Buffer };
-  rekeyLimitBytes?: number;
-  /** Re-exchange keys after this many seconds; 0 disables. */
-  rekeyIntervalSeconds?: number;
-  softwareVersion?: string;
-  /** Diagnostic messages, as `ssh -v` prints them. */
-  debug?: (message: string) => void;
-}
-
-/** What a kex in progress has gathered so far. */
-interface KexState {
-  ourInit: Buffer;
-  ourLists: KexInit;
-  peerInit?: Buffer;
-  negotiated?: NegotiatedAlgorithms;
-  flow?: KexFlow;
-  outcome?: KexOutcome;
-  ignoreNextKexPacket: boolean;
-  sentNewKeys: boolean;
-  receivedNewKeys: boolean;
-  pendingOpener?: PacketOpener;
-  pendingDecompression?: string;
-}
+export {
+  DEFAULT_COMPRESSION,
+  DEFAULT_HOST_KEY_ALGORITHMS,
+  DEFAULT_REKEY_BYTES,
+  type AlgorithmPreferences,
+  type PeerAddress,
+  type TransportOptions,
+} from './transport-options.ts';
 
 type PacketHandler = (payload: Buffer) => void | Promise<void>;
 
@@ -100,54 +37,25 @@ function isKexPhaseMessage(type: number): boolean {
   return (type >= 1 && type <= 4) || (type >= 20 && type <= 49);
 }
 
-export class Transport extends EventEmitter {
+export class Transport extends KeyExchangeMachine {
   readonly role: 'client' | 'server';
   private readonly stream: Duplex;
-  private readonly options: TransportOptions;
-  private readonly preferences: AlgorithmPreferences;
+  protected readonly options: TransportOptions;
+  protected readonly preferences: AlgorithmPreferences;
   private readonly identification: IdentificationReader;
-  private readonly input = new ByteQueue();
-  private readonly ourVersion: string;
+  protected readonly ourVersion: string;
+  protected readonly packets: PacketLayer;
 
   peerVersion = '';
   /** Lines the server sent before its identification (client role only). */
   preamble: string[] = [];
-  sessionId: Buffer | undefined;
-  negotiated: NegotiatedAlgorithms | undefined;
   /** Extensions the peer announced with SSH_MSG_EXT_INFO (RFC 8308). */
   readonly peerExtensions = new Map<string, Buffer>();
-  strictKex = false;
-  /** Counts every packet received, so liveness checks (ServerAliveInterval) can see the peer is there. */
-  packetsReceived = 0;
-  /** performance.now() when the last packet arrived (updated once per input batch). */
-  lastPacketAt = performance.now();
-  serverHostKey: PublicKey | undefined;
 
   private handler: PacketHandler | undefined;
   /** Upper-layer packets that arrived before any handler was installed, delivered when one is. */
   private readonly undelivered: Buffer[] = [];
-
-  private sealer: PacketSealer = createNoneSealer();
-  private opener: PacketOpener = createNoneOpener();
-  private readonly compression = new PacketCompression((message) => this.debug(message));
-  private sendSequence = 0;
-  private receiveSequence = 0;
-  /** Sequence number of the packet being dispatched, for SSH_MSG_UNIMPLEMENTED replies. */
-  private dispatchSequence = 0;
-  private incomingLength = -1;
-  /** Bytes protected by the current keys, per direction: RekeyLimit applies to each key set. */
-  private bytesSentWithKeys = 0;
-  private bytesReceivedWithKeys = 0;
-  private kex: KexState | undefined;
-  private kexCount = 0;
-  private readonly queuedDuringKex: Buffer[] = [];
-  private inputPaused = false;
-  private peerWantsExtInfo = false;
-  private sawNonKexBeforeFirstKexInit = false;
   private receivedAnyPacket = false;
-  private authenticated = false;
-  private corked = false;
-  private rekeyTimer: NodeJS.Timeout | undefined;
   private closedWith: Error | null | undefined;
 
   /** Resolves when the first key exchange has completed in both directions. */
@@ -171,6 +79,13 @@ export class Transport extends EventEmitter {
       compression: options.algorithms?.compression ?? ['none', 'zlib@openssh.com'],
     };
     this.identification = new IdentificationReader(this.role === 'client');
+    this.packets = new PacketLayer({
+      stream: this.stream,
+      onPacket: (payload) => this.dispatch(payload),
+      afterInput: () => this.maybeRekey(),
+      onError: (error) => this.fail(error),
+      debug: (message) => this.debug(message),
+    });
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -187,12 +102,30 @@ export class Transport extends EventEmitter {
     this.stream.write(`${this.ourVersion}\r\n`);
   }
 
-  private debug(message: string): void {
+  protected debug(message: string): void {
     this.options.debug?.(message);
   }
 
   get isClosed(): boolean {
     return this.closedWith !== undefined;
+  }
+
+  /** Counts every packet received, so liveness checks (ServerAliveInterval) can see the peer is there. */
+  get packetsReceived(): number {
+    return this.packets.packetsReceived;
+  }
+
+  /** performance.now() when the last packet arrived (updated once per input batch). */
+  get lastPacketAt(): number {
+    return this.packets.lastPacketAt;
+  }
+
+  protected get peerAddress(): string | undefined {
+    return (this.stream as { remoteAddress?: string }).remoteAddress;
+  }
+
+  protected firstKexDone(): void {
+    this.resolveReady();
   }
 
   // ---- receiving -----------------------------------------------------------------------------------------
@@ -209,54 +142,10 @@ export class Transport extends EventEmitter {
         chunk = result.rest;
         this.startKex();
       }
-      this.input.push(chunk);
-      if (this.input.length > INPUT_HIGH_WATER) this.stream.pause();
-      this.processInput();
+      this.packets.receive(chunk);
     } catch (error) {
       this.fail(error as Error);
     }
-  }
-
-  private processInput(): void {
-    const packetsBefore = this.packetsReceived;
-    while (!this.inputPaused && !this.isClosed) {
-      if (this.incomingLength < 0) {
-        if (this.input.length < this.opener.headerLength) break;
-        // The opener rejects lengths out of range (MAX_PACKET_LENGTH) or misaligned for the mode.
-        this.incomingLength = this.opener.packetLength(this.receiveSequence, this.input.peek(this.opener.headerLength));
-      }
-      const total = 4 + this.incomingLength + this.opener.macLength;
-      if (this.input.length < total) break;
-      const packet = this.input.take(total);
-      this.incomingLength = -1;
-      let payload = this.opener.open(this.receiveSequence, packet);
-      this.dispatchSequence = this.receiveSequence;
-      this.packetsReceived++;
-      this.receiveSequence = (this.receiveSequence + 1) >>> 0;
-      this.bytesReceivedWithKeys += total;
-      payload = this.compression.decompress(payload);
-      if (payload.length === 0) throw new ProtocolError('empty packet payload');
-      this.dispatch(payload);
-    }
-    if (this.packetsReceived !== packetsBefore) this.lastPacketAt = performance.now();
-    if (this.input.length < INPUT_HIGH_WATER && !this.inputPaused && !this.isClosed) this.stream.resume();
-    this.maybeRekey();
-  }
-
-  /** Stops decoding until `promise` settles: packets after it may need keys or state it establishes. */
-  private pauseUntil(promise: Promise<void>): void {
-    this.inputPaused = true;
-    promise.then(
-      () => {
-        this.inputPaused = false;
-        try {
-          this.processInput();
-        } catch (error) {
-          this.fail(error as Error);
-        }
-      },
-      (error: Error) => this.fail(error),
-    );
   }
 
   private dispatch(payload: Buffer): void {
@@ -306,7 +195,7 @@ export class Transport extends EventEmitter {
   set packetHandler(handler: PacketHandler) {
     this.handler = handler;
     try {
-      while (this.undelivered.length > 0 && !this.inputPaused && !this.isClosed) this.deliver(this.undelivered.shift()!);
+      while (this.undelivered.length > 0 && !this.packets.isPaused && !this.isClosed) this.deliver(this.undelivered.shift()!);
     } catch (error) {
       this.fail(error as Error);
     }
@@ -322,12 +211,12 @@ export class Transport extends EventEmitter {
       return;
     }
     const result = this.handler(payload);
-    if (result instanceof Promise) this.pauseUntil(result);
+    if (result instanceof Promise) this.packets.pauseUntil(result);
   }
 
   /** RFC 4253 §11.4: answers the packet being dispatched with SSH_MSG_UNIMPLEMENTED. */
   sendUnimplemented(): void {
-    this.send(Buffer.from(new Writer(8).byte(SSH_MSG.UNIMPLEMENTED).uint32(this.dispatchSequence).finish()));
+    this.send(Buffer.from(new Writer(8).byte(SSH_MSG.UNIMPLEMENTED).uint32(this.packets.dispatchSequence).finish()));
   }
 
   private onDisconnect(payload: Buffer): void {
@@ -365,236 +254,13 @@ export class Transport extends EventEmitter {
     this.close(error, false);
   }
 
-  // ---- key exchange --------------------------------------------------------------------------------------
-
-  private ourKexLists(): KexInit {
-    const first = this.kexCount === 0;
-    const kex = [...this.preferences.kex];
-    // Pseudo-algorithms go in the first KEXINIT only (OpenSSH PROTOCOL §1.9, §1.10; RFC 8308 §2.1).
-    if (first) kex.push(...(this.role === 'client' ? [EXT_INFO_CLIENT, STRICT_KEX_CLIENT] : [STRICT_KEX_SERVER]));
-    else if (this.role === 'client') kex.push(EXT_INFO_CLIENT);
-    const hostKey =
-      this.role === 'server'
-        ? this.preferences.hostKey.filter((alg) => this.options.hostKeys?.some((k) => k.publicKey.signatureAlgorithms.includes(alg)))
-        : this.preferences.hostKey;
-    return {
-      cookie: Buffer.alloc(16),
-      kex,
-      hostKey,
-      cipherClientToServer: this.preferences.cipher,
-      cipherServerToClient: this.preferences.cipher,
-      macClientToServer: this.preferences.mac,
-      macServerToClient: this.preferences.mac,
-      compressionClientToServer: this.preferences.compression,
-      compressionServerToClient: this.preferences.compression,
-      firstKexPacketFollows: false,
-    };
-  }
-
-  /** Sends our KEXINIT unless a key exchange is already under way (RFC 4253 §9: either side may start one). */
-  startKex(): void {
-    if (this.kex || this.isClosed || this.peerVersion === '') return;
-    const ourLists = this.ourKexLists();
-    const ourInit = encodeKexInit(ourLists);
-    this.kex = { ourInit, ourLists, ignoreNextKexPacket: false, sentNewKeys: false, receivedNewKeys: false };
-    this.debug('SSH2_MSG_KEXINIT sent');
-    this.writePacket(ourInit);
-  }
-
-  private onKexInit(payload: Buffer): void {
-    this.debug('SSH2_MSG_KEXINIT received');
-    if (!this.kex) this.startKex();
-    const kex = this.kex!;
-    if (kex.peerInit) throw new ProtocolError('duplicate SSH2_MSG_KEXINIT');
-    kex.peerInit = Buffer.from(payload);
-    const peer = decodeKexInit(payload);
-    const [client, server] = this.role === 'client' ? [kex.ourLists, peer] : [peer, kex.ourLists];
-    if (this.kexCount === 0) {
-      this.strictKex = client.kex.includes(STRICT_KEX_CLIENT) && server.kex.includes(STRICT_KEX_SERVER);
-      if (this.strictKex) {
-        this.debug('kex: strict KEX mode enabled');
-        if (this.sawNonKexBeforeFirstKexInit) throw new ProtocolError('strict KEX violation: KEXINIT was not the first packet');
-      }
-    }
-    if (this.role === 'server') this.peerWantsExtInfo = client.kex.includes(EXT_INFO_CLIENT);
-    const negotiated = negotiate(client, server, (cipher) => CIPHERS.get(cipher)?.aead ?? false);
-    kex.negotiated = negotiated;
-    this.debug(`kex: algorithm: ${negotiated.kex}`);
-    this.debug(`kex: host key algorithm: ${negotiated.hostKey}`);
-    this.debug(`kex: server->client cipher: ${negotiated.cipherServerToClient} MAC: ${negotiated.macServerToClient} compression: ${negotiated.compressionServerToClient}`);
-    this.debug(`kex: client->server cipher: ${negotiated.cipherClientToServer} MAC: ${negotiated.macClientToServer} compression: ${negotiated.compressionClientToServer}`);
-    if (peer.firstKexPacketFollows && !guessWasRight(client, server)) kex.ignoreNextKexPacket = true;
-
-    const method = KEX_METHODS.get(negotiated.kex)!;
-    const transcript = {
-      clientVersion: this.role === 'client' ? this.ourVersion : this.peerVersion,
-      serverVersion: this.role === 'client' ? this.peerVersion : this.ourVersion,
-      clientKexInit: this.role === 'client' ? kex.ourInit : kex.peerInit,
-      serverKexInit: this.role === 'client' ? kex.peerInit : kex.ourInit,
-    };
-    const send = (message: Buffer) => this.writePacket(message);
-    if (this.role === 'client') {
-      const cipher = CIPHERS.get(negotiated.cipherClientToServer)!;
-      kex.flow = clientKexFlow({
-        method,
-        transcript,
-        hostKeyAlgorithm: negotiated.hostKey,
-        preferredGroupBits: groupBitsFor(cipher.keyLength),
-        send,
-      });
-    } else {
-      const hostKey = this.options.hostKeys!.find((key) => key.publicKey.signatureAlgorithms.includes(negotiated.hostKey))!;
-      kex.flow = serverKexFlow({
-        method,
-        transcript,
-        hostKey,
-        hostKeyAlgorithm: negotiated.hostKey,
-        chooseGroup: this.options.chooseDhGroup,
-        send,
-      });
-    }
-    kex.flow.start();
-  }
-
-  private onKexMessage(payload: Buffer): void {
-    const kex = this.kex;
-    if (!kex?.flow || kex.outcome) throw new ProtocolError(`unexpected key exchange message ${payload[0]}`);
-    if (kex.ignoreNextKexPacket) {
-      kex.ignoreNextKexPacket = false;
-      return;
-    }
-    const outcome = kex.flow.handle(payload);
-    if (!outcome) return;
-    kex.outcome = outcome;
-    if (this.role === 'client') {
-      if (this.serverHostKey) {
-        // Re-exchanges must present the host key the user accepted on the first one.
-        if (!this.serverHostKey.equals(outcome.hostKey)) throw new ProtocolError('Server host key changed during rekey', 9);
-      } else {
-        this.serverHostKey = outcome.hostKey;
-        const verify = this.options.verifyHostKey;
-        if (verify) {
-          // The address lets the policy check it too (CheckHostIP); streams other than sockets have none.
-          const peer = { address: (this.stream as { remoteAddress?: string }).remoteAddress };
-          this.pauseUntil(Promise.resolve(verify(outcome.hostKey, kex.negotiated!.hostKey, peer)).then(() => this.sendNewKeys()));
-          return;
-        }
-      }
-    }
-    this.sendNewKeys();
-  }
-
-  private sendNewKeys(): void {
-    const kex = this.kex!;
-    const outcome = kex.outcome!;
-    this.sessionId ??= outcome.exchangeHash;
-    const negotiated = kex.negotiated!;
-    const method = KEX_METHODS.get(negotiated.kex)!;
-    const derive = (letter: string, length: number) =>
-      deriveKey(method.hash, outcome.encodedSecret, outcome.exchangeHash, letter, this.sessionId!, length);
-    const keysFor = (cipherName: string, macName: string, ivLetter: string, keyLetter: string, macLetter: string) => {
-      const cipher = CIPHERS.get(cipherName)!;
-      const mac = cipher.aead ? undefined : MACS.get(macName)!;
-      return {
-        cipher: cipherName,
-        mac: mac ? macName : '',
-        iv: derive(ivLetter, cipher.ivLength),
-        encryptionKey: derive(keyLetter, cipher.keyLength),
-        integrityKey: mac ? derive(macLetter, mac.keyLength) : Buffer.alloc(0),
-      };
-    };
-    const clientToServer = keysFor(negotiated.cipherClientToServer, negotiated.macClientToServer, 'A', 'C', 'E');
-    const serverToClient = keysFor(negotiated.cipherServerToClient, negotiated.macServerToClient, 'B', 'D', 'F');
-    const [outgoing, incoming] = this.role === 'client' ? [clientToServer, serverToClient] : [serverToClient, clientToServer];
-    const [outCompression, inCompression] =
-      this.role === 'client'
-        ? [negotiated.compressionClientToServer, negotiated.compressionServerToClient]
-        : [negotiated.compressionServerToClient, negotiated.compressionClientToServer];
-
-    this.writePacket(Buffer.from([SSH_MSG.NEWKEYS]));
-    this.debug('SSH2_MSG_NEWKEYS sent');
-    this.sealer = createSealer(outgoing);
-    this.bytesSentWithKeys = 0;
-    if (this.strictKex) this.sendSequence = 0;
-    this.compression.newKeys('out', outCompression);
-    kex.pendingOpener = createOpener(incoming);
-    kex.pendingDecompression = inCompression;
-    kex.sentNewKeys = true;
-
-    if (this.role === 'server' && this.kexCount === 0 && this.peerWantsExtInfo) this.sendExtInfo();
-    this.flushQueuedDuringKex();
-    if (kex.receivedNewKeys) this.finishKex();
-  }
-
-  private onNewKeys(payload: Buffer): void {
-    const kex = this.kex;
-    if (!kex?.pendingOpener || kex.receivedNewKeys || payload.length !== 1) {
-      throw new ProtocolError('unexpected SSH2_MSG_NEWKEYS');
-    }
-    this.debug('SSH2_MSG_NEWKEYS received');
-    this.opener = kex.pendingOpener;
-    this.bytesReceivedWithKeys = 0;
-    if (this.strictKex) this.receiveSequence = 0;
-    this.compression.newKeys('in', kex.pendingDecompression!);
-    kex.receivedNewKeys = true;
-    if (kex.sentNewKeys) this.finishKex();
-  }
-
-  private finishKex(): void {
-    this.negotiated = this.kex!.negotiated;
-    this.kex = undefined;
-    this.kexCount++;
-    this.scheduleTimedRekey();
-    if (this.kexCount === 1) this.resolveReady();
-    this.emit('kex', this.kexCount);
-    // Data queued during the exchange may already have used up the new keys' allowance.
-    this.maybeRekey();
-  }
-
-  private flushQueuedDuringKex(): void {
-    const queued = this.queuedDuringKex.splice(0);
-    for (const payload of queued) this.writePacket(payload);
-    if (queued.length > 0) this.emit('drain');
-  }
-
-  private sendExtInfo(): void {
-    // RFC 8308 §3.1: the signature algorithms we accept for user authentication.
-    const algorithms = this.options.serverSignatureAlgorithms ?? DEFAULT_HOST_KEY_ALGORITHMS;
-    const writer = new Writer().byte(SSH_MSG.EXT_INFO).uint32(1).string('server-sig-algs').nameList(algorithms);
-    this.writePacket(Buffer.from(writer.finish()));
-  }
-
-  /**
-   * RekeyLimit (data). Like OpenSSH (packet.c ssh_packet_need_rekeying) we start re-exchanges only after user
-   * authentication: sshd treats a KEXINIT during authentication as a protocol error, so with a tiny limit a
-   * pre-auth rekey would end the connection. The peer may still start one whenever it likes.
-   */
-  private maybeRekey(): void {
-    const limit = this.options.rekeyLimitBytes ?? DEFAULT_REKEY_BYTES;
-    if (!this.authenticated || this.kexCount === 0 || this.kex) return;
-    if (Math.max(this.bytesSentWithKeys, this.bytesReceivedWithKeys) > limit) {
-      this.debug('rekeying after data limit');
-      this.startKex();
-    }
-  }
-
-  private scheduleTimedRekey(): void {
-    clearTimeout(this.rekeyTimer);
-    const seconds = this.options.rekeyIntervalSeconds ?? 0;
-    if (seconds > 0) {
-      // Before authentication the interval starts over, for the reason given at maybeRekey().
-      this.rekeyTimer = setTimeout(() => (this.authenticated ? this.startKex() : this.scheduleTimedRekey()), seconds * 1000);
-      this.rekeyTimer.unref();
-    }
-  }
-
   // ---- compression ---------------------------------------------------------------------------------------
 
   /** Delayed compression begins, and data-limit re-exchanges may: at USERAUTH_SUCCESS, sent (server) or received (client). */
   private markAuthenticated(): void {
     if (this.authenticated) return;
     this.authenticated = true;
-    this.compression.authenticationSucceeded();
+    this.packets.authenticationSucceeded();
   }
 
   // ---- sending -------------------------------------------------------------------------------------------
@@ -612,22 +278,9 @@ export class Transport extends EventEmitter {
     return this.writePacket(payload);
   }
 
-  private writePacket(payload: Buffer): boolean {
+  protected writePacket(payload: Buffer): boolean {
     if (this.isClosed) return false;
-    const compressed = this.compression.compress(payload);
-    const packet = this.sealer.seal(this.sendSequence, compressed);
-    this.sendSequence = (this.sendSequence + 1) >>> 0;
-    this.bytesSentWithKeys += packet.length;
-    // Packets written in the same tick leave in one segment: Nagle is off, so batching is ours to do.
-    if (!this.corked) {
-      this.corked = true;
-      this.stream.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.stream.uncork();
-      });
-    }
-    const flowing = this.stream.write(packet);
+    const flowing = this.packets.write(payload);
     // The server compresses from the packet after its USERAUTH_SUCCESS (OpenSSH PROTOCOL §2.2).
     if (this.role === 'server' && payload[0] === SSH_MSG.USERAUTH_SUCCESS) this.markAuthenticated();
     if (payload[0]! >= 50) this.maybeRekey();
@@ -679,8 +332,7 @@ export class Transport extends EventEmitter {
     if (this.isClosed) return;
     this.closedWith = error;
     clearTimeout(this.rekeyTimer);
-    this.compression.close();
-    if (this.stream.writableCorked) this.stream.uncork();
+    this.packets.close();
     if (endStream) {
       // Let the DISCONNECT leave, then make sure the stream is gone even if the peer never closes its side.
       this.stream.end(() => this.stream.destroy());
@@ -692,18 +344,4 @@ export class Transport extends EventEmitter {
     this.resolveClosed(error);
     this.emit('close', error);
   }
-}
-
-/** Under strict kex, only these may arrive during the first exchange (OpenSSH PROTOCOL §1.10). */
-function isStrictKexMessage(type: number): boolean {
-  return type === SSH_MSG.KEXINIT || type === SSH_MSG.NEWKEYS || type === SSH_MSG.DISCONNECT || (type >= 30 && type <= 49);
-}
-
-/** The DH group size matching a cipher's strength, like OpenSSH's dh_estimate(). */
-function groupBitsFor(cipherKeyBytes: number): number {
-  const bits = Math.min(cipherKeyBytes, 32) * 8;
-  if (bits <= 112) return 2048;
-  if (bits <= 128) return 3072;
-  if (bits <= 192) return 7680;
-  return 8192;
 }

@@ -10,6 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { makeKey, publicKeyLine, startSshd, tempDir, type RunningSshd } from '../helpers/openssh.ts';
 import { runTether } from '../helpers/tether.ts';
+import { startTestServer, TEST_USER } from './server-harness.ts';
+import type { ServerConnection } from '../../src/server/server-connection.ts';
 
 /** A TCP server on 127.0.0.1 treating each connection with `behaviour`; `stop()` drops every connection. */
 async function fakeServer(behaviour: (socket: Socket) => void): Promise<{ port: number; server: Server; stop(): Promise<void> }> {
@@ -165,6 +167,29 @@ describe('tether ssh when a real sshd stream is corrupted in transit', () => {
       assert.match(result.stderr, new RegExp(`Unable to negotiate with 127\\.0\\.0\\.1 port ${restricted.port}: no matching cipher found\\. Their offer: aes128-ctr`));
     } finally {
       await restricted.stop();
+    }
+  });
+});
+
+describe('tether ssh when the server says goodbye', () => {
+  test('a DISCONNECT right after login reaches the user with its reason, as ssh prints it', async () => {
+    const server = await startTestServer();
+    server.server.on('connection', (connection: ServerConnection) => {
+      connection.once('authenticated', () => connection.disconnect('Maintenance: come back later'));
+    });
+    try {
+      const result = await runTether(
+        ['ssh', '-F', 'none', '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${join(home, 'known_hosts')}`,
+          '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-i', server.clientKey, '-p', String(server.port), `${TEST_USER}@127.0.0.1`, 'true'],
+        { env: { HOME: home }, timeoutMs: 30_000 },
+      );
+      assert.equal(result.timedOut, false);
+      assert.equal(result.status, 255, result.stderr);
+      assert.match(result.stderr, new RegExp(`^Received disconnect from 127\\.0\\.0\\.1 port ${server.port}:11: Maintenance: come back later$`, 'm'));
+      assert.match(result.stderr, new RegExp(`^Disconnected from 127\\.0\\.0\\.1 port ${server.port}$`, 'm'));
+      assert.doesNotMatch(result.stderr, /connection is closed/);
+    } finally {
+      await server.stop();
     }
   });
 });

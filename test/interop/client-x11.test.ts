@@ -8,69 +8,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeKey, publicKeyLine, startSshd, tempDir, type RunningSshd } from '../helpers/openssh.ts';
 import { runTether } from '../helpers/tether.ts';
-import { stopProcess } from '../helpers/processes.ts';
-
-const XVFB = '/usr/bin/Xvfb';
-const XAUTH = '/usr/bin/xauth';
-const REQUIRED_PROGRAMS: Record<string, string> = { [XVFB]: 'xvfb', [XAUTH]: 'xauth', '/usr/bin/xdpyinfo': 'x11-utils' };
+import { requireX11Programs, startXvfb, XAUTH, xauth, type RunningXvfb } from '../helpers/x11.ts';
 
 /** Xvfb's full extension list has ~20 entries; an untrusted client sees only what SECURITY allows (2 here). */
 const UNTRUSTED_EXTENSION_COUNT = 2;
-
-interface RunningXvfb {
-  display: number;
-  stop(): Promise<void>;
-}
-
-function xauth(authorityFile: string, args: string[]): void {
-  const result = spawnSync(XAUTH, ['-f', authorityFile, ...args], { encoding: 'utf8' });
-  assert.equal(result.status, 0, `xauth ${args.join(' ')}: ${result.stderr}`);
-}
-
-/**
- * Starts Xvfb on a display it picks itself (-displayfd writes the number once it listens, so parallel tests
- * never race for one), local sockets only, accepting `cookieHex`. -noreset keeps the server (and the untrusted
- * cookies xauth generates) alive while no client is connected, as a desktop's window manager would.
- */
-async function startXvfb(dir: string, cookieHex: string): Promise<RunningXvfb> {
-  const serverAuthority = join(dir, 'xvfb-authority');
-  // The X server accepts every cookie in its -auth file, whatever display name it is filed under.
-  xauth(serverAuthority, ['add', ':0', 'MIT-MAGIC-COOKIE-1', cookieHex]);
-  const child: ChildProcess = spawn(XVFB, ['-displayfd', '3', '-nolisten', 'tcp', '-noreset', '-auth', serverAuthority], {
-    stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-  });
-  let log = '';
-  child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  const display = await new Promise<number>((resolve, reject) => {
-    let text = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`Xvfb did not start within 10 s: ${log}`));
-    }, 10_000);
-    (child.stdio[3] as NodeJS.ReadableStream).on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      if (!text.includes('\n')) return;
-      clearTimeout(timer);
-      resolve(Number(text.trim()));
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`Xvfb exited (${code}) at start: ${log}`));
-    });
-  });
-  return {
-    display,
-    async stop() {
-      await stopProcess(child);
-    },
-  };
-}
 
 describe('tether ssh X11 forwarding with OpenSSH sshd', () => {
   let home: string;
@@ -84,10 +30,7 @@ describe('tether ssh X11 forwarding with OpenSSH sshd', () => {
   let cookieHex: string;
 
   before(async () => {
-    const missing = Object.entries(REQUIRED_PROGRAMS).filter(([path]) => !existsSync(path));
-    if (missing.length > 0) {
-      throw new Error(`X11 tests need ${missing.map(([path, pkg]) => `${path} (Debian package ${pkg})`).join(', ')}`);
-    }
+    requireX11Programs();
     home = tempDir();
     key = makeKey(home, 'id_ed25519', 'ed25519');
     cookieHex = randomBytes(16).toString('hex');

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { createServer, type Server as TcpServer } from 'node:net';
+import { type as osType } from 'node:os';
 import { join } from 'node:path';
 import { ensureTestUser, freePort, makeKey, publicKeyLine, tempDir, TEST_USER } from '../helpers/openssh.ts';
 import { generateHostKeyFile, run, tether, tetherMainModule, type RunResult } from './server-harness.ts';
@@ -163,15 +164,19 @@ describe('tether server as an sshd process', () => {
   });
 
   it('-i answers on stdout: its identification, then sshd\'s line for a bad or old client, exit 255', async () => {
+    // DebianBanner (default yes) adds the OS as the identification's comment, as Debian adds its package version.
+    const ident = `SSH-2.0-Tether_0.1 ${osType()}\r\n`;
     const empty = await run(wrapper, ['-i', '-f', config], { input: '' });
-    assert.equal(empty.stdout.toString(), 'SSH-2.0-Tether_0.1\r\n');
+    assert.equal(empty.stdout.toString(), ident);
     assert.equal(empty.status, 255);
     const old = await run(wrapper, ['-i', '-f', config], { input: 'SSH-1.5-HALLO\n' });
-    assert.equal(old.stdout.toString(), 'SSH-2.0-Tether_0.1\r\nProtocol major versions differ.\r\n');
+    assert.equal(old.stdout.toString(), `${ident}Protocol major versions differ.\r\n`);
     assert.equal(old.status, 255);
     const http = await run(wrapper, ['-i', '-f', config], { input: 'GET / HTTP/1.0\r\n\r\n' });
-    assert.equal(http.stdout.toString(), 'SSH-2.0-Tether_0.1\r\nInvalid SSH identification string.\r\n');
+    assert.equal(http.stdout.toString(), `${ident}Invalid SSH identification string.\r\n`);
     assert.equal(http.stderr, '', 'no log on stderr without -e');
+    const plain = await run(wrapper, ['-i', '-f', config, '-o', 'DebianBanner=no', '-o', 'VersionAddendum=edge 7'], { input: '' });
+    assert.equal(plain.stdout.toString(), 'SSH-2.0-Tether_0.1 edge 7\r\n', 'DebianBanner no: no comment, then VersionAddendum');
   });
 
   it('-i behind ProxyCommand: UNKNOWN endpoints, user:style, a 100000-byte Banner whole', async () => {

@@ -115,6 +115,14 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     logger,
     passwords: options.passwords ?? new SystemPasswordVerifier(),
     listen: ['127.0.0.1', ...(options.extraAddresses ?? [])].map((address) => ({ address, port })),
+    // Never the system's /etc/ssh/sshrc, /etc/motd or login records: files in `dir`, absent until a test writes them.
+    paths: {
+      systemRc: join(dir, 'sshrc'),
+      motd: join(dir, 'motd'),
+      lastlog: join(dir, 'lastlog'),
+      wtmp: join(dir, 'wtmp'),
+      utmp: join(dir, 'utmp'),
+    },
   });
   await server.listen();
   return {

@@ -9,6 +9,7 @@ import type { SshClient } from '../client.ts';
 import { Session } from '../session.ts';
 import type { Channel } from '../../connection/channel.ts';
 import { requestAgentForwarding } from '../agent-forwarding.ts';
+import { localTerminalModes } from '../terminal-modes.ts';
 import { closeWhenBothEnded } from '../../connection/socket-bridge.ts';
 import { openPassedInput, openPassedOutput, type PassedInput, type PassedOutput } from './passed-fds.ts';
 import type { MuxServerMessage, MuxSessionRequest } from './protocol.ts';
@@ -96,7 +97,9 @@ export async function startPassengerSession(
   let lastSize = size();
   if (request.tty) {
     try {
-      await session.requestPty({ term: request.term || 'vt100', ...lastSize });
+      // mux.c reads the client's terminal settings from the stdin it passed (tcgetattr on new_fd[0]).
+      const modes = input.isTty ? localTerminalModes(fds[0]!, true) : undefined;
+      await session.requestPty({ term: request.term || 'vt100', ...lastSize, modes });
     } catch {
       notify({ type: 'tty-alloc-fail', sessionId: id });
     }
@@ -131,9 +134,17 @@ export async function startPassengerSession(
   // A quick command's output, exit-status and CLOSE can arrive in the same read as the exec reply, before
   // the await above resumed. Then the status is already recorded: it goes out after SESSION_OPENED, which the
   // caller writes before this tick ends.
-  if (channel.exitStatus !== undefined) setImmediate(() => passExit(channel.exitStatus));
-  else channel.once('exit', passExit);
-  const done = settle(channel, input, [stdout, stderr]).then(() => {
+  // `done` waits for that too: the master closes the client's connection once done, and under load the
+  // close would otherwise overtake the deferred EXIT_MESSAGE (the client then says "Control master
+  // terminated unexpectedly" and exits 255). An exit-status arriving later always precedes CLOSE.
+  let exitPassed = Promise.resolve();
+  if (channel.exitStatus !== undefined) {
+    exitPassed = new Promise((resolve) => setImmediate(() => {
+      passExit(channel.exitStatus);
+      resolve();
+    }));
+  } else channel.once('exit', passExit);
+  const done = Promise.all([settle(channel, input, [stdout, stderr]), exitPassed]).then(() => {
     source.unpipe(channel);
   });
   return {

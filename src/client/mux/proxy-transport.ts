@@ -2,16 +2,17 @@
  * Proxy mode (PROTOCOL.mux §9), both ends of the control socket. After MUX_S_PROXY it carries SSH
  * connection-protocol messages unencrypted and unpadded: `uint32 length`, `byte 0` (padding length), then
  * the message. The client end runs an ordinary Connection over it (no key exchange, no authentication: the
- * master's connection already has both); the master end relays each message to its own connection,
- * renumbering the channels the proxy client opens so they cannot collide with the master's
- * (channels.c channel_proxy_downstream / channel_proxy_upstream).
+ * master's connection already has both); the master end relays the whole connection protocol to its own
+ * connection: channels both ways, renumbered so they cannot collide with the master's (channels.c
+ * channel_proxy_downstream / channel_proxy_upstream), and global requests with their replies.
  */
 import { EventEmitter } from 'node:events';
-import type { Connection } from '../../connection/connection.ts';
+import type { IncomingChannelOpen } from '../../connection/connection.ts';
+import type { SshClient } from '../client.ts';
 import type { Transport } from '../../transport/transport.ts';
 import { Reader } from '../../wire/reader.ts';
 import { Writer } from '../../wire/writer.ts';
-import { SSH_MSG } from '../../wire/message-numbers.ts';
+import { CHANNEL_OPEN_FAILURE, SSH_MSG } from '../../wire/message-numbers.ts';
 import type { MuxSocket } from './mux-socket.ts';
 
 /** RFC 4254's message numbers: only these cross the socket (packet.c ssh_packet_send_mux drops the rest). */
@@ -108,19 +109,53 @@ interface RelayedChannel {
   local: number;
   /** The proxy client's number. */
   downstream: number;
-  /** The server's number, once it confirmed. */
+  /** The server's number, once it confirmed (or from the start, for a channel the server opened). */
   remote?: number;
   closeSent: boolean;
   closeReceived: boolean;
 }
 
+/** What the proxy client asked the server for, so the channels the server opens for it reach it. */
+interface Wanted {
+  tcp: Array<{ host: string; port: number }>;
+  paths: Set<string>;
+  /** It sent x11-req / auth-agent-req@openssh.com on one of its sessions. */
+  x11: boolean;
+  agent: boolean;
+}
+
+/** The server-opened channel types that follow a proxy client's requests (clientloop.c client_input_channel_open). */
+function wantedBy(wanted: Wanted, request: IncomingChannelOpen): boolean {
+  try {
+    const reader = new Reader(request.data);
+    if (request.type === 'forwarded-tcpip') {
+      const host = reader.text(1024);
+      const port = reader.uint32();
+      return wanted.tcp.some((listen) => listen.host === host && listen.port === port);
+    }
+    if (request.type === 'forwarded-streamlocal@openssh.com') return wanted.paths.has(reader.text(4096));
+  } catch {
+    return false;
+  }
+  if (request.type === 'x11') return wanted.x11;
+  if (request.type === 'auth-agent@openssh.com') return wanted.agent;
+  return false;
+}
+
 /**
- * The master end: relays one proxy client over the master's connection until either goes away. Only
- * channels the client opens are relayed; global requests (remote forwards) are refused here.
+ * The master end: relays one proxy client over the master's connection until either goes away
+ * (channels.c channel_proxy_downstream / channel_proxy_upstream). Its channels are renumbered; its global
+ * requests go to the server and the replies come back to it, in order (RFC 4254 §4: replies carry no
+ * id, and the connection answers its requests first come, first served); the channels the server opens
+ * for the forwards it asked for (and for X11 or the agent, once it asked for them) are passed to it.
  */
-export async function relayProxyClient(socket: MuxSocket, connection: Connection, debug?: (message: string) => void): Promise<void> {
+export async function relayProxyClient(socket: MuxSocket, client: SshClient, debug?: (message: string) => void): Promise<void> {
+  const connection = client.connection;
   const byLocal = new Map<number, RelayedChannel>();
   const byRemote = new Map<number, RelayedChannel>();
+  /** Server-opened channels passed down, not yet answered by the proxy client: by the server's number. */
+  const offered = new Set<number>();
+  const wanted: Wanted = { tcp: [], paths: new Set(), x11: false, agent: false };
   const release = (channel: RelayedChannel) => {
     connection.releaseRelayedChannel(channel.local);
     byLocal.delete(channel.local);
@@ -152,6 +187,36 @@ export async function relayProxyClient(socket: MuxSocket, connection: Connection
       else if (socket.closed) closeUpstream(channel);
     }
   };
+  // A channel the server opens for one of this client's forwards goes down as it came, with the server's
+  // number as sender; the client's confirmation is renumbered on its way up (channel_proxy_downstream).
+  const route = (request: IncomingChannelOpen): boolean => {
+    if (socket.closed || !request.message || !request.handOff || !wantedBy(wanted, request)) return false;
+    request.handOff();
+    offered.add(request.message.readUInt32BE(5 + request.message.readUInt32BE(1)));
+    socket.write(frame(request.message));
+    return true;
+  };
+  client.channelRouters.add(route);
+  /** The proxy client's global request, sent on; its reply goes back once the server's arrives. */
+  const relayGlobal = (message: Buffer) => {
+    const reader = new Reader(message, 1);
+    const name = reader.text(256);
+    const wantReply = reader.boolean();
+    const data = reader.rest();
+    const forward = parseForwardRequest(name, data);
+    void connection.globalRequest(name, data, wantReply).then((reply) => {
+      if (reply.success && forward) {
+        if ('path' in forward) {
+          if (forward.cancel) wanted.paths.delete(forward.path);
+          else wanted.paths.add(forward.path);
+        } else if (forward.cancel) wanted.tcp = wanted.tcp.filter((listen) => listen.host !== forward.host || listen.port !== forward.port);
+        // Port 0: the server allocated one and says which (RFC 4254 §7.1).
+        else wanted.tcp.push({ host: forward.host, port: forward.port === 0 && reply.data.length >= 4 ? reply.data.readUInt32BE(0) : forward.port });
+      }
+      if (!wantReply || socket.closed) return;
+      socket.write(frame(Buffer.concat([Buffer.from([reply.success ? SSH_MSG.REQUEST_SUCCESS : SSH_MSG.REQUEST_FAILURE]), reply.success ? reply.data : Buffer.alloc(0)])));
+    });
+  };
   const stop = () => socket.close();
   void connection.transport.closed.then(stop);
   try {
@@ -169,13 +234,24 @@ export async function relayProxyClient(socket: MuxSocket, connection: Connection
         byLocal.set(channel.local, channel);
         connection.send(new Writer(64 + message.length).byte(type).string(channelType).uint32(channel.local).raw(reader.rest()).finish());
       } else if (type === SSH_MSG.GLOBAL_REQUEST) {
-        const reader = new Reader(message, 1);
-        const name = reader.text(256);
-        debug?.(`mux proxy: refusing global request ${name}`);
-        if (reader.boolean()) socket.write(frame(Buffer.from([SSH_MSG.REQUEST_FAILURE])));
+        relayGlobal(message);
+      } else if ((type === SSH_MSG.CHANNEL_OPEN_CONFIRMATION || type === SSH_MSG.CHANNEL_OPEN_FAILURE) && message.length >= 5 && offered.delete(message.readUInt32BE(1))) {
+        const remote = message.readUInt32BE(1);
+        if (type === SSH_MSG.CHANNEL_OPEN_FAILURE || message.length < 9) {
+          connection.send(Buffer.from(message));
+          continue;
+        }
+        const channel: RelayedChannel = { local: -1, downstream: message.readUInt32BE(5), remote, closeSent: false, closeReceived: false };
+        channel.local = connection.reserveRelayedChannel(upstream(channel));
+        byLocal.set(channel.local, channel);
+        byRemote.set(remote, channel);
+        const up = Buffer.from(message);
+        up.writeUInt32BE(channel.local, 5);
+        connection.send(up);
       } else if (type >= SSH_MSG.CHANNEL_WINDOW_ADJUST && type <= SSH_MSG.CHANNEL_FAILURE && message.length >= 5) {
         // Addressed to the server's number: passed on unchanged.
         const channel = byRemote.get(message.readUInt32BE(1));
+        if (type === SSH_MSG.CHANNEL_REQUEST && channel) noteSessionRequest(message, wanted);
         if (type === SSH_MSG.CHANNEL_CLOSE && channel) {
           if (channel.closeSent) continue;
           channel.closeSent = true;
@@ -191,8 +267,39 @@ export async function relayProxyClient(socket: MuxSocket, connection: Connection
   } catch (error) {
     debug?.(`mux proxy: ${(error as Error).message}`);
   } finally {
+    client.channelRouters.delete(route);
     socket.close();
-    // The proxy client is gone: its channels are closed on its behalf.
+    // The proxy client is gone: its channels are closed on its behalf, and opens it never answered refused.
     for (const channel of [...byLocal.values()]) closeUpstream(channel);
+    for (const remote of offered) {
+      connection.send(new Writer(64).byte(SSH_MSG.CHANNEL_OPEN_FAILURE).uint32(remote).uint32(CHANNEL_OPEN_FAILURE.CONNECT_FAILED).string('mux client gone').string('').finish());
+    }
+  }
+}
+
+/** tcpip-forward / streamlocal-forward@openssh.com and their cancels (RFC 4254 §7.1, PROTOCOL §2.4). */
+function parseForwardRequest(name: string, data: Buffer): ({ host: string; port: number } | { path: string }) & { cancel: boolean } | undefined {
+  try {
+    const reader = new Reader(data);
+    if (name === 'tcpip-forward' || name === 'cancel-tcpip-forward') {
+      return { host: reader.text(1024), port: reader.uint32(), cancel: name.startsWith('cancel') };
+    }
+    if (name === 'streamlocal-forward@openssh.com' || name === 'cancel-streamlocal-forward@openssh.com') {
+      return { path: reader.text(4096), cancel: name.startsWith('cancel') };
+    }
+  } catch {
+    // Malformed: the server will refuse it; nothing to route.
+  }
+  return undefined;
+}
+
+/** x11-req and auth-agent-req@openssh.com on a proxied session: the server will open such channels for it. */
+function noteSessionRequest(message: Buffer, wanted: Wanted): void {
+  try {
+    const name = new Reader(message, 5).text(256);
+    if (name === 'x11-req') wanted.x11 = true;
+    if (name === 'auth-agent-req@openssh.com') wanted.agent = true;
+  } catch {
+    // Malformed: passed on for the server to refuse.
   }
 }

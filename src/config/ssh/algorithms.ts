@@ -10,6 +10,12 @@
  */
 import { matchPatternList } from './patterns.ts';
 
+/**
+ * OpenSSH 9.9+ knows mlkem768x25519-sha256, so configurations name it; on a Node without ML-KEM (22) it is
+ * accepted and then dropped like any name Tether does not implement (implementedSubset).
+ */
+const EXTRA_KEX: readonly string[] = ['mlkem768x25519-sha256'];
+
 export type AlgorithmFamily = 'cipher' | 'mac' | 'kex' | 'key' | 'sig';
 
 const SUPPORTED: Record<AlgorithmFamily, readonly string[]> = {
@@ -31,7 +37,7 @@ const SUPPORTED: Record<AlgorithmFamily, readonly string[]> = {
     'diffie-hellman-group16-sha512', 'diffie-hellman-group18-sha512', 'diffie-hellman-group-exchange-sha1',
     'diffie-hellman-group-exchange-sha256', 'ecdh-sha2-nistp256', 'ecdh-sha2-nistp384', 'ecdh-sha2-nistp521',
     'curve25519-sha256', 'curve25519-sha256@libssh.org', 'sntrup761x25519-sha512',
-    'sntrup761x25519-sha512@openssh.com',
+    'sntrup761x25519-sha512@openssh.com', ...EXTRA_KEX,
   ],
   // ssh -Q key-sig: every key and signature algorithm, certificates included
   key: [
@@ -173,6 +179,41 @@ export function resolveAlgorithmOption(option: AlgorithmOption, spec: string | u
 export function implementedSubset(resolved: readonly string[], implemented: Iterable<string>): string[] {
   const ours = new Set(implemented);
   return resolved.filter((name) => ours.has(name));
+}
+
+/**
+ * OpenSSH 10's client defaults where they differ from 9.2's (myproposal.h): ML-KEM hybrid kex first, and
+ * AES-GCM before AES-CTR. MACs and host-key algorithms did not change.
+ */
+const OPENSSH10_DEFAULTS: Partial<Record<AlgorithmOption, readonly string[]>> = {
+  kexAlgorithms: [...EXTRA_KEX, ...ALGORITHM_OPTIONS.kexAlgorithms.defaults],
+  ciphers: [
+    'chacha20-poly1305@openssh.com', 'aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'aes128-ctr', 'aes192-ctr',
+    'aes256-ctr',
+  ],
+};
+
+/**
+ * The list the client proposes in KEXINIT, from a resolved option. Resolution and `ssh -G` keep OpenSSH
+ * 9.2's defaults, so that -G output and the `+`/`-`/`^` arithmetic agree with the ssh this is a drop-in for;
+ * but what goes on the wire follows OpenSSH 10: wherever the resolved list holds 9.2's whole default list
+ * as one run (the option unset, or names appended with `+` or prepended with `^`), that run becomes OpenSSH
+ * 10's list. Anything else was chosen explicitly and is proposed as configured. Then, as implementedSubset.
+ */
+export function clientProposal(option: AlgorithmOption, resolved: readonly string[], implemented: Iterable<string>): string[] {
+  const modern = OPENSSH10_DEFAULTS[option];
+  const defaults: readonly string[] = ALGORITHM_OPTIONS[option].defaults;
+  let list = [...resolved];
+  if (modern !== undefined) {
+    const start = list.indexOf(defaults[0]!);
+    const run = start >= 0 && defaults.every((name, i) => list[start + i] === name);
+    if (run) {
+      const before = list.slice(0, start).filter((name) => !modern.includes(name));
+      const after = list.slice(start + defaults.length).filter((name) => !modern.includes(name));
+      list = [...before, ...modern, ...after];
+    }
+  }
+  return implementedSubset(list, implemented);
 }
 
 /** Debian's GSSAPI key exchange patch: the names GSSAPIKexAlgorithms accepts and its default. */

@@ -14,7 +14,7 @@ export type { ConfigDiagnostic, ConfigWarning } from './errors.ts';
 export { parseDestination } from './destination.ts';
 export type { Destination } from './destination.ts';
 export {
-  ALGORITHM_OPTIONS, assembleAlgorithms, implementedSubset, resolveAlgorithmOption, supportedAlgorithms,
+  ALGORITHM_OPTIONS, assembleAlgorithms, clientProposal, implementedSubset, resolveAlgorithmOption, supportedAlgorithms,
 } from './algorithms.ts';
 export type { AlgorithmOption, AlgorithmFamily } from './algorithms.ts';
 export { KEYWORDS } from './keywords.ts';

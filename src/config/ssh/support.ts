@@ -138,7 +138,7 @@ export const SUPPORT: ReadonlyArray<readonly [string, Support]> = [
   ['SKeyAuthentication', enforced],
   ['Tunnel', refused('no', (s) => on(s.tunnel))],
   ['TunnelDevice', inert('no effect while Tunnel is no')],
-  ['UpdateHostKeys', refused('yes, no', (s) => s.updateHostKeys === 2)],
+  ['UpdateHostKeys', enforced],
   ['User', enforced],
   ['UserKnownHostsFile', enforced],
   ['VerifyHostKeyDNS', refused('no', (s) => on(s.verifyHostKeyDNS))],

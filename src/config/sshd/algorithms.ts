@@ -8,6 +8,11 @@
 import { matchPatternList } from '../../match/addresses.ts';
 
 const list = (s: string): readonly string[] => Object.freeze(s.split(','));
+/**
+ * OpenSSH 9.9+'s mlkem768x25519-sha256 is accepted too (9.2's defaults stay as they are); on a Node without
+ * ML-KEM the server drops it like any name it does not implement (src/server/algorithms.ts).
+ */
+const MLKEM = ',mlkem768x25519-sha256';
 
 export const SUPPORTED = {
   ciphers: list(
@@ -24,7 +29,8 @@ export const SUPPORTED = {
     'diffie-hellman-group1-sha1,diffie-hellman-group14-sha1,diffie-hellman-group14-sha256,' +
       'diffie-hellman-group16-sha512,diffie-hellman-group18-sha512,diffie-hellman-group-exchange-sha1,' +
       'diffie-hellman-group-exchange-sha256,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,' +
-      'curve25519-sha256,curve25519-sha256@libssh.org,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com',
+      'curve25519-sha256,curve25519-sha256@libssh.org,sntrup761x25519-sha512,sntrup761x25519-sha512@openssh.com' +
+      MLKEM,
   ),
   /** Key and signature algorithm names, certificates included (`ssh -Q key-sig`). */
   keys: list(

@@ -1,6 +1,7 @@
 // `sshd -T` output (servconf.c dump_config): every setting on its own line, lower-case keyword first, in
 // sshd's order and with its spellings ("without-password", "yes" for "delayed", octal masks, ...). The
-// Debian 12 build adds its GSSAPI key-exchange lines after gssapicleanupcredentials.
+// Debian 12 build adds its GSSAPI key-exchange lines after gssapicleanupcredentials; the PerSourcePenalties
+// lines are where OpenSSH 9.8 prints them.
 import type { EffectiveSshdSettings } from './settings.ts';
 import { ipqosName as formatIpQos } from '../values.ts';
 
@@ -13,6 +14,16 @@ function listenLines(s: EffectiveSshdSettings): string[] {
     const host = a.family === 6 ? `[${a.address}]` : a.address;
     return `listenaddress ${host}:${a.port}${a.rdomain === null ? '' : ` rdomain ${a.rdomain}`}`;
   });
+}
+
+/** OpenSSH 9.8's persourcepenalties line: "no", or every item with its value in seconds. */
+function penaltiesLine(p: EffectiveSshdSettings['perSourcePenalties']): string {
+  if (!p.enabled) return 'no';
+  return [
+    `crash:${p.crash}`, `authfail:${p.authfail}`, `noauth:${p.noauth}`, `grace-exceeded:${p.graceExceeded}`,
+    `max:${p.max}`, `min:${p.min}`, `max-sources4:${p.maxSources4}`, `max-sources6:${p.maxSources6}`,
+    `overflow:${p.overflow}`, `overflow6:${p.overflow6}`,
+  ].join(' ');
 }
 
 /** Exactly what `sshd -T` prints for these settings (one line per entry, each ending in "\n"). */
@@ -93,6 +104,10 @@ export function formatDashT(s: EffectiveSshdSettings): string {
   line('hostbasedacceptedalgorithms', s.hostbasedAcceptedAlgorithms.join(','));
   line('hostkeyalgorithms', s.hostKeyAlgorithms.join(','));
   line('pubkeyacceptedalgorithms', s.pubkeyAcceptedAlgorithms.join(','));
+  // OpenSSH 9.8's lines, printed only when the configuration uses its keywords: a 9.2 configuration's
+  // output stays sshd 9.2's, line for line.
+  const penalties = s.perSourcePenalties.enabled || s.perSourcePenaltyExemptList !== null;
+  if (penalties) line('persourcepenaltyexemptlist', orNone(s.perSourcePenaltyExemptList));
   line('loglevel', s.logLevel);
   line('syslogfacility', s.syslogFacility);
   line('authorizedkeysfile', s.authorizedKeysFiles.join(' '));
@@ -120,5 +135,6 @@ export function formatDashT(s: EffectiveSshdSettings): string {
   const pk = s.pubkeyAuthOptions;
   const pkWords = [...(pk.touchRequired ? ['touch-required'] : []), ...(pk.verifyRequired ? ['verify-required'] : [])];
   line('pubkeyauthoptions', pkWords.length === 0 ? 'none' : pkWords.join(' '));
+  if (penalties) line('persourcepenalties', penaltiesLine(s.perSourcePenalties));
   return out.map((l) => `${l}\n`).join('');
 }

@@ -1,8 +1,11 @@
 // sshd_config keywords about listening, connections and forwarding targets, each with sshd's own syntax:
 // Port, ListenAddress, RekeyLimit, MaxStartups, PerSourceMaxStartups, PerSourceNetBlockSize, IPQoS,
-// PermitOpen and PermitListen (servconf.c process_server_config_line_depth).
+// PermitOpen and PermitListen (servconf.c process_server_config_line_depth), and OpenSSH 9.8's
+// PerSourcePenalties and PerSourcePenaltyExemptList.
 import { splitHostPort, timeValue, type DirectiveContext } from './directive-kit.ts';
-import { parseIpqos, parseNonNegativeInt, parsePort, parseScaled } from '../values.ts';
+import type { PerSourcePenalties } from './settings.ts';
+import { addrMatchList } from '../../match/addresses.ts';
+import { parseIpqos, parseNonNegativeInt, parsePort, parseScaled, parseTime } from '../values.ts';
 
 const MAX_PORTS = 256;
 
@@ -103,6 +106,64 @@ export function perSourceMaxStartups(ctx: DirectiveContext): void {
     value = v.value;
   }
   if (ctx.active) ctx.opts.perSourceMaxStartups = value;
+}
+
+/** PerSourcePenalties items that take a time ("crash:90s"), by prefix. */
+const PENALTY_TIMES: ReadonlyArray<readonly [string, keyof PerSourcePenalties]> = [
+  ['crash:', 'crash'], ['authfail:', 'authfail'], ['noauth:', 'noauth'], ['grace-exceeded:', 'graceExceeded'],
+  ['max:', 'max'], ['min:', 'min'],
+];
+const PENALTY_WORDS: ReadonlyArray<readonly [string, 'overflow' | 'overflow6', 'permissive' | 'deny-all']> = [
+  ['overflow:deny-all', 'overflow', 'deny-all'], ['overflow:permissive', 'overflow', 'permissive'],
+  ['overflow6:deny-all', 'overflow6', 'deny-all'], ['overflow6:permissive', 'overflow6', 'permissive'],
+];
+
+/**
+ * PerSourcePenalties (OpenSSH 9.8 servconf.c): "yes" or "no" alone, or items, each its own first-value-wins
+ * option; setting any item turns penalties on, even after an earlier "no".
+ */
+export function perSourcePenalties(ctx: DirectiveContext): void {
+  if (ctx.args.length === 0 || (ctx.args.length === 1 && ctx.args[0] === '')) throw ctx.fatal(`no ${ctx.keyword} specified`);
+  const current = (ctx.opts.perSourcePenalties ??= {});
+  for (let arg = ctx.next(); arg !== undefined; arg = ctx.next()) {
+    const lower = arg.toLowerCase();
+    if (lower === 'yes' || lower === 'no') {
+      if (ctx.args.length > 0) throw ctx.fatal(`keyword ${ctx.keyword} "${arg}" argument must appear alone.`);
+      if (ctx.active && current.enabled === undefined) current.enabled = lower === 'yes';
+      continue;
+    }
+    let key: keyof PerSourcePenalties;
+    let value: number | string;
+    const timed = PENALTY_TIMES.find(([prefix]) => arg!.startsWith(prefix));
+    const word = PENALTY_WORDS.find(([text]) => arg === text);
+    if (timed) {
+      key = timed[1];
+      const seconds = parseTime(arg.slice(timed[0].length));
+      if (seconds === undefined) throw ctx.fatal(`invalid ${ctx.keyword} time value.`);
+      value = seconds;
+    } else if (arg.startsWith('max-sources4:') || arg.startsWith('max-sources6:')) {
+      key = arg[11] === '4' ? 'maxSources4' : 'maxSources6';
+      const count = parseNonNegativeInt(arg.slice(13));
+      if ('error' in count) throw ctx.fatal(`${ctx.keyword} value ${count.error}.`);
+      value = count.value;
+    } else if (word) {
+      key = word[1];
+      value = word[2];
+    } else {
+      throw ctx.fatal(`unsupported ${ctx.keyword} keyword ${arg}`);
+    }
+    if (ctx.active && current[key] === undefined) {
+      (current as Record<string, unknown>)[key] = value;
+      current.enabled = true;
+    }
+  }
+}
+
+/** PerSourcePenaltyExemptList: an address list (CIDR and wildcards, addrmatch.c); "none" clears it. */
+export function perSourcePenaltyExemptList(ctx: DirectiveContext): void {
+  const arg = ctx.requireArg('missing argument.');
+  if (addrMatchList(null, arg) !== 0) throw ctx.fatal(`keyword ${ctx.keyword} invalid address argument.`);
+  ctx.setFirst('perSourcePenaltyExemptList', arg);
 }
 
 export function ipQoS(ctx: DirectiveContext): void {

@@ -11,7 +11,8 @@ import {
   authorizedPrincipalsFile, commandUser, noneOrList, permitUserEnvironment, pubkeyAuthOptions, setEnv, subsystem,
 } from './handlers-access.ts';
 import {
-  ipQoS, listenAddress, maxStartups, perSourceMaxStartups, perSourceNetBlockSize, permitOpen, port, rekeyLimit,
+  ipQoS, listenAddress, maxStartups, perSourceMaxStartups, perSourceNetBlockSize, perSourcePenalties,
+  perSourcePenaltyExemptList, permitOpen, port, rekeyLimit,
 } from './handlers-network.ts';
 import type { OptionId } from './keywords.ts';
 import type { EffectiveSshdSettings } from './settings.ts';
@@ -143,7 +144,9 @@ export const HANDLERS: Readonly<Record<Exclude<OptionId, 'match' | 'include'>, D
   allowAgentForwarding: flag, disableForwarding: flag, streamLocalBindUnlink: flag, exposeAuthInfo: flag,
   debianBanner: flag,
 
-  x11DisplayOffset: integer, maxAuthTries: integer, maxSessions: integer, clientAliveCountMax: integer,
+  x11DisplayOffset: integer, x11MaxDisplays: integer, maxAuthTries: integer, maxSessions: integer, clientAliveCountMax: integer,
+  maxChannels: integer, maxPendingOpens: integer, maxPendingGlobalRequests: integer, maxForwards: integer,
+  maxForwardsPerUser: integer, maxSessionsPerUser: integer,
   requiredRSASize: integer,
   loginGraceTime: time, clientAliveInterval: time,
   pidFile: filename, moduliFile: filename, xauthLocation: filename, banner: filename, trustedUserCAKeys: filename,
@@ -157,6 +160,7 @@ export const HANDLERS: Readonly<Record<Exclude<OptionId, 'match' | 'include'>, D
   gssapiKexAlgorithms,
 
   port, listenAddress, rekeyLimit, maxStartups, perSourceNetBlockSize, perSourceMaxStartups, ipQoS,
+  perSourcePenalties, perSourcePenaltyExemptList,
   permitOpen, permitListen: permitOpen,
   addressFamily: choice(ADDRESS_FAMILY),
   permitRootLogin: choice(PERMIT_ROOT),

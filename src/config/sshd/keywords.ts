@@ -1,7 +1,8 @@
 // Every keyword OpenSSH 9.2's sshd accepts (servconf.c keywords[], plus the Debian 12 build's GSSAPI key
-// exchange and DebianBanner additions), the option each sets, and where it may appear: "global" keywords are
-// refused inside a Match block; "all" keywords may also appear there. Keywords sshd only warns about are
-// marked deprecated/unsupported; "Protocol" is silently ignored.
+// exchange and DebianBanner additions, plus OpenSSH 9.8's PerSourcePenalties and PerSourcePenaltyExemptList),
+// the option each sets, and where it may appear: "global" keywords are refused inside a Match block; "all"
+// keywords may also appear there. Keywords sshd only warns about are marked deprecated/unsupported;
+// "Protocol" is silently ignored.
 
 export type KeywordScope = 'global' | 'all';
 
@@ -15,11 +16,13 @@ export type OptionId =
   | 'gssapiStrictAcceptorCheck' | 'gssapiKeyExchange' | 'gssapiStoreCredentialsOnRekey' | 'gssapiKexAlgorithms'
   | 'passwordAuthentication' | 'kbdInteractiveAuthentication' | 'listenAddress' | 'addressFamily' | 'printMotd'
   | 'printLastLog' | 'ignoreRhosts' | 'ignoreUserKnownHosts' | 'x11Forwarding' | 'x11DisplayOffset'
-  | 'x11UseLocalhost' | 'xauthLocation' | 'strictModes' | 'permitEmptyPasswords' | 'permitUserEnvironment'
+  | 'x11UseLocalhost' | 'x11MaxDisplays' | 'xauthLocation' | 'strictModes' | 'permitEmptyPasswords' | 'permitUserEnvironment'
   | 'compression' | 'rekeyLimit' | 'tcpKeepAlive' | 'allowTcpForwarding' | 'allowAgentForwarding'
   | 'allowUsers' | 'denyUsers' | 'allowGroups' | 'denyGroups' | 'ciphers' | 'macs' | 'gatewayPorts'
-  | 'subsystem' | 'maxStartups' | 'perSourceMaxStartups' | 'perSourceNetBlockSize' | 'maxAuthTries'
-  | 'maxSessions' | 'banner' | 'useDNS' | 'clientAliveInterval' | 'clientAliveCountMax' | 'authorizedKeysFile'
+  | 'subsystem' | 'maxStartups' | 'perSourceMaxStartups' | 'perSourceNetBlockSize' | 'perSourcePenalties'
+  | 'perSourcePenaltyExemptList' | 'maxAuthTries'
+  | 'maxSessions' | 'maxChannels' | 'maxPendingOpens' | 'maxPendingGlobalRequests' | 'maxForwards'
+  | 'maxForwardsPerUser' | 'maxSessionsPerUser' | 'banner' | 'useDNS' | 'clientAliveInterval' | 'clientAliveCountMax' | 'authorizedKeysFile'
   | 'acceptEnv' | 'setEnv' | 'permitTunnel' | 'permitTTY' | 'permitUserRC' | 'match' | 'permitOpen'
   | 'permitListen' | 'forceCommand' | 'chrootDirectory' | 'hostCertificate' | 'revokedKeys'
   | 'trustedUserCAKeys' | 'authorizedPrincipalsFile' | 'kexAlgorithms' | 'include' | 'ipQoS'
@@ -100,6 +103,8 @@ export const KEYWORDS: ReadonlyMap<string, KeywordInfo> = new Map<string, Keywor
       ['x11displayoffset', 'x11DisplayOffset', A],
       ['x11uselocalhost', 'x11UseLocalhost', A],
       ['xauthlocation', 'xauthLocation', G],
+      // Not in OpenSSH: Fedora's and RHEL's sshd name the display limit (channels.c MAX_DISPLAYS) this way.
+      ['x11maxdisplays', 'x11MaxDisplays', A],
       ['strictmodes', 'strictModes', G],
       ['permitblacklistedkeys', 'deprecated', G],
       ['permitemptypasswords', 'permitEmptyPasswords', A],
@@ -123,8 +128,18 @@ export const KEYWORDS: ReadonlyMap<string, KeywordInfo> = new Map<string, Keywor
       ['maxstartups', 'maxStartups', G],
       ['persourcemaxstartups', 'perSourceMaxStartups', G],
       ['persourcenetblocksize', 'perSourceNetBlockSize', G],
+      ['persourcepenalties', 'perSourcePenalties', G],
+      ['persourcepenaltyexemptlist', 'perSourcePenaltyExemptList', G],
       ['maxauthtries', 'maxAuthTries', A],
       ['maxsessions', 'maxSessions', A],
+      // Tether's own resource caps (no OpenSSH keyword: sshd's per-connection processes bound these by
+      // themselves); resource-limits.ts and connection/limits.ts say what each counts.
+      ['maxchannels', 'maxChannels', A],
+      ['maxpendingopens', 'maxPendingOpens', A],
+      ['maxpendingglobalrequests', 'maxPendingGlobalRequests', A],
+      ['maxforwards', 'maxForwards', A],
+      ['maxforwardsperuser', 'maxForwardsPerUser', A],
+      ['maxsessionsperuser', 'maxSessionsPerUser', A],
       ['banner', 'banner', A],
       ['usedns', 'useDNS', G],
       ['verifyreversemapping', 'deprecated', G],

@@ -41,8 +41,19 @@ export interface EffectiveSshdSettings {
   usePAM: boolean;
   loginGraceTime: number;
   x11DisplayOffset: number;
+  /** X11MaxDisplays (Fedora's keyword): forwarded displays are numbered below this. */
+  x11MaxDisplays: number;
   maxAuthTries: number;
   maxSessions: number;
+  /** Tether's caps (no OpenSSH keyword): channels, channel opens in progress and global requests per connection. */
+  maxChannels: number;
+  maxPendingOpens: number;
+  maxPendingGlobalRequests: number;
+  /** Remote forwards (tcpip-forward, streamlocal-forward) per connection. */
+  maxForwards: number;
+  /** Remote forwards and sessions across one user's connections; null: derived from the descriptor limit. */
+  maxForwardsPerUser: number | null;
+  maxSessionsPerUser: number | null;
   clientAliveInterval: number;
   clientAliveCountMax: number;
   requiredRSASize: number;
@@ -132,6 +143,10 @@ export interface EffectiveSshdSettings {
   /** null means no per-source limit. */
   perSourceMaxStartups: number | null;
   perSourceNetBlockSize: { ipv4: number; ipv6: number };
+  /** OpenSSH 9.8's PerSourcePenalties (srclimit.c); times in seconds. */
+  perSourcePenalties: PerSourcePenalties;
+  /** PerSourcePenaltyExemptList: an address list (addrmatch.c) never penalised, or null. */
+  perSourcePenaltyExemptList: string | null;
   permitTunnel: 'no' | 'point-to-point' | 'ethernet' | 'yes';
   ipQoS: { interactive: number; bulk: number };
   rekeyLimit: { bytes: number; intervalSeconds: number };
@@ -144,6 +159,41 @@ export interface EffectiveSshdSettings {
   pubkeyAuthOptions: { touchRequired: boolean; verifyRequired: boolean };
   debianBanner: boolean;
 }
+
+/** PerSourcePenalties (sshd_config(5) of OpenSSH 9.8): seconds per event, the table's bounds and overflow. */
+export interface PerSourcePenalties {
+  enabled: boolean;
+  crash: number;
+  authfail: number;
+  noauth: number;
+  graceExceeded: number;
+  max: number;
+  min: number;
+  maxSources4: number;
+  maxSources6: number;
+  overflow: 'permissive' | 'deny-all';
+  overflow6: 'permissive' | 'deny-all';
+}
+
+/**
+ * OpenSSH 9.8's values (servconf.c fill_default_server_options), except that penalties start disabled: they
+ * are not in OpenSSH 9.2, whose behaviour a configuration without PerSourcePenalties keeps (sshd 9.8 with
+ * them on fails 9.2's own regress tests, e.g. login-timeout). `PerSourcePenalties yes`, or any penalty
+ * setting, turns them on with these values.
+ */
+export const PER_SOURCE_PENALTY_DEFAULTS: PerSourcePenalties = {
+  enabled: false,
+  crash: 90,
+  authfail: 5,
+  noauth: 1,
+  graceExceeded: 20,
+  max: 600,
+  min: 15,
+  maxSources4: 65536,
+  maxSources6: 65536,
+  overflow: 'permissive',
+  overflow6: 'permissive',
+};
 
 type AlgorithmKey =
   | 'ciphers' | 'macs' | 'kexAlgorithms' | 'caSignatureAlgorithms' | 'hostbasedAcceptedAlgorithms'
@@ -164,8 +214,10 @@ export const ALGORITHM_FAMILIES: Record<AlgorithmKey, AlgorithmFamily> = {
  * written ("+ssh-rsa", "-hmac-sha1"), resolved against the defaults only when settings are filled.
  */
 export type SshdOptionSet = {
-  [K in Exclude<keyof EffectiveSshdSettings, AlgorithmKey | 'listenAddresses'>]?: EffectiveSshdSettings[K];
+  [K in Exclude<keyof EffectiveSshdSettings, AlgorithmKey | 'listenAddresses' | 'perSourcePenalties'>]?: EffectiveSshdSettings[K];
 } & { [K in AlgorithmKey]?: string } & {
+  /** Each PerSourcePenalties item is its own first-value-wins option in sshd. */
+  perSourcePenalties?: Partial<PerSourcePenalties>;
   queuedListenAddresses?: QueuedListenAddress[];
   /** Ports came from the command line (-p); Port lines in files are then ignored. */
   portsFromCommandLine?: boolean;
@@ -190,6 +242,13 @@ const noneToNull = (v: string | undefined | null, dflt: string | null = null): s
   return s === null || s.toLowerCase() === 'none' ? null : s;
 };
 
+function perSourcePenalties(set: Partial<PerSourcePenalties> | undefined): PerSourcePenalties {
+  const out = { ...PER_SOURCE_PENALTY_DEFAULTS, ...set };
+  // overflow6 follows overflow unless set itself (servconf.c).
+  if (set?.overflow6 === undefined) out.overflow6 = out.overflow;
+  return out;
+}
+
 /**
  * fill_default_server_options: every unset option takes OpenSSH 9.2's default, "none" clears paths, and
  * algorithm lists are resolved. `listenAddresses` must already be resolved by the caller.
@@ -204,8 +263,15 @@ export function fillDefaults(set: SshdOptionSet, listenAddresses: ListenAddress[
     usePAM: set.usePAM ?? false,
     loginGraceTime: set.loginGraceTime ?? 120,
     x11DisplayOffset: set.x11DisplayOffset ?? 10,
+    x11MaxDisplays: set.x11MaxDisplays ?? 1000,
     maxAuthTries: set.maxAuthTries ?? 6,
     maxSessions: set.maxSessions ?? 10,
+    maxChannels: set.maxChannels ?? 4096,
+    maxPendingOpens: set.maxPendingOpens ?? 256,
+    maxPendingGlobalRequests: set.maxPendingGlobalRequests ?? 64,
+    maxForwards: set.maxForwards ?? 256,
+    maxForwardsPerUser: set.maxForwardsPerUser ?? null,
+    maxSessionsPerUser: set.maxSessionsPerUser ?? null,
     clientAliveInterval: set.clientAliveInterval ?? 0,
     clientAliveCountMax: set.clientAliveCountMax ?? 3,
     requiredRSASize: set.requiredRSASize ?? 1024,
@@ -298,6 +364,8 @@ export function fillDefaults(set: SshdOptionSet, listenAddresses: ListenAddress[
     maxStartups: set.maxStartups ?? { begin: 10, rate: 30, full: 100 },
     perSourceMaxStartups: set.perSourceMaxStartups === undefined ? null : set.perSourceMaxStartups,
     perSourceNetBlockSize: set.perSourceNetBlockSize ?? { ipv4: 32, ipv6: 128 },
+    perSourcePenalties: perSourcePenalties(set.perSourcePenalties),
+    perSourcePenaltyExemptList: noneToNull(set.perSourcePenaltyExemptList),
     permitTunnel: set.permitTunnel ?? 'no',
     // Debian's build defaults to lowdelay/throughput rather than upstream's af21/cs1.
     ipQoS: set.ipQoS ?? { interactive: 0x10, bulk: 0x08 },
@@ -321,7 +389,8 @@ const MATCH_SCALARS = [
   'kbdInteractiveAuthentication', 'permitRootLogin', 'permitEmptyPasswords', 'ignoreRhosts',
   'allowTcpForwarding', 'allowStreamLocalForwarding', 'allowAgentForwarding', 'disableForwarding',
   'exposeAuthInfo', 'permitTunnel', 'gatewayPorts', 'streamLocalBindUnlink', 'x11DisplayOffset',
-  'x11Forwarding', 'x11UseLocalhost', 'permitTTY', 'permitUserRC', 'maxSessions', 'maxAuthTries',
+  'x11MaxDisplays', 'x11Forwarding', 'x11UseLocalhost', 'permitTTY', 'permitUserRC', 'maxSessions', 'maxAuthTries',
+  'maxChannels', 'maxPendingOpens', 'maxPendingGlobalRequests', 'maxForwards', 'maxForwardsPerUser', 'maxSessionsPerUser',
   'clientAliveCountMax', 'clientAliveInterval', 'ipQoS', 'logLevel', 'requiredRSASize',
   'unusedConnectionTimeout', 'streamLocalBindMask',
   'banner', 'trustedUserCAKeys', 'revokedKeys', 'authorizedKeysCommand', 'authorizedKeysCommandUser',

@@ -23,7 +23,6 @@ const nonEmpty = (l: string[] | undefined): boolean => (l ?? []).length > 0 && !
 const HOSTBASED_OFF = 'no effect while HostbasedAuthentication is no';
 const GSSAPI_OFF = 'no effect while GSSAPIAuthentication and GSSAPIKeyExchange are no';
 const KERBEROS_OFF = 'no effect while KerberosAuthentication is no';
-const X11_OFF = 'no effect while X11Forwarding is no';
 
 /** Every sshd_config keyword (as sshd_config(5) spells it) and what Tether does with it. */
 export const SUPPORT: ReadonlyArray<readonly [string, Support]> = [
@@ -50,7 +49,8 @@ export const SUPPORT: ReadonlyArray<readonly [string, Support]> = [
   ['ClientAliveCountMax', enforced],
   ['ClientAliveInterval', enforced],
   ['Compression', enforced],
-  ['DebianBanner', inert('accepted; Tether identifies itself as Tether, with no distribution suffix')],
+  // yes: the identification string's comment names the OS ("SSH-2.0-Tether_0.1 Linux"), no: none (server.ts).
+  ['DebianBanner', enforced],
   ['DenyGroups', enforced],
   ['DenyUsers', enforced],
   ['DisableForwarding', enforced],
@@ -95,6 +95,13 @@ export const SUPPORT: ReadonlyArray<readonly [string, Support]> = [
   ['Match', enforced],
   ['MaxAuthTries', enforced],
   ['MaxSessions', enforced],
+  // Tether's own caps (resource-limits.ts, connection/limits.ts): one user cannot exhaust the one process.
+  ['MaxChannels', enforced],
+  ['MaxPendingOpens', enforced],
+  ['MaxPendingGlobalRequests', enforced],
+  ['MaxForwards', enforced],
+  ['MaxForwardsPerUser', enforced],
+  ['MaxSessionsPerUser', enforced],
   ['MaxStartups', enforced],
   ['ModuliFile', enforced],
   ['PasswordAuthentication', enforced],
@@ -105,12 +112,16 @@ export const SUPPORT: ReadonlyArray<readonly [string, Support]> = [
   ['PermitTTY', enforced],
   ['PermitTunnel', refused('no', (o) => o.permitTunnel !== undefined && o.permitTunnel !== 'no')],
   ['PermitUserEnvironment', enforced],
-  ['PermitUserRC', inert('accepted; ~/.ssh/rc and /etc/ssh/sshrc are never run')],
+  // ~/.ssh/rc (with no-user-rc / restrict / ForceCommand / subsystems as in sshd), else /etc/ssh/sshrc (user-rc.ts).
+  ['PermitUserRC', enforced],
   ['PerSourceMaxStartups', enforced],
-  ['PerSourceNetBlockSize', refused('32:128', (o) => o.perSourceNetBlockSize !== undefined && (o.perSourceNetBlockSize.ipv4 !== 32 || o.perSourceNetBlockSize.ipv6 !== 128))],
+  ['PerSourceNetBlockSize', enforced],
+  ['PerSourcePenalties', enforced],
+  ['PerSourcePenaltyExemptList', enforced],
   ['PidFile', enforced],
   ['Port', enforced],
-  ['PrintLastLog', inert('accepted; the last login is never printed')],
+  // Terminal sessions read and write lastlog, and add utmp / wtmp login and logout records (login-records.ts).
+  ['PrintLastLog', enforced],
   ['PrintMotd', enforced],
   ['PubkeyAcceptedAlgorithms', enforced],
   ['PubkeyAcceptedKeyTypes', enforced],
@@ -134,10 +145,12 @@ export const SUPPORT: ReadonlyArray<readonly [string, Support]> = [
   ['UseDNS', refused('no', (o) => o.useDNS === true)],
   ['UsePAM', refused('no', (o) => o.usePAM === true)],
   ['VersionAddendum', enforced],
-  ['X11DisplayOffset', inert(X11_OFF)],
-  ['X11Forwarding', refused('no', (o) => o.x11Forwarding === true)],
-  ['X11UseLocalhost', inert(X11_OFF)],
-  ['XAuthLocation', inert(X11_OFF)],
+  // X11 forwarding on the server: src/server/x11/.
+  ['X11DisplayOffset', enforced],
+  ['X11Forwarding', enforced],
+  ['X11MaxDisplays', enforced],
+  ['X11UseLocalhost', enforced],
+  ['XAuthLocation', enforced],
   // Keywords sshd itself only warns about (or silently ignores).
   ...['AFSTokenPassing', 'KerberosGetAFSToken', 'KerberosTGTPassing'].map((k) => [k, unsupported] as const),
   ...[

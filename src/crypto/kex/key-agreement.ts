@@ -1,7 +1,9 @@
 /**
- * Key-agreement primitives for the kex methods we support. Each produces our public value and, from the
- * peer's public value, the shared secret K as an unsigned big-endian magnitude (the transport encodes it as
- * an mpint for the exchange hash and key derivation, RFC 4253 §7.2).
+ * Key-agreement primitives for the kex methods we support, behind one interface for both roles: the client
+ * (initiator) sends a public value and turns the server's reply into K; the server turns the client's value
+ * into its reply and K. Diffie-Hellman style agreements (both sides generate a key pair) and KEMs (the server
+ * encapsulates to the client's key, hybrid.ts) both fit it, so the kex flow has no per-method cases. K's
+ * encoding in the exchange hash (mpint or string) is a property of the method (methods.ts), not of K.
  */
 import {
   createECDH,
@@ -14,14 +16,46 @@ import {
 import { ProtocolError } from '../../wire/errors.ts';
 import { decodeDhPublicValue, encodeDhPublicKey } from './dh-spki.ts';
 
+export type HashName = 'sha256' | 'sha384' | 'sha512';
+
+/**
+ * One party's ephemeral key pair: for DH and ECDH either role; for a KEM, the client's side. `computeSecret`
+ * returns K: the unsigned big-endian magnitude for DH/ECDH, the hashed combination for hybrids.
+ */
 export interface KeyAgreement {
-  /** Our public value: Q as a string for ECDH/X25519, e or f as an mpint magnitude for DH. */
+  /** Our public value: Q as a string for ECDH/X25519, e or f as an mpint magnitude for DH, C_INIT for hybrids. */
   readonly publicValue: Buffer;
   /** Validates the peer's public value and returns K; throws ProtocolError on an invalid one. */
   computeSecret(peerPublic: Buffer): Buffer;
 }
 
-const KEX_FAILED = 3;
+/** What the responder (server) sends back and the secret it computed. */
+export interface KeyAgreementResponse {
+  /** f, Q_S or S_REPLY. */
+  readonly publicValue: Buffer;
+  readonly secret: Buffer;
+}
+
+/** A kex method's key agreement, seen from either role. */
+export interface KeyAgreementMethod {
+  /** Client: a fresh key pair whose public value opens the exchange. */
+  initiate(): KeyAgreement;
+  /** Server: validates the client's public value, returns the reply and K; throws ProtocolError when invalid. */
+  respond(initiatorPublic: Buffer): KeyAgreementResponse;
+}
+
+/** Diffie-Hellman style: both roles generate a key pair and combine it with the peer's public value. */
+export function keyPairAgreement(generate: () => KeyAgreement): KeyAgreementMethod {
+  return {
+    initiate: generate,
+    respond(initiatorPublic) {
+      const ours = generate();
+      return { publicValue: ours.publicValue, secret: ours.computeSecret(initiatorPublic) };
+    },
+  };
+}
+
+export const KEX_FAILED = 3; // SSH_DISCONNECT_KEY_EXCHANGE_FAILED, RFC 4253 §11.1
 
 /** curve25519-sha256 (RFC 8731). */
 export function x25519Agreement(): KeyAgreement {
@@ -35,8 +69,14 @@ export function x25519Agreement(): KeyAgreement {
         key: { kty: 'OKP', crv: 'X25519', x: peerPublic.toString('base64url') },
         format: 'jwk',
       });
-      const secret = diffieHellman({ privateKey, publicKey: peer });
-      // RFC 8731 §3: an all-zero shared secret (low-order peer point) must abort the exchange.
+      // RFC 8731 §3: an all-zero shared secret (low-order peer point) must abort the exchange. OpenSSL
+      // already refuses to derive it ("failed during derivation"); the check below stays for other builds.
+      let secret: Buffer;
+      try {
+        secret = diffieHellman({ privateKey, publicKey: peer });
+      } catch {
+        throw new ProtocolError('X25519 shared secret is zero', KEX_FAILED);
+      }
       if (secret.every((byte) => byte === 0)) throw new ProtocolError('X25519 shared secret is zero', KEX_FAILED);
       return secret;
     },
@@ -92,8 +132,8 @@ const generateDhKeyPair = generateKeyPairSync as unknown as (
   options: { prime: Buffer; generator: number },
 ) => { publicKey: KeyObject; privateKey: KeyObject };
 
-/** The fixed groups of RFC 3526 by their RFC 8268 names; Node ships them as modp14/16/18. */
-export function modpGroup(name: 'modp14' | 'modp16' | 'modp18'): { prime: Buffer; generator: Buffer } {
+/** The fixed groups of RFC 3526 (2048 to 8192 bits); Node ships them as modp14 to modp18. */
+export function modpGroup(name: 'modp14' | 'modp15' | 'modp16' | 'modp17' | 'modp18'): { prime: Buffer; generator: Buffer } {
   const group = getDiffieHellman(name);
   return { prime: group.getPrime(), generator: group.getGenerator() };
 }

@@ -1,45 +1,78 @@
 /**
- * The registry of key-exchange methods: their hash, how their messages carry public values, and how to make
- * a key agreement. Adding a method (e.g. post-quantum hybrids later) is one entry here plus, if it needs new
- * messages, a flow in src/transport/kex-flow.ts.
+ * The registry of key-exchange methods: their hash, how their messages carry public values and K, and their
+ * key agreement. Adding a method is one entry here; the flows in src/transport/kex-flow.ts only read these
+ * properties.
  */
-import { dhAgreement, ecdhAgreement, modpGroup, x25519Agreement, type KeyAgreement } from './key-agreement.ts';
+import {
+  dhAgreement,
+  ecdhAgreement,
+  keyPairAgreement,
+  modpGroup,
+  x25519Agreement,
+  type HashName,
+  type KeyAgreementMethod,
+} from './key-agreement.ts';
+import { hybridKemAgreement } from './hybrid.ts';
+import { mlkem768, mlkem768Available, sntrup761 } from './kem.ts';
 
-export type HashName = 'sha256' | 'sha384' | 'sha512';
+export type { HashName };
 
 export interface KexMethod {
   readonly name: string;
   readonly hash: HashName;
   /**
-   * `ecdh`: one round trip with public values as strings (RFC 5656 §4, RFC 8731).
-   * `dh`: one round trip with e/f as mpints over a fixed group (RFC 4253 §8).
-   * `dh-gex`: the group is negotiated first (RFC 4419).
+   * `direct`: one round trip, INIT (30) then REPLY (31): SSH_MSG_KEXDH_* (RFC 4253 §8), SSH_MSG_KEX_ECDH_*
+   * (RFC 5656 §4, RFC 8731) and SSH_MSG_KEX_HYBRID_* (draft-ietf-sshm-mlkem-hybrid-kex §2) share the numbers.
+   * `dh-gex`: the group is negotiated first (RFC 4419); the agreement comes from the group.
    */
-  readonly flow: 'ecdh' | 'dh' | 'dh-gex';
-  /** For ecdh and dh flows: a fresh agreement. */
-  readonly agreement?: () => KeyAgreement;
+  readonly flow: 'direct' | 'dh-gex';
+  /** Public values are mpints in finite-field DH (RFC 4253 §8), strings otherwise. */
+  readonly publicEncoding: 'mpint' | 'string';
+  /**
+   * K in the exchange hash and key derivation: an mpint (RFC 4253 §7.2, §8) for DH and ECDH, a string for the
+   * hybrids, whose K is already a hash output (draft-ietf-sshm-mlkem-hybrid-kex §2; OpenSSH's kexsntrup761x25519.c).
+   */
+  readonly secretEncoding: 'mpint' | 'string';
+  /** For the direct flow. */
+  readonly agreement?: KeyAgreementMethod;
 }
 
-const fixedGroup = (name: 'modp14' | 'modp16' | 'modp18') => () => {
-  const { prime, generator } = modpGroup(name);
-  return dhAgreement(prime, generator);
-};
+const fixedGroup = (name: 'modp14' | 'modp16' | 'modp18'): KeyAgreementMethod =>
+  keyPairAgreement(() => {
+    const { prime, generator } = modpGroup(name);
+    return dhAgreement(prime, generator);
+  });
 
+const ecdh = (hash: HashName, agreement: KeyAgreementMethod) =>
+  ({ hash, flow: 'direct', publicEncoding: 'string', secretEncoding: 'mpint', agreement }) as const;
+const dh = (hash: HashName, agreement?: KeyAgreementMethod) =>
+  ({ hash, flow: agreement ? 'direct' : 'dh-gex', publicEncoding: 'mpint', secretEncoding: 'mpint', agreement }) as const;
+const hybrid = (hash: HashName, agreement: KeyAgreementMethod) =>
+  ({ hash, flow: 'direct', publicEncoding: 'string', secretEncoding: 'string', agreement }) as const;
+
+const x25519 = keyPairAgreement(x25519Agreement);
+const sntrup = hybridKemAgreement(sntrup761(), 'sha512');
+
+/** OpenSSH 10's order (kex.h KEX_SERVER_KEX / KEX_CLIENT_KEX), with what this build can do. */
 const METHOD_LIST: KexMethod[] = [
-  { name: 'curve25519-sha256', hash: 'sha256', flow: 'ecdh', agreement: x25519Agreement },
-  { name: 'curve25519-sha256@libssh.org', hash: 'sha256', flow: 'ecdh', agreement: x25519Agreement },
-  { name: 'ecdh-sha2-nistp256', hash: 'sha256', flow: 'ecdh', agreement: () => ecdhAgreement('nistp256') },
-  { name: 'ecdh-sha2-nistp384', hash: 'sha384', flow: 'ecdh', agreement: () => ecdhAgreement('nistp384') },
-  { name: 'ecdh-sha2-nistp521', hash: 'sha512', flow: 'ecdh', agreement: () => ecdhAgreement('nistp521') },
-  { name: 'diffie-hellman-group-exchange-sha256', hash: 'sha256', flow: 'dh-gex' },
-  { name: 'diffie-hellman-group16-sha512', hash: 'sha512', flow: 'dh', agreement: fixedGroup('modp16') },
-  { name: 'diffie-hellman-group18-sha512', hash: 'sha512', flow: 'dh', agreement: fixedGroup('modp18') },
-  { name: 'diffie-hellman-group14-sha256', hash: 'sha256', flow: 'dh', agreement: fixedGroup('modp14') },
+  // Node 22 has no ML-KEM: then the method is neither offered nor listed (`ssh -Q kex`).
+  ...(mlkem768Available() ? [{ name: 'mlkem768x25519-sha256', ...hybrid('sha256', hybridKemAgreement(mlkem768(), 'sha256')) }] : []),
+  { name: 'sntrup761x25519-sha512', ...hybrid('sha512', sntrup) },
+  { name: 'sntrup761x25519-sha512@openssh.com', ...hybrid('sha512', sntrup) },
+  { name: 'curve25519-sha256', ...ecdh('sha256', x25519) },
+  { name: 'curve25519-sha256@libssh.org', ...ecdh('sha256', x25519) },
+  { name: 'ecdh-sha2-nistp256', ...ecdh('sha256', keyPairAgreement(() => ecdhAgreement('nistp256'))) },
+  { name: 'ecdh-sha2-nistp384', ...ecdh('sha384', keyPairAgreement(() => ecdhAgreement('nistp384'))) },
+  { name: 'ecdh-sha2-nistp521', ...ecdh('sha512', keyPairAgreement(() => ecdhAgreement('nistp521'))) },
+  { name: 'diffie-hellman-group-exchange-sha256', ...dh('sha256') },
+  { name: 'diffie-hellman-group16-sha512', ...dh('sha512', fixedGroup('modp16')) },
+  { name: 'diffie-hellman-group18-sha512', ...dh('sha512', fixedGroup('modp18')) },
+  { name: 'diffie-hellman-group14-sha256', ...dh('sha256', fixedGroup('modp14')) },
 ];
 
 export const KEX_METHODS: ReadonlyMap<string, KexMethod> = new Map(METHOD_LIST.map((m) => [m.name, m]));
 
-/** Our default order: OpenSSH 9's, minus the methods we do not implement (sntrup761x25519-sha512@openssh.com). */
+/** Our default order when nothing is configured: every method we implement, in OpenSSH 10's order. */
 export const DEFAULT_KEX = METHOD_LIST.map((m) => m.name);
 
 /** Pseudo-algorithms announced in the kex list (RFC 8308 §2.1; OpenSSH PROTOCOL §1.9 strict kex). */
@@ -48,4 +81,4 @@ export const EXT_INFO_SERVER = 'ext-info-s';
 export const STRICT_KEX_CLIENT = 'kex-strict-c-v00@openssh.com';
 export const STRICT_KEX_SERVER = 'kex-strict-s-v00@openssh.com';
 
-export { dhAgreement, modpGroup };
+export { dhAgreement, keyPairAgreement, modpGroup };

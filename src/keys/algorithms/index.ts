@@ -9,7 +9,7 @@ import type { KeyAlgorithm } from './types.ts';
 
 export type { KeyAlgorithm } from './types.ts';
 export { ecdsaKeyTypeForBits } from './ecdsa.ts';
-export { RSA_MINIMUM_BITS, RSA_MAXIMUM_BITS } from './rsa.ts';
+export { RSA_MINIMUM_BITS, RSA_MAXIMUM_BITS, checkRsaPrivateJwk } from './rsa.ts';
 export { DSA_SIGNING_UNSUPPORTED } from './dsa.ts';
 
 /** Registry order is `ssh -Q key` order; verify-only families (ssh-dss) come last and are not listed. */

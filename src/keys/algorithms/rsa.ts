@@ -27,6 +27,29 @@ function checkModulus(n: Uint8Array): void {
   if (bits > RSA_MAXIMUM_BITS) throw new KeyFormatError(`RSA key too large: ${bits} bits`);
 }
 
+const INCONSISTENT = 'invalid format: RSA private key components are inconsistent';
+
+function gcd(a: bigint, b: bigint): bigint {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * The consistency checks of OpenSSL's RSA_check_key (bar the primality tests), which node:crypto does not
+ * run when it imports a key: n = p·q, e odd and > 1, d > 0 with d·e ≡ 1 (mod lcm(p−1, q−1)), and the CRT
+ * values dp = d mod (p−1), dq = d mod (q−1), qi = q⁻¹ mod p. A key failing them signs garbage (or leaks its
+ * factors through a faulty CRT signature), so it is refused on load, whatever file or agent message it came in.
+ */
+export function checkRsaPrivateJwk(jwk: JsonWebKey): void {
+  const [n, e, d, p, q, dp, dq, qi] = (['n', 'e', 'd', 'p', 'q', 'dp', 'dq', 'qi'] as const).map((member) => toBigInt(jwkBytes(jwk[member], member)));
+  if (p! < 3n || q! < 3n || p! * q! !== n!) throw new KeyFormatError('invalid format: RSA primes do not match the modulus');
+  if (e! < 3n || e! % 2n === 0n || d! <= 0n) throw new KeyFormatError(INCONSISTENT);
+  const [p1, q1] = [p! - 1n, q! - 1n];
+  const lambda = (p1 / gcd(p1, q1)) * q1;
+  if ((d! * e!) % lambda !== 1n) throw new KeyFormatError(INCONSISTENT);
+  if (dp !== d! % p1 || dq !== d! % q1 || qi! >= p! || (qi! * q!) % p! !== 1n) throw new KeyFormatError(INCONSISTENT);
+}
+
 function hashFor(signatureAlgorithm: string): string {
   const hash = HASH_OF_SIGNATURE_ALGORITHM[signatureAlgorithm];
   if (!hash) throw new KeyFormatError(`unsupported RSA signature algorithm ${signatureAlgorithm}`);
@@ -62,12 +85,10 @@ export const rsa: KeyAlgorithm = {
     const p = reader.mpint();
     const q = reader.mpint();
     checkModulus(n);
-    const [bigN, bigD, bigP, bigQ] = [toBigInt(n), toBigInt(d), toBigInt(p), toBigInt(q)];
-    if (bigP < 2n || bigQ < 2n || bigP * bigQ !== bigN) {
-      throw new KeyFormatError('invalid format: RSA primes do not match the modulus');
-    }
+    const [bigD, bigP, bigQ] = [toBigInt(d), toBigInt(p), toBigInt(q)];
+    if (bigP < 3n || bigQ < 3n) throw new KeyFormatError('invalid format: RSA primes do not match the modulus');
     // SSH stores only d, iqmp, p and q; the CRT exponents JWK (RFC 7518 §6.3.2) requires are derived here.
-    return {
+    const jwk: JsonWebKey = {
       kty: 'RSA',
       n: toBase64Url(n),
       e: toBase64Url(e),
@@ -78,6 +99,8 @@ export const rsa: KeyAlgorithm = {
       dq: toBase64Url(fromBigInt(bigD % (bigQ - 1n))),
       qi: toBase64Url(iqmp),
     };
+    checkRsaPrivateJwk(jwk);
+    return jwk;
   },
 
   writePrivateFields(_type: KeyType, jwk: JsonWebKey, writer: Writer): void {

@@ -2,7 +2,9 @@
  * Channels the client opens to reach something from the server: `direct-tcpip` (RFC 4254 §7.2; ssh -L, -D,
  * -W, -J) and `direct-streamlocal@openssh.com` (OpenSSH PROTOCOL §2.4; -L to a socket path). The server
  * connects first and confirms the channel only once connected, as sshd does, so a failure reaches the
- * client as CHANNEL_OPEN_FAILURE with the system's reason and the session carries on.
+ * client as CHANNEL_OPEN_FAILURE with the system's reason and the session carries on. While it connects the
+ * open holds its channel number (the connection layer counts it against MaxChannels and MaxPendingOpens),
+ * and its socket holds a descriptor from the server's forwarding budget for as long as it lives.
  */
 import { connect, type Socket } from 'node:net';
 import { CHANNEL_OPEN_FAILURE } from '../../wire/message-numbers.ts';
@@ -27,22 +29,46 @@ function refuse(request: IncomingChannelOpen): void {
   request.reject(CHANNEL_OPEN_FAILURE.ADMINISTRATIVELY_PROHIBITED, REFUSED);
 }
 
-/** Connects `socket`, then accepts the channel and bridges the two; a failed connect refuses the channel. */
-function connectThenAccept(request: IncomingChannelOpen, socket: Socket, context: HandlerContext, what: string): void {
-  // A connection that ends while we are still connecting takes the attempt with it.
+/**
+ * Connects a socket (`open` creates it), then accepts the channel and bridges the two; a failed connect
+ * refuses the channel. Without a descriptor to spare the open is refused as a resource shortage.
+ */
+function connectThenAccept(request: IncomingChannelOpen, open: () => Socket, context: HandlerContext, what: string): void {
+  const { connection } = context;
+  const held = context.resources.takeSocket(`${request.type} to ${what}`);
+  if (!held) return request.reject(CHANNEL_OPEN_FAILURE.RESOURCE_SHORTAGE, 'open failed');
+  let socket: Socket;
+  try {
+    socket = open();
+  } catch (error) {
+    // connect() throws synchronously for some arguments (EMFILE, a bad path) rather than emitting 'error'.
+    held.release();
+    return request.reject(CHANNEL_OPEN_FAILURE.CONNECT_FAILED, systemErrorText(error as Error));
+  }
+  socket.once('close', () => held.release());
+  // A connection that ends while we are still connecting takes the attempt with it; the open is answered
+  // by no one then, and the connection layer has already let its number go.
   const abandon = (): void => void socket.destroy();
-  context.connection.once('close', abandon);
-  socket.once('error', (error) => {
-    context.connection.off('close', abandon);
-    context.log.debug(`connect_to ${what}: failed: ${systemErrorText(error)}`);
-    request.reject(CHANNEL_OPEN_FAILURE.CONNECT_FAILED, systemErrorText(error));
-  });
-  socket.once('connect', () => {
-    context.connection.off('close', abandon);
-    socket.removeAllListeners('error');
-    const channel = request.accept();
-    void bridge(socket, channel);
-  });
+  connection.once('close', abandon);
+  socket.once(
+    'error',
+    connection.contain((error: Error) => {
+      connection.off('close', abandon);
+      context.log.debug(`connect_to ${what}: failed: ${systemErrorText(error)}`);
+      request.reject(CHANNEL_OPEN_FAILURE.CONNECT_FAILED, systemErrorText(error));
+    }),
+  );
+  socket.once(
+    'connect',
+    connection.contain(() => {
+      connection.off('close', abandon);
+      socket.removeAllListeners('error');
+      socket.on('error', () => {}); // the bridge reports later failures as the channel's end
+      if (connection.transport.isClosed) return void socket.destroy();
+      const channel = request.accept();
+      void bridge(socket, channel);
+    }),
+  );
 }
 
 /** `direct-tcpip`: AllowTcpForwarding (local), no-port-forwarding, DisableForwarding, PermitOpen, permitopen=. */
@@ -69,8 +95,7 @@ export const directTcpip: ChannelOpenHandler = (request, context) => {
     return refuse(request);
   }
   context.log.debug(`server_request_direct_tcpip: originator ${sanitizeForLog(originator.address, 100)} port ${originator.port}, target ${shownHost} port ${port}`);
-  const socket = connect({ host, port, allowHalfOpen: true, noDelay: true });
-  connectThenAccept(request, socket, context, `${shownHost} port ${port}`);
+  connectThenAccept(request, () => connect({ host, port, allowHalfOpen: true, noDelay: true }), context, `${shownHost} port ${port}`);
 };
 
 /** `direct-streamlocal@openssh.com`: AllowStreamLocalForwarding (local), no-port-forwarding, DisableForwarding. */
@@ -102,6 +127,5 @@ export const directStreamlocal: ChannelOpenHandler = (request, context) => {
     }
   }
   context.log.debug(`server_request_direct_streamlocal: originator ${peer.address} port ${peer.port}, target ${shownPath}`);
-  const socket = connect({ path, allowHalfOpen: true });
-  connectThenAccept(request, socket, context, `path ${shownPath}`);
+  connectThenAccept(request, () => connect({ path, allowHalfOpen: true }), context, `path ${shownPath}`);
 };

@@ -2,7 +2,9 @@
  * Listeners the client asks the server to open: `tcpip-forward` / `cancel-tcpip-forward` (RFC 4254 §7.1;
  * ssh -R) and `streamlocal-forward@openssh.com` / `cancel-streamlocal-forward@openssh.com` (OpenSSH PROTOCOL
  * §2.4). Each accepted connection becomes a `forwarded-tcpip` or `forwarded-streamlocal@openssh.com` channel
- * to the client. A connection's listeners close when it cancels them and when the connection ends.
+ * to the client. A connection's listeners close when it cancels them and when the connection ends. Each forward
+ * holds a share of MaxForwards / MaxForwardsPerUser and descriptors from the server's budget, and each
+ * connection accepted on it one descriptor, until it is gone (resource-limits.ts).
  */
 import { lookup } from 'node:dns/promises';
 import { lstatSync, unlinkSync, chownSync } from 'node:fs';
@@ -19,9 +21,11 @@ import { decodeStreamlocalForward, decodeTcpipForward, encodeAllocatedPort, enco
 import { bindTarget, listenPermitted, listenPortPermitted, streamLocalForwardingAllowed, tcpForwardingAllowed, type BindTarget } from './policy.ts';
 import { sendDebugMessage } from './debug-message.ts';
 import { checkMayCreate } from './user-access.ts';
+import type { Grant } from '../resource-limits.ts';
+import { LISTEN_BACKLOG, listenTcp } from '../tcp-listener.ts';
 
-/** sshd's SSH_LISTEN_BACKLOG. */
-const LISTEN_BACKLOG = 128;
+/** Descriptors a TCP forward is counted for: one listener per address family. */
+const TCP_FORWARD_DESCRIPTORS = 2;
 
 /** A listener could not be set up; the message is sshd's log wording. */
 export class ForwardListenError extends Error {
@@ -33,11 +37,13 @@ interface TcpForward {
   bindAddress: string;
   port: number;
   servers: Server[];
+  held: Grant;
 }
 
 interface UnixForward {
   path: string;
   server: Server;
+  held: Grant;
 }
 
 /** Addresses to bind for a target, the first required and the rest best-effort (other address families). */
@@ -48,18 +54,6 @@ async function addressesFor(target: BindTarget): Promise<string[]> {
   return found.map((entry) => entry.address);
 }
 
-function listenTcp(address: string, port: number, onConnection: (socket: Socket) => void): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, onConnection);
-    server.once('error', reject);
-    // ipv6Only: "::" must not also take the IPv4 port that "0.0.0.0" has just bound, as sshd binds each family.
-    server.listen({ host: address, port, backlog: LISTEN_BACKLOG, ipv6Only: address.includes(':') }, () => {
-      server.off('error', reject);
-      server.on('error', () => {});
-      resolve(server);
-    });
-  });
-}
 
 /** One connection's remote forwards. */
 export class RemoteForwards {
@@ -77,8 +71,17 @@ export class RemoteForwards {
     return `${bindAddress}\u0000${port}`;
   }
 
-  /** Listens as GatewayPorts says; resolves with the port listened on. */
-  async listenTcp(bindAddress: string, requestedPort: number): Promise<number> {
+  /** Listens as GatewayPorts says; resolves with the port listened on. `held` is released with the forward. */
+  async listenTcp(bindAddress: string, requestedPort: number, held: Grant): Promise<number> {
+    try {
+      return await this.listenTcpHeld(bindAddress, requestedPort, held);
+    } catch (error) {
+      held.release();
+      throw error;
+    }
+  }
+
+  private async listenTcpHeld(bindAddress: string, requestedPort: number, held: Grant): Promise<number> {
     const target = bindTarget(this.context.session.settings.gatewayPorts, bindAddress);
     if (target.kind === 'wildcard' && target.overridden !== undefined) {
       sendDebugMessage(this.context.connection, `Forwarding listen address "${target.overridden}" overridden by server GatewayPorts`);
@@ -87,10 +90,11 @@ export class RemoteForwards {
     const servers: Server[] = [];
     let port = requestedPort;
     let firstError: Error | undefined;
-    const forward: TcpForward = { bindAddress, port, servers };
+    const forward: TcpForward = { bindAddress, port, servers, held };
+    const onConnection = this.context.connection.contain((socket: Socket) => this.onTcpConnection(forward, socket));
     for (const address of addresses) {
       try {
-        const server = await listenTcp(address, port, (socket) => this.onTcpConnection(forward, socket));
+        const server = await listenTcp(address, port, onConnection);
         servers.push(server);
         const bound = server.address();
         // Port 0: the other address families listen on the port the first one was given.
@@ -118,11 +122,24 @@ export class RemoteForwards {
     if (!forward) return false;
     this.tcp.delete(key);
     forward.servers.forEach((server) => server.close());
+    forward.held.release();
+    return true;
+  }
+
+  /** A connection accepted on a forward takes a descriptor from the budget, or is dropped at once. */
+  private admit(socket: Socket, what: string): boolean {
+    socket.on('error', () => {});
+    const held = this.context.resources.takeSocket(`connection to forwarded ${what}`);
+    if (!held) {
+      socket.destroy();
+      return false;
+    }
+    socket.once('close', () => held.release());
     return true;
   }
 
   private onTcpConnection(forward: TcpForward, socket: Socket): void {
-    socket.on('error', () => {});
+    if (!this.admit(socket, `port ${forward.port}`)) return;
     const originator = { address: stripMappedPrefix(socket.remoteAddress ?? ''), port: socket.remotePort ?? 0 };
     const data = encodeForwardedTcpip({ address: forward.bindAddress, port: forward.port }, originator);
     this.openToClient('forwarded-tcpip', data, socket, `port ${forward.port}`);
@@ -132,15 +149,17 @@ export class RemoteForwards {
    * Listens on a Unix-domain socket with StreamLocalBindMask as the umask, removing a stale socket first
    * when StreamLocalBindUnlink says so; a root server hands the socket to the user.
    */
-  listenUnix(path: string): Promise<void> {
+  listenUnix(path: string, held: Grant): Promise<void> {
     const { settings, account, switchUser } = this.context.session;
     if (switchUser) checkMayCreate(path, account, settings.streamLocalBindUnlink);
     if (settings.streamLocalBindUnlink) removeStaleSocket(path);
-    return new Promise((resolve, reject) => {
-      const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => {
-        socket.on('error', () => {});
-        this.openToClient('forwarded-streamlocal@openssh.com', encodeForwardedStreamlocal(path), socket, `path ${sanitizeForLog(path, 100)}`);
+    const shown = `path ${sanitizeForLog(path, 100)}`;
+    const listening = new Promise<void>((resolve, reject) => {
+      const onConnection = this.context.connection.contain((socket: Socket) => {
+        if (!this.admit(socket, shown)) return;
+        this.openToClient('forwarded-streamlocal@openssh.com', encodeForwardedStreamlocal(path), socket, shown);
       });
+      const server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, onConnection);
       server.once('error', (error) => reject(new ForwardListenError(`unix_listener: cannot bind to path ${sanitizeForLog(path, 100)}: ${systemErrorText(error)}`)));
       // A Unix socket is bound inside listen() itself, so the umask applies to it and to nothing else.
       const previousMask = process.umask(settings.streamLocalBindMask);
@@ -162,10 +181,12 @@ export class RemoteForwards {
           server.close();
           return reject(new ForwardListenError('connection closed'));
         }
-        this.unix.set(path, { path, server });
+        this.unix.set(path, { path, server, held });
         resolve();
       });
     });
+    listening.catch(() => held.release());
+    return listening;
   }
 
   cancelUnix(path: string): boolean {
@@ -173,13 +194,18 @@ export class RemoteForwards {
     if (!forward) return false;
     this.unix.delete(path);
     forward.server.close();
+    forward.held.release();
     return true;
   }
 
   /** Opens the channel for an accepted connection; a refusal from the client just drops the connection. */
   private openToClient(type: string, data: Buffer, socket: Socket, what: string): void {
     this.context.connection.openChannel(type, data).then(
-      (channel) => void bridge(socket, channel),
+      (channel) => {
+        // The connection went away while the client was asked: nothing to join, the channel just closes.
+        if (socket.destroyed) return channel.close();
+        void bridge(socket, channel);
+      },
       (error: Error) => {
         this.context.log.debug(`${type} for ${what}: client refused: ${error.message}`);
         socket.destroy();
@@ -189,8 +215,14 @@ export class RemoteForwards {
 
   private closeAll(): void {
     this.closed = true;
-    for (const forward of this.tcp.values()) forward.servers.forEach((server) => server.close());
-    for (const forward of this.unix.values()) forward.server.close();
+    for (const forward of this.tcp.values()) {
+      forward.servers.forEach((server) => server.close());
+      forward.held.release();
+    }
+    for (const forward of this.unix.values()) {
+      forward.server.close();
+      forward.held.release();
+    }
     this.tcp.clear();
     this.unix.clear();
   }
@@ -246,8 +278,10 @@ export const tcpipForward: GlobalRequestHandler = (request, context) => {
     context.log.info(`Received request from ${peer.address} port ${peer.port} to remote forward to host ${shownAddress} port ${port}, but the request was denied.`);
     return request.reply(false);
   }
+  const held = context.resources.takeForward(TCP_FORWARD_DESCRIPTORS, `tcpip-forward listen ${shownAddress} port ${port}`);
+  if (!held) return request.reply(false);
   forwardsOf(context)
-    .listenTcp(bindAddress, port)
+    .listenTcp(bindAddress, port, held)
     .then(
       (listening) => {
         context.log.verbose(`remote forward listening on ${shownAddress} port ${listening} for ${account.name}`);
@@ -278,10 +312,13 @@ export const streamlocalForward: GlobalRequestHandler = (request, context) => {
     sendDebugMessage(context.connection, 'Server has disabled streamlocal forwarding.');
     return request.reply(false);
   }
+  const held = context.resources.takeForward(1, `streamlocal-forward listen path ${shownPath}`);
+  if (!held) return request.reply(false);
   let listening: Promise<void>;
   try {
-    listening = forwardsOf(context).listenUnix(wanted.path);
+    listening = forwardsOf(context).listenUnix(wanted.path, held);
   } catch (error) {
+    held.release();
     context.log.info(`unix_listener: cannot bind to path ${shownPath}: ${systemErrorText(error as Error)}`);
     return request.reply(false);
   }

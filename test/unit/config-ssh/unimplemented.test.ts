@@ -47,7 +47,6 @@ const CASES: Array<[refused: string, accepted: string]> = [
   ['VerifyHostKeyDNS yes', 'VerifyHostKeyDNS no'],
   ['VisualHostKey yes', 'VisualHostKey no'],
   ['NoHostAuthenticationForLocalhost yes', 'NoHostAuthenticationForLocalhost no'],
-  ['UpdateHostKeys ask', 'UpdateHostKeys yes'],
   ['RevokedHostKeys /etc/ssh/revoked', 'RevokedHostKeys none'],
   ['BindInterface eth0', 'Port 22'],
   ['KbdInteractiveDevices pam', 'KbdInteractiveAuthentication yes'],

@@ -34,7 +34,6 @@ function expectSameRefusal(text: string, extra: { options?: string[] } = {}): Ss
 
 const CASES: Array<[string, string, RegExp]> = [
   ['unknown keyword', 'Port 22\nFoo bar\n', /: line 2: Bad configuration option: Foo$/m],
-  ['PerSourcePenalties is OpenSSH 9.8+', 'PerSourcePenalties yes\n', /: line 1: Bad configuration option: PerSourcePenalties/],
   ['global keyword inside Match', 'Match User x\n  Port 2222\n', /line 2: Directive 'Port' is not allowed within a Match block$/],
   ['unknown keyword inside Match', 'Match User x\n  Foo bar\n', /line 2: Directive 'Foo' is not allowed/],
   ['bad flag value', 'X11Forwarding maybe\n', /line 1: unsupported option "maybe"\.$/],

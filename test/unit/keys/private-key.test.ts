@@ -113,7 +113,7 @@ describe('openssh-key-v1 files', () => {
     assert.throws(() => parsePrivateKey(opensshFile(keys[2]!.publicKey.blob, pad(fields, (i) => i + 1))), /does not match/);
 
     const unknown = new Writer().uint32(1).uint32(1).string('ssh-foo').string(Buffer.alloc(32)).string('c');
-    assert.throws(() => parsePrivateKey(opensshFile(Buffer.alloc(8), Buffer.from(unknown.finish()))), {
+    assert.throws(() => parsePrivateKey(opensshFile(Buffer.alloc(8), pad(Buffer.from(unknown.finish()), (i) => i + 1))), {
       name: 'KeyFormatError',
       message: 'unknown or unsupported key type',
     });

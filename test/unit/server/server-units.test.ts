@@ -1,11 +1,10 @@
-/** Unit tests for the server's small parts: moduli, MaxStartups, terminal modes, password files, algorithms. */
+/** Unit tests for the server's small parts: moduli, terminal modes, password files, algorithms (MaxStartups: max-startups.test.ts). */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { moduliGroupChooser, parseModuli } from '../../../src/server/moduli.ts';
-import { StartupLimiter } from '../../../src/server/max-startups.ts';
 import { sttyArguments } from '../../../src/server/terminal-modes.ts';
 import { encodeTerminalModes, TTY_OP } from '../../../src/connection/session-requests.ts';
 import { hashPassword, PasswordFileVerifier, readPasswordFile, setPassword, verifyPasswordHash } from '../../../src/auth/server-password-file.ts';
@@ -36,30 +35,13 @@ describe('moduli', () => {
     assert.equal(choose(2048, 3072, 8192).prime.length * 8, 3072);
     assert.equal(choose(2048, 2500, 8192).prime.length * 8, 3072);
     assert.equal(choose(2048, 8192, 8192).prime.length * 8, 4096, 'largest below when nothing is big enough');
-    assert.equal(choose(2048, 2048, 2048).prime.length * 8, 2048);
+    // No group below 3072 bits, from the file or the RFC 3526 fallback (ssh-audit warns of 2048).
+    assert.equal(choose(2048, 2048, 8192).prime.length * 8, 3072);
+    assert.throws(() => choose(2048, 2048, 2048), /no DH group fits/);
   });
   it('falls back to the RFC 3526 groups when the file has nothing suitable', () => {
     const choose = moduliGroupChooser([]);
     assert.equal(choose(2048, 8192, 8192).prime.length * 8, 8192);
-  });
-});
-
-describe('MaxStartups', () => {
-  it('admits up to start, refuses at full, and releases on authentication', () => {
-    const limiter = new StartupLimiter({ begin: 2, rate: 100, full: 3, perSource: null });
-    const a = limiter.admit('10.0.0.1');
-    const b = limiter.admit('10.0.0.2');
-    assert.equal(a.admitted && b.admitted, true);
-    assert.deepEqual(limiter.admit('10.0.0.3'), { admitted: false, reason: 'random' }, 'rate 100% past start');
-    if (a.admitted) a.release();
-    assert.equal(limiter.unauthenticated, 1);
-    assert.equal(limiter.admit('10.0.0.3').admitted, true);
-  });
-  it('PerSourceMaxStartups caps one address', () => {
-    const limiter = new StartupLimiter({ begin: 10, rate: 30, full: 100, perSource: 1 });
-    assert.equal(limiter.admit('10.0.0.1').admitted, true);
-    assert.deepEqual(limiter.admit('10.0.0.1'), { admitted: false, reason: 'source' });
-    assert.equal(limiter.admit('10.0.0.2').admitted, true);
   });
 });
 
@@ -112,7 +94,7 @@ describe('algorithms offered', () => {
     assert.deepEqual(algorithms.cipher, ['aes256-ctr', 'aes128-gcm@openssh.com']);
     assert.deepEqual(algorithms.mac, ['hmac-sha2-512']);
     assert.deepEqual(algorithms.hostKey, ['ssh-ed25519']);
-    assert.ok(!algorithms.kex.includes('sntrup761x25519-sha512@openssh.com'));
+    assert.ok(algorithms.kex.includes('sntrup761x25519-sha512@openssh.com'), 'sntrup761 is implemented');
   });
   it('refuses a list with nothing we implement', () => {
     const config = parseSshdConfigText('Ciphers 3des-cbc\n', 'test');
@@ -122,6 +104,8 @@ describe('algorithms offered', () => {
     const config = parseSshdConfigText(defaultConfigText({ port: 2222, stateDir: '/tmp/state' }), 'default');
     assert.deepEqual(config.settings.listenAddresses.map((a) => `${a.address}:${a.port}`), ['127.0.0.1:2222']);
     assert.ok(!config.settings.kexAlgorithms.some((k) => k.includes('nistp')), 'no NIST curves');
+    assert.ok(config.settings.macs.every((m) => m.endsWith('-etm@openssh.com')), 'encrypt-then-MAC only');
+    assert.equal(config.settings.kexAlgorithms[0], 'mlkem768x25519-sha256', 'post-quantum first');
   });
 });
 

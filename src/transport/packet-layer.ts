@@ -1,0 +1,221 @@
+/**
+ * The binary packet protocol (RFC 4253 §6) over a byte stream: framing, the keys in force for each direction,
+ * sequence numbers, compression, and flow control of the stream both ways. It does not know what packets
+ * mean: the transport installs keys when a key exchange says so and receives every payload in order.
+ *
+ * Flow control. Reading stops while undecoded input piles up, while the transport waits for an upper layer
+ * (a handler returned a promise), and while too many of our own messages are still waiting to leave: a peer
+ * that sends requests and never reads the replies is paused, not buffered for (sshd bounds its output the
+ * same way, packet.c ssh_packet_not_very_much_data_to_write). Channel data does not count towards that bound:
+ * the peer's window already limits it, and counting it could stop two peers that both send bulk data
+ * waiting on each other.
+ */
+import type { Duplex } from 'node:stream';
+import { SSH_MSG } from '../wire/message-numbers.ts';
+import { ProtocolError } from '../wire/errors.ts';
+import type { PacketOpener, PacketSealer } from '../crypto/cipher/types.ts';
+import { createNoneOpener, createNoneSealer } from '../crypto/cipher/index.ts';
+import { ByteQueue } from './byte-queue.ts';
+import { PacketCompression } from './packet-compression.ts';
+
+/** Stop reading from the stream when this much undecoded input is waiting. */
+const INPUT_HIGH_WATER = 1024 * 1024;
+/** Stop reading while this many bytes of messages other than channel data have not left yet… */
+export const OUTPUT_BACKLOG_HIGH_WATER = 256 * 1024;
+/** …and start again once the backlog is down to this. */
+const OUTPUT_BACKLOG_LOW_WATER = 64 * 1024;
+
+export interface PacketLayerOptions {
+  stream: Duplex;
+  /** Every payload received, decrypted and decompressed, in order. */
+  onPacket(payload: Buffer): void;
+  /** After each batch of input has been dispatched. */
+  afterInput(): void;
+  /** An error while resuming input after a pause (there is no caller to throw to then). */
+  onError(error: Error): void;
+  debug(message: string): void;
+}
+
+/** Messages whose volume the peer's channel windows already bound (RFC 4254 §5.2). */
+function isChannelData(type: number): boolean {
+  return type === SSH_MSG.CHANNEL_DATA || type === SSH_MSG.CHANNEL_EXTENDED_DATA;
+}
+
+export class PacketLayer {
+  private readonly stream: Duplex;
+  private readonly options: PacketLayerOptions;
+  private readonly input = new ByteQueue();
+  private sealer: PacketSealer = createNoneSealer();
+  private opener: PacketOpener = createNoneOpener();
+  private readonly compression: PacketCompression;
+  private sendSequence = 0;
+  private receiveSequence = 0;
+  private incomingLength = -1;
+  /** Bytes protected by the current keys, per direction: RekeyLimit applies to each key set. */
+  private bytesSentWithKeys = 0;
+  private bytesReceivedWithKeys = 0;
+  /** Waiting for an upper layer's promise. */
+  private handlerPaused = false;
+  /** Bytes of non-channel-data packets written but not yet handed to the operating system. */
+  private outputBacklog = 0;
+  private backlogPaused = false;
+  private corked = false;
+  private closed = false;
+
+  /** Counts every packet received, so liveness checks (ServerAliveInterval) can see the peer is there. */
+  packetsReceived = 0;
+  /** performance.now() when the last packet arrived (updated once per input batch). */
+  lastPacketAt = performance.now();
+  /** Sequence number of the packet being dispatched, for SSH_MSG_UNIMPLEMENTED replies. */
+  dispatchSequence = 0;
+
+  constructor(options: PacketLayerOptions) {
+    this.options = options;
+    this.stream = options.stream;
+    this.compression = new PacketCompression((message) => options.debug(message));
+  }
+
+  /** The larger of the two directions' byte counts under the current keys (RekeyLimit). */
+  get bytesWithCurrentKeys(): number {
+    return Math.max(this.bytesSentWithKeys, this.bytesReceivedWithKeys);
+  }
+
+  /** Bytes of our own messages (other than channel data) still waiting to leave. */
+  get backlog(): number {
+    return this.outputBacklog;
+  }
+
+  /** Whether decoding is stopped (for an upper layer's promise or for our own output backlog). */
+  get isPaused(): boolean {
+    return this.handlerPaused || this.backlogPaused;
+  }
+
+  // ---- receiving -----------------------------------------------------------------------------------------
+
+  /** Takes stream bytes that follow the identification exchange; throws on malformed or unauthentic input. */
+  receive(chunk: Buffer): void {
+    this.input.push(chunk);
+    if (this.input.length > INPUT_HIGH_WATER) this.stream.pause();
+    this.processInput();
+  }
+
+  private processInput(): void {
+    const packetsBefore = this.packetsReceived;
+    while (!this.isPaused && !this.closed) {
+      if (this.incomingLength < 0) {
+        if (this.input.length < this.opener.headerLength) break;
+        // The opener rejects lengths out of range (MAX_PACKET_LENGTH) or misaligned for the mode.
+        this.incomingLength = this.opener.packetLength(this.receiveSequence, this.input.peek(this.opener.headerLength));
+      }
+      const total = 4 + this.incomingLength + this.opener.macLength;
+      if (this.input.length < total) break;
+      const packet = this.input.take(total);
+      this.incomingLength = -1;
+      let payload = this.opener.open(this.receiveSequence, packet);
+      this.dispatchSequence = this.receiveSequence;
+      this.packetsReceived++;
+      this.receiveSequence = (this.receiveSequence + 1) >>> 0;
+      this.bytesReceivedWithKeys += total;
+      payload = this.compression.decompress(payload);
+      if (payload.length === 0) throw new ProtocolError('empty packet payload');
+      this.options.onPacket(payload);
+    }
+    if (this.packetsReceived !== packetsBefore) this.lastPacketAt = performance.now();
+    if (this.closed) return;
+    // Waiting for a handler leaves the stream flowing (INPUT_HIGH_WATER bounds it) so that the peer's EOF is
+    // still seen; a backlog means the peer is not reading, and then nothing more is taken from it.
+    if (this.backlogPaused) this.stream.pause();
+    else if (this.input.length < INPUT_HIGH_WATER && !this.handlerPaused) this.stream.resume();
+    this.options.afterInput();
+  }
+
+  /** Decodes input again after a pause, reporting errors to the owner (no caller is waiting). */
+  private resumeInput(): void {
+    if (this.isPaused || this.closed) return;
+    try {
+      this.processInput();
+    } catch (error) {
+      this.options.onError(error as Error);
+    }
+  }
+
+  /** Stops decoding until `promise` settles: packets after it may need keys or state it establishes. */
+  pauseUntil(promise: Promise<void>): void {
+    this.handlerPaused = true;
+    promise.then(
+      () => {
+        this.handlerPaused = false;
+        this.resumeInput();
+      },
+      (error: Error) => this.options.onError(error),
+    );
+  }
+
+  // ---- sending -------------------------------------------------------------------------------------------
+
+  /** Compresses, seals and writes one packet; false when the stream's buffer is over its high-water mark. */
+  write(payload: Buffer): boolean {
+    if (this.closed) return false;
+    const compressed = this.compression.compress(payload);
+    const packet = this.sealer.seal(this.sendSequence, compressed);
+    this.sendSequence = (this.sendSequence + 1) >>> 0;
+    this.bytesSentWithKeys += packet.length;
+    // Packets written in the same tick leave in one segment: Nagle is off, so batching is ours to do.
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.stream.uncork();
+      });
+    }
+    if (isChannelData(payload[0]!)) return this.stream.write(packet);
+    const length = packet.length;
+    this.outputBacklog += length;
+    if (this.outputBacklog > OUTPUT_BACKLOG_HIGH_WATER && !this.backlogPaused) {
+      this.options.debug(`output backlog ${this.outputBacklog} bytes: not reading from the peer until it drains`);
+      this.backlogPaused = true;
+      this.stream.pause();
+    }
+    // The callback runs once the bytes are with the operating system (or the stream is gone).
+    return this.stream.write(packet, () => this.written(length));
+  }
+
+  private written(length: number): void {
+    this.outputBacklog -= length;
+    if (this.backlogPaused && this.outputBacklog <= OUTPUT_BACKLOG_LOW_WATER) {
+      this.backlogPaused = false;
+      this.resumeInput();
+    }
+  }
+
+  // ---- keys ----------------------------------------------------------------------------------------------
+
+  /** After our NEWKEYS: protect what we send with the new keys; strict kex restarts the sequence (§1.10). */
+  newOutgoingKeys(sealer: PacketSealer, compression: string, resetSequence: boolean): void {
+    this.sealer = sealer;
+    this.bytesSentWithKeys = 0;
+    if (resetSequence) this.sendSequence = 0;
+    this.compression.newKeys('out', compression);
+  }
+
+  /** After the peer's NEWKEYS: what follows it is under the new keys. */
+  newIncomingKeys(opener: PacketOpener, compression: string, resetSequence: boolean): void {
+    this.opener = opener;
+    this.bytesReceivedWithKeys = 0;
+    if (resetSequence) this.receiveSequence = 0;
+    this.compression.newKeys('in', compression);
+  }
+
+  /** Delayed compression (zlib@openssh.com) starts now. */
+  authenticationSucceeded(): void {
+    this.compression.authenticationSucceeded();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.compression.close();
+    if (this.stream.writableCorked) this.stream.uncork();
+  }
+}
