@@ -12,6 +12,7 @@ import { DecodeError, DisconnectError, ProtocolError } from '../wire/errors.ts';
 import { DISCONNECT_REASON } from '../wire/message-numbers.ts';
 import type { Transport } from '../transport/transport.ts';
 import { Channel, DEFAULT_MAX_PACKET, DEFAULT_WINDOW, type ChannelHost, type ChannelRequest } from './channel.ts';
+import { GlobalRequests } from './global-requests.ts';
 import { ConnectionFault, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits, type LimitEvent } from './limits.ts';
 
 export { ConnectionFault, DEFAULT_CONNECTION_LIMITS, type ConnectionLimits, type LimitEvent } from './limits.ts';
@@ -34,9 +35,7 @@ export class Connection extends EventEmitter implements ChannelHost {
   readonly transport: Transport;
   private readonly channels = new Map<number, Channel>();
   private readonly pendingOpens = new Map<number, { channel: Channel; resolve: (c: Channel) => void; reject: (e: Error) => void }>();
-  private readonly pendingGlobalReplies: Array<(success: boolean, data: Buffer) => void> = [];
-  /** Replies we owe the peer, in request order; each is sent once it and all before it are answered. */
-  private readonly globalReplyLine: Array<{ answer?: Buffer }> = [];
+  private readonly globalRequests: GlobalRequests;
   private nextChannelId = 0;
   /** Channel numbers relayed for another client (a mux proxy client, PROTOCOL.mux §9): raw messages by number. */
   private readonly relayed = new Map<number, (payload: Buffer) => void>();
@@ -65,6 +64,13 @@ export class Connection extends EventEmitter implements ChannelHost {
     super();
     this.transport = transport;
     this.limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
+    this.globalRequests = new GlobalRequests({
+      send: (payload) => this.send(payload),
+      get isClosed() {
+        return transport.isClosed;
+      },
+      onLimit: (max, name) => this.emit('limit', { limit: 'pending-global-requests', max, name } satisfies LimitEvent),
+    }, this.limits.maxPendingGlobalRequests);
     // Packets arrive in the socket's callbacks, whose async context is the listener's; handling them in the
     // context this connection was created in makes every socket, timer and child process a handler starts
     // belong to the connection (the server's last-resort guard attributes a failure by it).
@@ -215,14 +221,7 @@ export class Connection extends EventEmitter implements ChannelHost {
 
   /** Sends a global request (RFC 4254 §4); with want-reply, resolves to the outcome and any response data. */
   globalRequest(name: string, data: Buffer = Buffer.alloc(0), wantReply = true): Promise<{ success: boolean; data: Buffer }> {
-    const message = new Writer(32 + data.length).byte(SSH_MSG.GLOBAL_REQUEST).string(name).boolean(wantReply).raw(data);
-    const reply = wantReply
-      ? new Promise<{ success: boolean; data: Buffer }>((resolve) =>
-          this.pendingGlobalReplies.push((success, responseData) => resolve({ success, data: responseData })),
-        )
-      : Promise.resolve({ success: true, data: Buffer.alloc(0) });
-    this.send(message.finish());
-    return reply;
+    return this.globalRequests.send(name, data, wantReply);
   }
 
   // ---- incoming ------------------------------------------------------------------------------------------
@@ -236,13 +235,10 @@ export class Connection extends EventEmitter implements ChannelHost {
     const reader = new Reader(payload, 1);
     switch (type) {
       case SSH_MSG.GLOBAL_REQUEST:
-        return this.onGlobalRequestMessage(reader);
+        return this.globalRequests.receiveRequest(reader, this.onGlobalRequest);
       case SSH_MSG.REQUEST_SUCCESS:
-      case SSH_MSG.REQUEST_FAILURE: {
-        const reply = this.pendingGlobalReplies.shift();
-        if (!reply) throw new ProtocolError('unexpected global request reply');
-        return reply(type === SSH_MSG.REQUEST_SUCCESS, reader.rest());
-      }
+      case SSH_MSG.REQUEST_FAILURE:
+        return this.globalRequests.receiveReply(type === SSH_MSG.REQUEST_SUCCESS, reader.rest());
       case SSH_MSG.CHANNEL_OPEN:
         return this.onChannelOpenMessage(reader, payload);
       case SSH_MSG.CHANNEL_OPEN_CONFIRMATION:
@@ -396,53 +392,12 @@ export class Connection extends EventEmitter implements ChannelHost {
     pending.reject(new ChannelOpenError(reason, description, localId));
   }
 
-  private onGlobalRequestMessage(reader: Reader): void | Promise<void> {
-    const name = reader.text(256);
-    const wantReply = reader.boolean();
-    const data = reader.rest();
-    // RFC 4254 §4: replies carry no request id, so they must leave in request order even when a handler
-    // answers later than one after it (tcpip-forward binds first). Each request takes a place in line.
-    const place: { answer?: Buffer } = {};
-    if (wantReply) this.globalReplyLine.push(place);
-    const reply = (success: boolean, responseData: Buffer = Buffer.alloc(0)) => {
-      if (!wantReply || place.answer) return;
-      place.answer = Buffer.from(
-        new Writer(8 + responseData.length).byte(success ? SSH_MSG.REQUEST_SUCCESS : SSH_MSG.REQUEST_FAILURE).raw(responseData).finish(),
-      );
-      while (this.globalReplyLine[0]?.answer) this.send(this.globalReplyLine.shift()!.answer!);
-      if (this.globalReplyLine.length < this.limits.maxPendingGlobalRequests) this.resumeAfterReplies();
-    };
-    if (!this.onGlobalRequest) reply(false);
-    else this.onGlobalRequest({ name, wantReply, data, reply });
-    return this.waitForReplyRoom(name);
-  }
-
-  private resumeAfterReplies: () => void = () => {};
-
-  /**
-   * With maxPendingGlobalRequests replies still owed, input stops (the transport pauses while the returned
-   * promise is pending) until one is sent: replies leave in request order, so a flood of slow requests is
-   * held back rather than queued without bound.
-   */
-  private waitForReplyRoom(name: string): Promise<void> | undefined {
-    const max = this.limits.maxPendingGlobalRequests;
-    if (this.globalReplyLine.length < max || this.transport.isClosed) return undefined;
-    this.emit('limit', { limit: 'pending-global-requests', max, name } satisfies LimitEvent);
-    return new Promise<void>((resolve) => {
-      this.resumeAfterReplies = () => {
-        this.resumeAfterReplies = () => {};
-        resolve();
-      };
-    });
-  }
-
   private onTransportClosed(error: Error | null): void {
     const reason = error ?? new Error('connection closed');
     for (const pending of this.pendingOpens.values()) pending.reject(reason);
     this.pendingOpens.clear();
-    for (const reply of this.pendingGlobalReplies.splice(0)) reply(false, Buffer.alloc(0));
+    this.globalRequests.close();
     this.incomingOpens.clear();
-    this.resumeAfterReplies();
     for (const channel of this.channels.values()) {
       // Not destroyed: whatever the peer sent before going away is still delivered to the reader.
       channel.receiveClose();
