@@ -79,7 +79,8 @@ export class SessionChannel {
     this.log = log;
     this.startProcess = startProcess;
     channel.on('request', (request: ChannelRequest, reply: (ok: boolean) => void) => {
-      // RFC 4254 §5.4: replies go in request order; once one is pending, later requests wait their turn.
+      // Handled one after another, once one answers later (x11-req): a shell or exec after it must find the
+      // display it set up, and replies leave in request order (RFC 4254 §5.4).
       const next = this.queue ? this.queue.then(() => this.answer(request, reply)).catch(() => {}) : this.answer(request, reply);
       if (!next) return;
       this.queue = next;

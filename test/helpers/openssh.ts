@@ -154,6 +154,24 @@ export function ensureTestUser(): void {
   if (set.status !== 0) throw new Error(`cannot set the test user's password: ${set.stderr}`);
 }
 
+let testUserReady = false;
+
+/**
+ * ensureTestUser once per process. Test files run in parallel and chpasswd takes a lock on /etc/shadow, so
+ * a busy lock is retried rather than failing the test.
+ */
+export async function ensureTestUserOnce(): Promise<void> {
+  for (let attempt = 1; !testUserReady; attempt++) {
+    try {
+      ensureTestUser();
+      testUserReady = true;
+    } catch (error) {
+      if (attempt >= 10) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
+    }
+  }
+}
+
 /** What sshdWithClientKey sets up: the client's home (for known_hosts), its key, and the server. */
 export interface SshdWithClientKey {
   home: string;

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureTestUser, freePort, makeKey, publicKeyLine, tempDir, TEST_USER } from './openssh.ts';
+import { ensureTestUserOnce, freePort, makeKey, publicKeyLine, tempDir, TEST_USER } from './openssh.ts';
 import { stopProcess } from './processes.ts';
 
 export { TEST_USER };
@@ -49,23 +49,8 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-let userReady = false;
-
-async function ensureUser(): Promise<void> {
-  // chpasswd locks /etc/shadow; test files run in parallel, so a busy lock is retried.
-  for (let attempt = 1; !userReady; attempt++) {
-    try {
-      ensureTestUser();
-      userReady = true;
-    } catch (error) {
-      if (attempt >= 10) throw error;
-      await sleep(200 * attempt);
-    }
-  }
-}
-
 export async function startServerProcess(options: ServerProcessOptions = {}): Promise<ServerProcess> {
-  await ensureUser();
+  await ensureTestUserOnce();
   const dir = tempDir('tether-hostile-');
   chmodSync(dir, 0o755);
   const port = await freePort();

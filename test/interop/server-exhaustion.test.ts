@@ -78,6 +78,21 @@ function startFlood(test: TestServer, options: { mode: 'opens' | 'forwards'; tot
 }
 
 /** The median wall time of `runs` logins running `true`, each bounded. */
+/**
+ * Another user's `exec true` latency when idle, then the flood's outcome and that latency again while the
+ * flood still holds what it got; the flood is stopped by PID whatever happens.
+ */
+async function floodWhileMeasuring(test: TestServer, options: Parameters<typeof startFlood>[1]): Promise<{ idle: number; burst: FloodStats; loaded: number }> {
+  const idle = await execLatency(test);
+  const flood = startFlood(test, options);
+  try {
+    const burst = await flood.burst;
+    return { idle, burst, loaded: await execLatency(test) };
+  } finally {
+    await flood.stop();
+  }
+}
+
 async function execLatency(test: TestServer, runs = 3): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -103,16 +118,7 @@ describe('a user flooding with the default configuration', () => {
   });
 
   it('a burst of direct-tcpip opens past the 4096-channel limit is refused as a resource shortage; others are served', async () => {
-    const idle = await execLatency(test);
-    const flood = startFlood(test, { mode: 'opens', total: 4600, inFlight: 500 });
-    let burst: FloodStats;
-    let loaded: number;
-    try {
-      burst = await flood.burst;
-      loaded = await execLatency(test);
-    } finally {
-      await flood.stop();
-    }
+    const { idle, burst, loaded } = await floodWhileMeasuring(test, { mode: 'opens', total: 4600, inFlight: 500 });
     assert.equal(burst.closed, false, 'the flooding connection itself is still up');
     assert.ok(burst.accepted <= 4096, `accepted ${burst.accepted}`);
     assert.equal(burst.accepted + (burst.refused[RESOURCE_SHORTAGE] ?? 0), 4600, JSON.stringify(burst));
@@ -122,16 +128,7 @@ describe('a user flooding with the default configuration', () => {
   });
 
   it('a flood of tcpip-forward requests is refused past MaxForwards (256); others are served', async () => {
-    const idle = await execLatency(test);
-    const flood = startFlood(test, { mode: 'forwards', total: 3000, inFlight: 100 });
-    let burst: FloodStats;
-    let loaded: number;
-    try {
-      burst = await flood.burst;
-      loaded = await execLatency(test);
-    } finally {
-      await flood.stop();
-    }
+    const { idle, burst, loaded } = await floodWhileMeasuring(test, { mode: 'forwards', total: 3000, inFlight: 100 });
     assert.equal(burst.closed, false);
     assert.equal(burst.accepted, 256, JSON.stringify(burst));
     assert.equal(burst.refused.failure, 3000 - 256);

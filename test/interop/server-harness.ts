@@ -12,7 +12,7 @@ import { createLogger, createServer, generateHostKeyFile, loadHostKeys, type Ser
 import { generatePrivateKey, serializePrivateKey } from '../../src/keys/index.ts';
 import { SystemPasswordVerifier } from '../../src/auth/server-password-system.ts';
 import type { PasswordVerifier } from '../../src/auth/server-password.ts';
-import { ensureTestUser, freePort, makeKey, publicKeyLine, tempDir, TEST_PASSWORD, TEST_USER } from '../helpers/openssh.ts';
+import { ensureTestUserOnce, freePort, makeKey, publicKeyLine, tempDir, TEST_PASSWORD, TEST_USER } from '../helpers/openssh.ts';
 
 export { TEST_PASSWORD, TEST_USER };
 
@@ -43,24 +43,6 @@ export interface TestServer {
   /** Common ssh arguments: no config, temporary known_hosts, this server's port. */
   sshBase(): string[];
   stop(): Promise<void>;
-}
-
-let testUserReady = false;
-
-/**
- * Creates the test user and sets its password once per process. Test files run in parallel and chpasswd
- * takes a lock on /etc/shadow, so a busy lock is retried rather than failing the test.
- */
-async function ensureTestUserOnce(): Promise<void> {
-  for (let attempt = 1; !testUserReady; attempt++) {
-    try {
-      ensureTestUser();
-      testUserReady = true;
-    } catch (error) {
-      if (attempt >= 10) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200 * attempt));
-    }
-  }
 }
 
 export async function startTestServer(options: StartOptions = {}): Promise<TestServer> {

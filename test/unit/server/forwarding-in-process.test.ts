@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect, createServer as createTcpServer, type Server as TcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type SshClient } from '../../../src/client/client.ts';
+import type { SshClient } from '../../../src/client/client.ts';
 import { ChannelOpenError } from '../../../src/connection/connection.ts';
 import type { Channel } from '../../../src/connection/channel.ts';
 import { parseSshdConfigText } from '../../../src/config/sshd/index.ts';
@@ -20,6 +20,7 @@ import { currentAccount } from '../../../src/server/accounts.ts';
 import { Reader } from '../../../src/wire/reader.ts';
 import { Writer } from '../../../src/wire/writer.ts';
 import { CHANNEL_OPEN_FAILURE } from '../../../src/wire/message-numbers.ts';
+import { connectWithKey } from '../../helpers/library-client.ts';
 
 /** Reads until end, then answers with what it got: proves the client's EOF arrived as a half-close. */
 function countingService(): TcpServer {
@@ -63,14 +64,7 @@ describe('server forwarding in process', () => {
   let servicePort: number;
   let client: SshClient;
 
-  const login = async () =>
-    connect({
-      host: '127.0.0.1',
-      port: server.addresses[0]!.port,
-      username: (await currentAccount()).name,
-      verifyHostKey: () => {},
-      auth: { keys: () => [{ publicKey: userKey.publicKey, label: 'key', sign: async (data, algorithm) => userKey.sign(data, algorithm) }] },
-    });
+  const login = async () => connectWithKey(server.addresses[0]!.port, (await currentAccount()).name, userKey);
 
   before(async () => {
     service = countingService();

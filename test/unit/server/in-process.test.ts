@@ -15,6 +15,7 @@ import { generatePrivateKey, type PrivateKey } from '../../../src/keys/index.ts'
 import { createServer, silentLogger, type ProcessExit, type Server, type SessionProcess, type SessionProgram } from '../../../src/server/index.ts';
 import type { AuthKey } from '../../../src/auth/client-auth.ts';
 import { currentAccount } from '../../../src/server/accounts.ts';
+import { connectWithKey } from '../../helpers/library-client.ts';
 
 /** A program that echoes its input and exits 7 at end of input. */
 function echoProcess(program: SessionProgram, started: SessionProgram[]): SessionProcess {
@@ -142,14 +143,7 @@ describe('real programs through our client (signal and window-change requests)',
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const login = () =>
-    connect({
-      host: '127.0.0.1',
-      port: server.addresses[0]!.port,
-      username: user,
-      verifyHostKey: () => {},
-      auth: { keys: () => [{ publicKey: userKey.publicKey, label: 'key', sign: async (data, algorithm) => userKey.sign(data, algorithm) }] },
-    });
+  const login = () => connectWithKey(server.addresses[0]!.port, user, userKey);
 
   it('a signal request reaches the program and comes back as exit-signal', async () => {
     const client = await login();

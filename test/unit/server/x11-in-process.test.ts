@@ -22,6 +22,7 @@ import { decodeX11Request, validXauthString } from '../../../src/server/x11/x11-
 import { encodeX11Request } from '../../../src/client/x11-forwarding.ts';
 import { Reader } from '../../../src/wire/reader.ts';
 import { Writer } from '../../../src/wire/writer.ts';
+import { connectWithKey } from '../../helpers/library-client.ts';
 
 /** Clear of the interop tests' displays (sshd's 10, server-x11's 60). */
 const OFFSET = 80;
@@ -93,14 +94,7 @@ describe('server X11 forwarding in process', () => {
   let userKey: PrivateKey;
   let client: SshClient;
 
-  const login = async () =>
-    connect({
-      host: '127.0.0.1',
-      port: server.addresses[0]!.port,
-      username: (await currentAccount()).name,
-      verifyHostKey: () => {},
-      auth: { keys: () => [{ publicKey: userKey.publicKey, label: 'key', sign: async (data, algorithm) => userKey.sign(data, algorithm) }] },
-    });
+  const login = async () => connectWithKey(server.addresses[0]!.port, (await currentAccount()).name, userKey);
 
   /** Opens a session with X11 forwarding, starts `command` and resolves with the display's port once it prints DISPLAY. */
   async function x11Session(on: SshClient, command: string): Promise<{ session: Channel; port: number; output: Promise<string> }> {
