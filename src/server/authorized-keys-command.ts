@@ -15,7 +15,7 @@ import { splitArguments } from '../config/syntax.ts';
 import { expandString, ExpansionError } from '../config/ssh/expand.ts';
 import { fingerprint, type FingerprintHash, type PublicKey } from '../keys/index.ts';
 import { lookupAccount, type UserAccount } from './accounts.ts';
-import { commandAs, type RunAs } from './session-process.ts';
+import { commandAs, type RunAs } from '../sessions/session-process.ts';
 import { sanitizeForLog, type ServerLogger } from './logger.ts';
 
 const TAG = 'AuthorizedKeysCommand';

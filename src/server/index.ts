@@ -17,9 +17,9 @@ export { forwardingChannelHandlers, forwardingGlobalRequestHandlers } from './fo
 export { agentForwardingRequest, AGENT_FORWARDING_REQUEST } from './agent-forwarding.ts';
 export { defaultConfigText, HOST_KEY_FILES, type DefaultConfigOptions } from './default-config.ts';
 export { lookupAccount, currentAccount, runningAsRoot, type UserAccount } from './accounts.ts';
-export type { SessionProcess, SessionProgram, ProcessExit, TerminalRequest, RunAs } from './session-process.ts';
-export { startPtyProcess } from './session-pty-process.ts';
-export { startPipeProcess } from './session-pipe-process.ts';
+export type { SessionProcess, SessionProgram, ProcessExit, TerminalRequest, RunAs } from '../sessions/session-process.ts';
+export { startPtyProcess } from '../sessions/pty-process.ts';
+export { startPipeProcess } from '../sessions/pipe-process.ts';
 export { installLastResortGuard, runAsConnection, currentConnection, type ContainedConnection } from './containment.ts';
 export { ServerResources, readDescriptorLimit } from './resource-limits.ts';
 export { DEFAULT_SYSTEM_PATHS, systemPathsFromEnvironment, type SystemPaths } from './system-paths.ts';

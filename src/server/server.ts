@@ -22,11 +22,11 @@ import { loadGroupChooser } from './moduli.ts';
 import { ServerConnection, streamEndpoints, type ServerRuntime } from './server-connection.ts';
 import { ServerResources } from './resource-limits.ts';
 import type { ConnectionEndpoints } from './auth-policy.ts';
-import type { SessionProcess, SessionProgram } from './session-process.ts';
+import type { SessionProcess, SessionProgram } from '../sessions/session-process.ts';
 import { DEFAULT_SYSTEM_PATHS, type SystemPaths } from './system-paths.ts';
 import { SOFTWARE_VERSION } from '../transport/version.ts';
-import { startPipeProcess } from './session-pipe-process.ts';
-import { startPtyProcess } from './session-pty-process.ts';
+import { startPipeProcess } from '../sessions/pipe-process.ts';
+import { startPtyProcess } from '../sessions/pty-process.ts';
 
 export interface ServerOptions {
   /** The configuration (loadSshdConfig / parseSshdConfigText). */

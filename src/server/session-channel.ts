@@ -20,7 +20,7 @@ import type { HandlerContext, SessionRequestHandler } from './handlers.ts';
 import type { ServerLogger } from './logger.ts';
 import { sanitizeForLog } from './logger.ts';
 import { acceptsEnv, chooseProgram, SessionRequestError, type SessionContext, type SessionKind } from './session-environment.ts';
-import { SessionSpawnError, type ProcessExit, type SessionProcess, type SessionProgram, type TerminalRequest } from './session-process.ts';
+import { SessionSpawnError, type ProcessExit, type SessionProcess, type SessionProgram, type TerminalRequest } from '../sessions/session-process.ts';
 import { recordLogin } from './login-records.ts';
 import { DEFAULT_SYSTEM_PATHS, type SystemPaths } from './system-paths.ts';
 import { rcFilesRequest, withRcFiles } from './user-rc.ts';

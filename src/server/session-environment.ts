@@ -9,7 +9,7 @@ import { matchPattern, matchPatternList } from '../match/addresses.ts';
 import type { EffectiveSshdSettings } from '../config/sshd/index.ts';
 import type { SessionRestrictions } from '../auth/server-auth.ts';
 import type { UserAccount } from './accounts.ts';
-import type { RunAs, SessionProgram, TerminalRequest } from './session-process.ts';
+import type { RunAs, SessionProgram, TerminalRequest } from '../sessions/session-process.ts';
 import type { SystemPaths } from './system-paths.ts';
 
 /** Everything about the logged-in connection a session needs. */

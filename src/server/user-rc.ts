@@ -17,7 +17,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SessionContext, SessionKind } from './session-environment.ts';
-import type { SessionProgram } from './session-process.ts';
+import type { SessionProgram } from '../sessions/session-process.ts';
 import type { SystemPaths } from './system-paths.ts';
 
 /** _PATH_SSH_USER_RC, relative to the home directory. */

@@ -27,7 +27,7 @@ import { sendDebugMessage } from '../forwarding/debug-message.ts';
 import type { HandlerContext, SessionRequestHandler } from '../handlers.ts';
 import type { Grant } from '../resource-limits.ts';
 import { stripMappedPrefix } from '../server-connection.ts';
-import type { SessionProgram } from '../session-process.ts';
+import type { SessionProgram } from '../../sessions/session-process.ts';
 import type { X11Authority } from '../user-rc.ts';
 import { listenOnFreeDisplay, X11DisplayError, type X11DisplayListener } from './display-listener.ts';
 import { removeXauthEntry } from './xauth-cleanup.ts';

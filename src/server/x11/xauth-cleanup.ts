@@ -6,7 +6,7 @@
  * cookie of a closed display lying around. No shell is involved: the display name is an argument.
  */
 import { spawn } from 'node:child_process';
-import { commandAs, type SessionProgram } from '../session-process.ts';
+import { commandAs, type SessionProgram } from '../../sessions/session-process.ts';
 
 /** Bounds the run: xauth waits for its lock file at most a few seconds itself. */
 const XAUTH_TIME_LIMIT_MS = 10_000;

@@ -17,7 +17,7 @@ import { generatePrivateKey, KeyFormatError } from '../../../src/keys/index.ts';
 import { currentAccount } from '../../../src/server/accounts.ts';
 import { createLogger } from '../../../src/server/logger.ts';
 import { createServer } from '../../../src/server/server.ts';
-import type { ProcessExit, SessionProcess } from '../../../src/server/session-process.ts';
+import type { ProcessExit, SessionProcess } from '../../../src/sessions/session-process.ts';
 import { Transport } from '../../../src/transport/transport.ts';
 import { IdentificationError } from '../../../src/transport/version.ts';
 import { DecodeError, DisconnectError, ProtocolError, SSH_MSG, Writer } from '../../../src/wire/index.ts';

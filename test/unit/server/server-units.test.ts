@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { moduliGroupChooser, parseModuli } from '../../../src/server/moduli.ts';
-import { sttyArguments } from '../../../src/server/terminal-modes.ts';
+import { sttyArguments } from '../../../src/sessions/terminal-modes.ts';
 import { encodeTerminalModes, TTY_OP } from '../../../src/connection/session-requests.ts';
 import { hashPassword, PasswordFileVerifier, readPasswordFile, setPassword, verifyPasswordHash } from '../../../src/auth/server-password-file.ts';
 import { serverAlgorithms, AlgorithmConfigError } from '../../../src/server/algorithms.ts';

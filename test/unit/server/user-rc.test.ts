@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { withRcFiles, type RcFilesRequest } from '../../../src/server/user-rc.ts';
-import type { SessionProgram } from '../../../src/server/session-process.ts';
+import type { SessionProgram } from '../../../src/sessions/session-process.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'tether rc-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
