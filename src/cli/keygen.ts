@@ -14,12 +14,10 @@ import { dirname, join } from 'node:path';
 import {
   checkKeySize,
   checkPrivateKeyPermissions,
-  DEFAULT_KDF_ROUNDS,
   findHost,
   fingerprint,
   generatePrivateKey,
   hashKnownHostsFile,
-  isFingerprintHash,
   isPrivateKeyEncrypted,
   keyTypeLabel,
   KeyFormatError,
@@ -33,11 +31,10 @@ import {
   serializePrivateKey,
   UnprotectedPrivateKeyError,
   WrongPassphraseError,
-  type FingerprintHash,
   type GeneratedKeyType,
   type SshPrivateKey,
 } from '../keys/index.ts';
-import { getopt, GetoptError } from './getopt.ts';
+import { Exit, fatal, parseKeygenArguments, type KeygenSettings } from './keygen-arguments.ts';
 import { readLine, readSecret } from './prompt.ts';
 
 export interface KeygenIO {
@@ -46,129 +43,13 @@ export interface KeygenIO {
   stderr: NodeJS.WritableStream;
 }
 
-const OPTSTRING = 'a:b:C:E:f:F:HlN:P:pqR:t:vy';
-
-const USAGE = [
-  'usage: tether keygen [-q] [-a rounds] [-b bits] [-C comment] [-f output_keyfile]',
-  '                     [-N new_passphrase] [-t ed25519 | ecdsa | rsa]',
-  '       tether keygen -p [-a rounds] [-f keyfile] [-N new_passphrase] [-P old_passphrase]',
-  '       tether keygen -l [-v] [-E fingerprint_hash] [-f input_keyfile]',
-  '       tether keygen -y [-P passphrase] [-f input_keyfile]',
-  '       tether keygen -F hostname [-f known_hosts_file]',
-  '       tether keygen -H [-f known_hosts_file]',
-  '       tether keygen -R hostname [-f known_hosts_file]',
-].join('\n');
-
-/** Ends the command with `status`, after printing `message` (if any) on stderr. */
-class Exit extends Error {
-  override readonly name = 'Exit';
-  readonly status: number;
-
-  constructor(status: number, message?: string) {
-    super(message ?? '');
-    this.status = status;
-  }
-}
-
-/** OpenSSH's fatal(): one line on stderr, exit status 255. */
-function fatal(message: string): never {
-  throw new Exit(255, message);
-}
-
-interface Settings {
-  type?: string;
-  bits?: number;
-  comment?: string;
-  newPassphrase?: string;
-  oldPassphrase?: string;
-  file?: string;
-  rounds: number;
-  hash: FingerprintHash;
-  quiet: boolean;
-  verbose: boolean;
-  mode: 'generate' | 'fingerprint' | 'print-public' | 'change-passphrase' | 'find-host' | 'remove-host' | 'hash-hosts';
-  host?: string;
-}
-
-function parseArguments(argv: readonly string[]): Settings {
-  let parsed;
-  try {
-    parsed = getopt(argv, OPTSTRING);
-  } catch (error) {
-    if (error instanceof GetoptError) throw new Exit(1, `${error.message}\n${USAGE}`);
-    throw error;
-  }
-  if (parsed.operands.length > 0) throw new Exit(1, `Too many arguments.\n${USAGE}`);
-  const settings: Settings = { rounds: DEFAULT_KDF_ROUNDS, hash: 'sha256', quiet: false, verbose: false, mode: 'generate' };
-  for (const [flag, value = ''] of parsed.options) {
-    switch (flag) {
-      case 'a':
-        settings.rounds = parseNumber(value, 'Invalid number');
-        break;
-      case 'b':
-        settings.bits = parseNumber(value, 'Bits has bad value');
-        break;
-      case 'C':
-        settings.comment = value;
-        break;
-      case 'E':
-        if (!isFingerprintHash(value.toLowerCase())) fatal(`Invalid hash algorithm "${value}"`);
-        settings.hash = value.toLowerCase() as FingerprintHash;
-        break;
-      case 'f':
-        settings.file = value;
-        break;
-      case 'F':
-        settings.mode = 'find-host';
-        settings.host = value;
-        break;
-      case 'H':
-        settings.mode = 'hash-hosts';
-        break;
-      case 'l':
-        settings.mode = 'fingerprint';
-        break;
-      case 'N':
-        settings.newPassphrase = value;
-        break;
-      case 'P':
-        settings.oldPassphrase = value;
-        break;
-      case 'p':
-        settings.mode = 'change-passphrase';
-        break;
-      case 'q':
-        settings.quiet = true;
-        break;
-      case 'R':
-        settings.mode = 'remove-host';
-        settings.host = value;
-        break;
-      case 't':
-        settings.type = value;
-        break;
-      case 'v':
-        settings.verbose = true;
-        break;
-      case 'y':
-        settings.mode = 'print-public';
-        break;
-    }
-  }
-  return settings;
-}
-
-function parseNumber(value: string, complaint: string): number {
-  if (!/^\d+$/.test(value)) fatal(`${complaint} ${value}`);
-  return Number(value);
-}
 
 /** The Keygen command with its streams; one instance per invocation. */
 class Keygen {
   readonly io: KeygenIO;
-  readonly settings: Settings;
+  readonly settings: KeygenSettings;
 
-  constructor(io: KeygenIO, settings: Settings) {
+  constructor(io: KeygenIO, settings: KeygenSettings) {
     this.io = io;
     this.settings = settings;
   }
@@ -444,7 +325,7 @@ export async function keygenMain(argv: string[], io: Partial<KeygenIO> = {}): Pr
     stderr: io.stderr ?? process.stderr,
   };
   try {
-    return await new Keygen(streams, parseArguments(argv)).run();
+    return await new Keygen(streams, parseKeygenArguments(argv)).run();
   } catch (error) {
     if (error instanceof Exit) {
       if (error.message) streams.stderr.write(error.message + '\n');
