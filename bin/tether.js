@@ -1,7 +1,23 @@
 #!/usr/bin/env node
-// Entry point: `tether <command> [args]`. The compiled CLI lives in dist/ (npm run build); with
-// TETHER_SOURCE=1 the TypeScript sources run directly (Node ≥ 23 strips the types), for development.
-const entry = process.env.TETHER_SOURCE ? '../src/cli/main.ts' : '../dist/src/cli/main.js';
+// Entry point: `tether <command> [args]`. The built CLI is dist/bundle/ (npm run build: tsc, then
+// scripts/bundle.js), which loads a few chunks instead of every module; dist/src/ is the unbundled
+// fallback. With TETHER_SOURCE=1 the TypeScript sources run directly (Node ≥ 23 strips the types).
+import { existsSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+if (!process.env.TETHER_SOURCE && !process.env.NODE_DISABLE_COMPILE_CACHE) {
+  // V8's code cache roughly halves start-up. It lives under the user's own home, never a shared /tmp, so no
+  // other account can plant compiled code that root's server would run.
+  try {
+    enableCompileCache(process.env.NODE_COMPILE_CACHE ?? join(homedir(), '.cache', 'tether', 'compile-cache'));
+  } catch {
+    // An unwritable home only costs speed.
+  }
+}
+const bundled = new URL('../dist/bundle/main.js', import.meta.url);
+const entry = process.env.TETHER_SOURCE ? '../src/cli/main.ts' : existsSync(bundled) ? bundled.href : '../dist/src/cli/main.js';
 const { runAsProgram } = await import(entry);
 
 runAsProgram(process.argv.slice(2));
