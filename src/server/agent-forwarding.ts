@@ -15,6 +15,7 @@ import type { HandlerContext, SessionRequestHandler } from './handlers.ts';
 import { bridge } from '../connection/socket-bridge.ts';
 import { agentForwardingAllowed } from './forwarding/policy.ts';
 import { systemErrorText } from './forwarding/error-text.ts';
+import type { Grant } from './resource-limits.ts';
 
 export const AGENT_FORWARDING_REQUEST = 'auth-agent-req@openssh.com';
 export const AGENT_CHANNEL_TYPE = 'auth-agent@openssh.com';
@@ -48,12 +49,22 @@ export class ForwardedAgentSocket {
   readonly directory: string;
   readonly path: string;
   private readonly server: Server;
+  /** The listening socket's descriptor, out of the process's budget like forwarding's (resource-limits.ts). */
+  private readonly listening: Grant;
   private closed = false;
 
   /** Creates the directory and socket synchronously, so SSH_AUTH_SOCK is valid before any program starts. */
   constructor(context: HandlerContext) {
     const { account, switchUser } = context.session;
-    this.directory = makePrivateDirectory();
+    const listening = context.resources.takeSocket('agent forwarding socket');
+    if (!listening) throw new AgentForwardingError('descriptor budget exhausted');
+    this.listening = listening;
+    try {
+      this.directory = makePrivateDirectory();
+    } catch (error) {
+      listening.release();
+      throw error;
+    }
     this.path = join(this.directory, `agent.${process.pid}`);
     this.server = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.onConnection(context, socket));
     this.server.on('error', (error) => context.log.error(`agent forwarding socket ${this.path}: ${systemErrorText(error)}`));
@@ -80,6 +91,14 @@ export class ForwardedAgentSocket {
 
   private onConnection(context: HandlerContext, socket: Socket): void {
     socket.on('error', () => {});
+    // Each program talking to the agent holds a descriptor until its socket closes; past the budget it is
+    // turned away (and the refusal logged) rather than starving new logins of descriptors.
+    const held = context.resources.takeSocket('forwarded agent connection');
+    if (!held) {
+      socket.destroy();
+      return;
+    }
+    socket.once('close', () => held.release());
     context.connection.openChannel(AGENT_CHANNEL_TYPE).then(
       (channel) => void bridge(socket, channel),
       (error: Error) => {
@@ -93,6 +112,7 @@ export class ForwardedAgentSocket {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.listening.release();
     // Closing a listening Unix socket unlinks it; the callback runs (with an error) even if it never listened.
     this.server.close(() => removeDirectory(this.directory));
   }
