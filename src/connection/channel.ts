@@ -17,6 +17,8 @@ const PEER_MAX_PACKET_CAP = 256 * 1024 - 1024;
 /** What a channel needs from its connection: sending, and being told when the transport can take more. */
 export interface ChannelHost {
   send(payload: Buffer): boolean;
+  /** send() for a message that `encode` writes straight into the packet (the transport's fast path). */
+  sendEncoded?(length: number, encode: (target: Buffer, offset: number) => void): boolean;
   readonly transportWritable: boolean;
   onceTransportDrain(callback: () => void): void;
   /** Called once both sides have sent CHANNEL_CLOSE: the id may be reused. */
@@ -132,6 +134,19 @@ export class Channel extends Duplex {
   }
 
   private sendData(data: Buffer, dataType: number | undefined): void {
+    if (this.host.sendEncoded) {
+      // byte type, uint32 recipient, [uint32 data_type_code,] string data (RFC 4254 §5.2), encoded in place.
+      const remoteId = this.remoteId;
+      const header = dataType === undefined ? 9 : 13;
+      this.host.sendEncoded(header + data.length, (target, at) => {
+        target[at] = dataType === undefined ? SSH_MSG.CHANNEL_DATA : SSH_MSG.CHANNEL_EXTENDED_DATA;
+        target.writeUInt32BE(remoteId, at + 1);
+        if (dataType !== undefined) target.writeUInt32BE(dataType, at + 5);
+        target.writeUInt32BE(data.length, at + header - 4);
+        target.set(data, at + header);
+      });
+      return;
+    }
     const message = new Writer(data.length + 20);
     if (dataType === undefined) message.byte(SSH_MSG.CHANNEL_DATA).uint32(this.remoteId);
     else message.byte(SSH_MSG.CHANNEL_EXTENDED_DATA).uint32(this.remoteId).uint32(dataType);

@@ -97,6 +97,10 @@ export class Connection extends EventEmitter implements ChannelHost {
     return this.transport.send(payload);
   }
 
+  sendEncoded(length: number, encode: (target: Buffer, offset: number) => void): boolean {
+    return this.transport.sendEncoded(length, encode);
+  }
+
   get transportWritable(): boolean {
     return this.transport.writable;
   }

@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import { SSH_MSG } from '../wire/message-numbers.ts';
 import { ProtocolError } from '../wire/errors.ts';
 import type { PacketOpener, PacketSealer } from '../crypto/cipher/types.ts';
-import { createNoneOpener, createNoneSealer } from '../crypto/cipher/index.ts';
+import { PAYLOAD_OFFSET, createNoneOpener, createNoneSealer } from '../crypto/cipher/index.ts';
 import { ByteQueue } from './byte-queue.ts';
 import { PacketCompression } from './packet-compression.ts';
 
@@ -155,12 +155,29 @@ export class PacketLayer {
 
   /** Compresses, seals and writes one packet; false when the stream's buffer is over its high-water mark. */
   write(payload: Buffer): boolean {
+    return this.writeEncoded(payload.length, (target, offset) => target.set(payload, offset));
+  }
+
+  /**
+   * Like write() for a message of `length` bytes that `encode` writes at `target[offset …]`, straight into
+   * the sealer's plaintext buffer: the message is never built on its own (channel data: one copy of the
+   * data, issue 17). `encode` must not send anything itself.
+   */
+  writeEncoded(length: number, encode: (target: Buffer, offset: number) => void): boolean {
     if (this.closed) return false;
+    const plaintext = this.sealer.plaintext(length);
+    encode(plaintext, PAYLOAD_OFFSET);
+    const type = plaintext[PAYLOAD_OFFSET]!;
+    const payload = plaintext.subarray(PAYLOAD_OFFSET, PAYLOAD_OFFSET + length);
     const compressed = this.compression.compress(payload);
-    const packet = this.sealer.seal(this.sendSequence, compressed);
+    // zlib returns a buffer of its own; it goes back into the plaintext buffer to be sealed.
+    if (compressed !== payload) this.sealer.plaintext(compressed.length).set(compressed, PAYLOAD_OFFSET);
+    const pieces = this.sealer.sealPlaintext(this.sendSequence, compressed.length);
     this.sendSequence = (this.sendSequence + 1) >>> 0;
-    this.bytesSentWithKeys += packet.length;
-    // Packets written in the same tick leave in one segment: Nagle is off, so batching is ours to do.
+    let packetLength = 0;
+    for (const piece of pieces) packetLength += piece.length;
+    this.bytesSentWithKeys += packetLength;
+    // Packets written in the same tick leave in one writev: Nagle is off, so batching is ours to do.
     if (!this.corked) {
       this.corked = true;
       this.stream.cork();
@@ -169,16 +186,17 @@ export class PacketLayer {
         this.stream.uncork();
       });
     }
-    if (isChannelData(payload[0]!)) return this.stream.write(packet);
-    const length = packet.length;
-    this.outputBacklog += length;
+    const last = pieces.length - 1;
+    for (let i = 0; i < last; i++) this.stream.write(pieces[i]);
+    if (isChannelData(type)) return this.stream.write(pieces[last]);
+    this.outputBacklog += packetLength;
     if (this.outputBacklog > OUTPUT_BACKLOG_HIGH_WATER && !this.backlogPaused) {
       this.options.debug(`output backlog ${this.outputBacklog} bytes: not reading from the peer until it drains`);
       this.backlogPaused = true;
       this.stream.pause();
     }
     // The callback runs once the bytes are with the operating system (or the stream is gone).
-    return this.stream.write(packet, () => this.written(length));
+    return this.stream.write(pieces[last], () => this.written(packetLength));
   }
 
   private written(length: number): void {

@@ -278,6 +278,22 @@ export class Transport extends KeyExchangeMachine {
     return this.writePacket(payload);
   }
 
+  /**
+   * send() for a connection-protocol message (RFC 4250 §4.1.2: 80–127) of `length` bytes that `encode`
+   * writes straight into the packet (channel data: the message is never built on its own, issue 17).
+   */
+  sendEncoded(length: number, encode: (target: Buffer, offset: number) => void): boolean {
+    if (this.isClosed) return false;
+    if (this.kexCount === 0 || (this.kex && !this.kex.sentNewKeys)) {
+      const payload = Buffer.allocUnsafe(length);
+      encode(payload, 0);
+      return this.send(payload);
+    }
+    const flowing = this.packets.writeEncoded(length, encode);
+    this.maybeRekey();
+    return flowing;
+  }
+
   protected writePacket(payload: Buffer): boolean {
     if (this.isClosed) return false;
     const flowing = this.packets.write(payload);

@@ -12,7 +12,7 @@
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import type { Cipheriv, Decipheriv, KeyObject } from 'node:crypto';
 import { DecodeError } from '../../wire/errors.ts';
-import { checkPacketLength, paddingLength, payloadLength, writePlainPacket, writeSequence } from './framing.ts';
+import { SealerBase, checkPacketLength, payloadLength, writeSequence } from './framing.ts';
 import { MacError } from './types.ts';
 import type { PacketOpener, PacketSealer } from './types.ts';
 
@@ -56,35 +56,31 @@ export interface CtrHmacKeys {
   encryptThenMac: boolean;
 }
 
-export class CtrHmacSealer implements PacketSealer {
+export class CtrHmacSealer extends SealerBase implements PacketSealer {
+  protected readonly blockSize = BLOCK_SIZE;
+  protected readonly lengthEncrypted: boolean;
   private readonly cipher: Cipheriv;
   private readonly mac: SequencedHmac;
   private readonly encryptThenMac: boolean;
 
   constructor(keys: CtrHmacKeys) {
+    super();
     this.cipher = createCipheriv(keys.algorithm, keys.encryptionKey, keys.iv);
     this.mac = new SequencedHmac(keys.digest, keys.integrityKey, keys.macLength);
     this.encryptThenMac = keys.encryptThenMac;
+    // With EtM only padding_length || payload || padding is aligned; otherwise the length field is too.
+    this.lengthEncrypted = !keys.encryptThenMac;
   }
 
-  seal(sequence: number, payload: Buffer): Buffer {
-    // With EtM only padding_length || payload || padding is aligned; otherwise the length field is too.
-    const encryptedStart = this.encryptThenMac ? 4 : 0;
-    const padding = paddingLength(4 - encryptedStart + 1 + payload.length, BLOCK_SIZE);
-    const end = 4 + 1 + payload.length + padding;
-    const out = Buffer.allocUnsafe(end + this.mac.length);
-    writePlainPacket(out, payload, padding);
-
-    let tag: Buffer;
+  /** Wire pieces: [clear length,] ciphertext, MAC. */
+  protected protect(sequence: number, packet: Buffer): Buffer[] {
     if (this.encryptThenMac) {
-      this.cipher.update(out.subarray(4, end)).copy(out, 4);
-      tag = this.mac.compute(sequence, out.subarray(0, end));
-    } else {
-      tag = this.mac.compute(sequence, out.subarray(0, end));
-      this.cipher.update(out.subarray(0, end)).copy(out, 0);
+      const length = Buffer.from(packet.subarray(0, 4));
+      const body = this.cipher.update(packet.subarray(4));
+      return [length, body, this.mac.compute(sequence, length, body)];
     }
-    tag.copy(out, end);
-    return out;
+    const tag = this.mac.compute(sequence, packet);
+    return [this.cipher.update(packet), tag];
   }
 }
 

@@ -13,7 +13,7 @@
 import { createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto';
 import type { CipherGCMTypes, KeyObject } from 'node:crypto';
 import { DecodeError } from '../../wire/errors.ts';
-import { checkPacketLength, paddingLength, payloadLength, writePlainPacket } from './framing.ts';
+import { SealerBase, checkPacketLength, payloadLength } from './framing.ts';
 import { MacError } from './types.ts';
 import type { PacketOpener, PacketSealer } from './types.ts';
 
@@ -43,27 +43,26 @@ class GcmState {
   }
 }
 
-export class AesGcmSealer implements PacketSealer {
+export class AesGcmSealer extends SealerBase implements PacketSealer {
+  protected readonly blockSize = BLOCK_SIZE;
+  protected readonly lengthEncrypted = false;
   private readonly state: GcmState;
 
   constructor(keyLength: number, key: Buffer, iv: Buffer) {
+    super();
     this.state = new GcmState(keyLength, key, iv);
   }
 
-  seal(_sequence: number, payload: Buffer): Buffer {
-    const padding = paddingLength(1 + payload.length, BLOCK_SIZE);
-    const end = 4 + 1 + payload.length + padding;
-    const out = Buffer.allocUnsafe(end + TAG_LENGTH);
-    writePlainPacket(out, payload, padding);
-
+  /** Wire pieces: packet_length (clear, the AAD), the encrypted rest, the tag (RFC 5647 §7.3). */
+  protected protect(_sequence: number, packet: Buffer): Buffer[] {
     const { algorithm, key, nonce } = this.state;
     const cipher = createCipheriv(algorithm, key, nonce, { authTagLength: TAG_LENGTH });
-    cipher.setAAD(out.subarray(0, 4));
-    cipher.update(out.subarray(4, end)).copy(out, 4);
+    const length = Buffer.from(packet.subarray(0, 4));
+    cipher.setAAD(length);
+    const body = cipher.update(packet.subarray(4));
     cipher.final();
-    cipher.getAuthTag().copy(out, end);
     this.state.advance();
-    return out;
+    return [length, body, cipher.getAuthTag()];
   }
 }
 

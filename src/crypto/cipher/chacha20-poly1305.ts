@@ -14,73 +14,89 @@
  * IV is counter (8 bytes little-endian) || nonce (the 8 bytes of uint64 seq, big-endian) — exactly what
  * OpenSSH's own libcrypto build (cipher-chachapoly-libcrypto.c) passes. RFC 8439 §A.4 vectors #2/#3 (nonce
  * 00..02, counter 0) confirm this byte layout for sequence number 2.
+ *
+ * Per packet, one OpenSSL context encrypts or decrypts the body (from block 1, the IV's counter set to 1);
+ * the two block-0 keystreams (length and Poly1305 key) come from ChachaBlock, which costs less than a
+ * context each.
  */
-import { createCipheriv, createSecretKey, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createSecretKey, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { DecodeError } from '../../wire/errors.ts';
-import { checkPacketLength, paddingLength, payloadLength, writePlainPacket } from './framing.ts';
-import { poly1305, poly1305Into } from './poly1305.ts';
+import { ChachaBlock } from './chacha20-block.ts';
+import { SealerBase, checkPacketLength, payloadLength } from './framing.ts';
+import { poly1305Into, poly1305PairInto } from './poly1305.ts';
 import { MacError } from './types.ts';
 import type { PacketOpener, PacketSealer } from './types.ts';
 
 const BLOCK_SIZE = 8;
 const TAG_LENGTH = 16;
-/** Encrypting one zero block yields keystream block 0, whose first 32 bytes are the Poly1305 key. */
-const ZERO_BLOCK = Buffer.alloc(64);
 
-/** The two ChaCha20 keys of one direction and the per-packet IV built from the sequence number. */
+/** The two ChaCha20 keys of one direction, with the per-packet keystream pieces they yield. */
 class ChachaKeys {
   private readonly bodyKey: KeyObject;
-  private readonly lengthKey: KeyObject;
-  /** Counter (bytes 0..7, always 0 here) || nonce (bytes 8..15 = uint64 seq, big-endian). */
+  private readonly lengthBlock: ChachaBlock;
+  private readonly bodyBlock: ChachaBlock;
+  /** Counter (bytes 0..7: 1, little-endian, the block after the Poly1305 key's) || nonce (uint64 seq BE). */
   private readonly iv = Buffer.alloc(16);
+  /** The Poly1305 key of the packet in hand. */
+  readonly polyKey = Buffer.alloc(32);
 
   constructor(key: Buffer) {
     if (key.length !== 64) throw new RangeError('chacha20-poly1305@openssh.com needs a 64-byte key');
     this.bodyKey = createSecretKey(key.subarray(0, 32));
-    this.lengthKey = createSecretKey(key.subarray(32, 64));
+    this.bodyBlock = new ChachaBlock(key.subarray(0, 32));
+    this.lengthBlock = new ChachaBlock(key.subarray(32, 64));
+    this.iv[0] = 1;
   }
 
-  private ivFor(sequence: number): Buffer {
+  /** XORs the 4-byte packet_length field `from` with K_1's keystream for this sequence number into `to`. */
+  cryptLength(sequence: number, from: Uint8Array, to: Uint8Array): void {
+    const word = this.lengthBlock.blockZero(sequence)[0]!;
+    to[0] = from[0]! ^ (word & 0xff);
+    to[1] = from[1]! ^ ((word >>> 8) & 0xff);
+    to[2] = from[2]! ^ ((word >>> 16) & 0xff);
+    to[3] = from[3]! ^ (word >>> 24);
+  }
+
+  /** Sets polyKey from K_2's block 0 for this sequence number and returns the IV for the body (block 1 on). */
+  startBody(sequence: number): Buffer {
+    this.bodyBlock.blockZero(sequence);
+    this.bodyBlock.writeBytes(this.polyKey, 0, 8);
     // Sequence numbers are uint32, so the high half of the 64-bit nonce (bytes 8..11) stays zero.
     this.iv.writeUInt32BE(sequence >>> 0, 12);
     return this.iv;
   }
 
-  /** XORs the 4-byte packet_length field with K_1's keystream for this sequence number. */
-  cryptLength(sequence: number, length: Uint8Array): Buffer {
-    return createCipheriv('chacha20', this.lengthKey, this.ivFor(sequence)).update(length);
+  encryptBody(iv: Buffer, plain: Uint8Array): Buffer {
+    return createCipheriv('chacha20', this.bodyKey, iv).update(plain);
   }
 
-  /**
-   * Starts K_2's stream for this sequence number and returns it positioned at block 1, together with the
-   * Poly1305 key taken from block 0.
-   */
-  startBody(sequence: number): { polyKey: Buffer; stream: { update(data: Uint8Array): Buffer } } {
-    const stream = createCipheriv('chacha20', this.bodyKey, this.ivFor(sequence));
-    const polyKey = stream.update(ZERO_BLOCK).subarray(0, 32);
-    return { polyKey, stream };
+  decryptBody(iv: Buffer, encrypted: Uint8Array): Buffer {
+    return createDecipheriv('chacha20', this.bodyKey, iv).update(encrypted);
   }
 }
 
-export class ChachaPolySealer implements PacketSealer {
+export class ChachaPolySealer extends SealerBase implements PacketSealer {
+  protected readonly blockSize = BLOCK_SIZE;
+  protected readonly lengthEncrypted = false;
   private readonly keys: ChachaKeys;
 
   constructor(key: Buffer) {
+    super();
     this.keys = new ChachaKeys(key);
   }
 
-  seal(sequence: number, payload: Buffer): Buffer {
-    const padding = paddingLength(1 + payload.length, BLOCK_SIZE);
-    const end = 4 + 1 + payload.length + padding;
-    const out = Buffer.allocUnsafe(end + TAG_LENGTH);
-    writePlainPacket(out, payload, padding);
-
-    this.keys.cryptLength(sequence, out.subarray(0, 4)).copy(out, 0);
-    const { polyKey, stream } = this.keys.startBody(sequence);
-    stream.update(out.subarray(4, end)).copy(out, 4);
-    poly1305Into(polyKey, out.subarray(0, end), out, end);
-    return out;
+  /** Wire pieces: encrypted length, encrypted body, tag over both. */
+  protected protect(sequence: number, packet: Buffer): Buffer[] {
+    // One small allocation (from Node's pool) holds the length and the tag.
+    const framing = Buffer.allocUnsafe(4 + TAG_LENGTH);
+    const length = framing.subarray(0, 4);
+    const tag = framing.subarray(4);
+    this.keys.cryptLength(sequence, packet, length);
+    const iv = this.keys.startBody(sequence);
+    const body = this.keys.encryptBody(iv, packet.subarray(4));
+    poly1305PairInto(this.keys.polyKey, length, body, tag, 0);
+    return [length, body, tag];
   }
 }
 
@@ -88,6 +104,8 @@ export class ChachaPolyOpener implements PacketOpener {
   readonly headerLength = 4;
   readonly macLength = TAG_LENGTH;
   private readonly keys: ChachaKeys;
+  private readonly expectedTag = Buffer.alloc(TAG_LENGTH);
+  private readonly lengthBytes = Buffer.alloc(4);
   /** packet_length decrypted by packetLength(), checked against the packet handed to open(). */
   private pendingLength = -1;
 
@@ -97,7 +115,8 @@ export class ChachaPolyOpener implements PacketOpener {
 
   packetLength(sequence: number, header: Buffer): number {
     // Unauthenticated until open() checks the tag, exactly as OpenSSH's chachapoly_get_length().
-    const length = this.keys.cryptLength(sequence, header.subarray(0, 4)).readUInt32BE(0);
+    this.keys.cryptLength(sequence, header, this.lengthBytes);
+    const length = this.lengthBytes.readUInt32BE(0);
     checkPacketLength(length, BLOCK_SIZE, true);
     this.pendingLength = length;
     return length;
@@ -111,12 +130,12 @@ export class ChachaPolyOpener implements PacketOpener {
     if (packet.length !== end + TAG_LENGTH) {
       throw new DecodeError(`packet holds ${packet.length} bytes where its length field implies ${end + TAG_LENGTH}`);
     }
-    const { polyKey, stream } = this.keys.startBody(sequence);
-    const expected = poly1305(polyKey, packet.subarray(0, end));
-    if (!timingSafeEqual(expected, packet.subarray(end))) {
+    const iv = this.keys.startBody(sequence);
+    poly1305Into(this.keys.polyKey, packet.subarray(0, end), this.expectedTag, 0);
+    if (!timingSafeEqual(this.expectedTag, packet.subarray(end))) {
       throw new MacError(`chacha20-poly1305 authentication failed for packet ${sequence >>> 0}`);
     }
-    const plain = stream.update(packet.subarray(4, end));
+    const plain = this.keys.decryptBody(iv, packet.subarray(4, end));
     const payload = payloadLength(length, plain[0]!);
     return plain.subarray(1, 1 + payload);
   }

@@ -30,19 +30,80 @@ export function paddingLength(unpaddedLength: number, blockSize: number): number
   return padding;
 }
 
+/** Bytes before the payload in every packet: uint32 packet_length, byte padding_length (RFC 4253 §6). */
+export const PAYLOAD_OFFSET = 5;
+/** The most padding any mode adds: 4 + (16 - 1) for 16-byte alignment. */
+const MAX_PADDING = MIN_PADDING + 15;
+
 /**
- * Writes the plaintext packet (length, padding length, payload, padding) at the start of `out`, which must
- * hold at least 4 + packetLength bytes. Padding is random unless `zeroPadding` (the `none` cipher, where
- * OpenSSH also sends zeros because random bytes in the clear would only leak RNG output).
+ * The plaintext of the packet being sealed, shared by every sealer in the process: sealing is synchronous
+ * (plaintext() then sealPlaintext(), nothing in between yields), so one buffer serves every connection and
+ * an idle connection holds none. It grows to the largest packet sent, up to KEPT_PLAINTEXT_LIMIT; larger
+ * packets get a buffer of their own that is not kept.
  */
-export function writePlainPacket(out: Buffer, payload: Uint8Array, padding: number, zeroPadding = false): void {
-  const packetLength = 1 + payload.length + padding;
-  out.writeUInt32BE(packetLength, 0);
-  out[4] = padding;
-  out.set(payload, 5);
-  const paddingStart = 5 + payload.length;
-  if (zeroPadding) out.fill(0, paddingStart, paddingStart + padding);
-  else fillRandomPadding(out, paddingStart, padding);
+let sharedPlaintext = Buffer.allocUnsafe(64 * 1024);
+const KEPT_PLAINTEXT_LIMIT = 1024 * 1024;
+
+/**
+ * What every sealer shares: the plaintext buffer the payload is encoded into, the length and padding
+ * fields, and `seal` for callers holding a finished payload. A mode implements `protect`.
+ */
+export abstract class SealerBase {
+  private plaintextBuffer: Buffer = sharedPlaintext;
+  /** The alignment of the mode (8 or 16), see paddingLength. */
+  protected abstract readonly blockSize: number;
+  /** Whether packet_length is encrypted along with the rest, and so counts towards the alignment. */
+  protected abstract readonly lengthEncrypted: boolean;
+  /** `none` sends zero padding: random bytes in the clear would only leak RNG output (OpenSSH does the same). */
+  protected readonly zeroPadding: boolean = false;
+
+  /**
+   * A buffer with room for a payload of `payloadLength` bytes at PAYLOAD_OFFSET and its padding. Write the
+   * payload there, then call sealPlaintext() before anything else seals: the buffer is reused.
+   */
+  plaintext(payloadLength: number): Buffer {
+    const needed = PAYLOAD_OFFSET + payloadLength + MAX_PADDING;
+    if (needed <= sharedPlaintext.length) {
+      this.plaintextBuffer = sharedPlaintext;
+    } else if (needed <= KEPT_PLAINTEXT_LIMIT) {
+      sharedPlaintext = Buffer.allocUnsafe(Math.min(KEPT_PLAINTEXT_LIMIT, Math.max(needed, 2 * sharedPlaintext.length)));
+      this.plaintextBuffer = sharedPlaintext;
+    } else {
+      this.plaintextBuffer = Buffer.allocUnsafe(needed);
+    }
+    return this.plaintextBuffer;
+  }
+
+  /**
+   * Frames, pads, encrypts and authenticates the payload written into plaintext() as packet `sequence`.
+   * Returns the wire bytes as buffers to write in order; none aliases the plaintext buffer.
+   */
+  sealPlaintext(sequence: number, payloadLength: number): Buffer[] {
+    const packet = this.plaintextBuffer;
+    const alignedStart = this.lengthEncrypted ? 0 : 4;
+    const padding = paddingLength(PAYLOAD_OFFSET - alignedStart + payloadLength, this.blockSize);
+    const end = PAYLOAD_OFFSET + payloadLength + padding;
+    if (end > packet.length) throw new RangeError('sealPlaintext() without plaintext() for this payload');
+    packet.writeUInt32BE(end - 4, 0);
+    packet[4] = padding;
+    const paddingStart = end - padding;
+    if (this.zeroPadding) packet.fill(0, paddingStart, end);
+    else fillRandomPadding(packet, paddingStart, padding);
+    return this.protect(sequence, packet.subarray(0, end));
+  }
+
+  /** Seals a finished payload (a copy into the plaintext buffer): one buffer holding the whole packet. */
+  seal(sequence: number, payload: Uint8Array): Buffer {
+    this.plaintext(payload.length).set(payload, PAYLOAD_OFFSET);
+    const pieces = this.sealPlaintext(sequence, payload.length);
+    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
+  }
+
+  /**
+   * Encrypts and authenticates `packet` (the framed plaintext, length field first; a view of the reused
+   * plaintext buffer) and returns the wire bytes, none of them aliasing `packet`.
+   */
+  protected abstract protect(sequence: number, packet: Buffer): Buffer[];
 }
 
 /** OpenSSH's PACKET_MAX_SIZE: no packet_length above this is accepted, so input buffering stays bounded. */

@@ -14,6 +14,7 @@ export { CIPHERS, MACS, DEFAULT_CIPHERS, DEFAULT_MACS } from './registry.ts';
 export { MacError } from './types.ts';
 export type { CipherInfo, DirectionKeys, MacInfo, PacketOpener, PacketSealer } from './types.ts';
 export { poly1305 } from './poly1305.ts';
+export { PAYLOAD_OFFSET } from './framing.ts';
 
 /** The pre-key-exchange sealer: 8-byte framing, no encryption, no MAC. */
 export function createNoneSealer(): PacketSealer {

@@ -3,17 +3,18 @@
  * and padded to 8 bytes but neither encrypted nor authenticated.
  */
 import { DecodeError } from '../../wire/errors.ts';
-import { checkPacketLength, paddingLength, payloadLength, writePlainPacket } from './framing.ts';
+import { SealerBase, checkPacketLength, payloadLength } from './framing.ts';
 import type { PacketOpener, PacketSealer } from './types.ts';
 
 const BLOCK_SIZE = 8;
 
-export class NoneSealer implements PacketSealer {
-  seal(_sequence: number, payload: Buffer): Buffer {
-    const padding = paddingLength(4 + 1 + payload.length, BLOCK_SIZE);
-    const out = Buffer.allocUnsafe(4 + 1 + payload.length + padding);
-    writePlainPacket(out, payload, padding, true);
-    return out;
+export class NoneSealer extends SealerBase implements PacketSealer {
+  protected readonly blockSize = BLOCK_SIZE;
+  protected readonly lengthEncrypted = true;
+  protected override readonly zeroPadding = true;
+
+  protected protect(_sequence: number, packet: Buffer): Buffer[] {
+    return [Buffer.from(packet)];
   }
 }
 

@@ -17,9 +17,24 @@ export interface DirectionKeys {
   integrityKey: Buffer;
 }
 
+/**
+ * Seals outgoing packets. The fast path encodes the payload straight into the packet: plaintext(n) gives the
+ * buffer with the payload's place at PAYLOAD_OFFSET (5; length and padding fields before it, room for the
+ * padding after it), and sealPlaintext() seals it as it lies there. node:crypto cannot encrypt into a
+ * given buffer, so the cipher's output is a fresh buffer that goes on the wire as it is, with the clear
+ * length field (or nothing, when the length is encrypted) before it and the MAC or tag after it: the pieces
+ * are returned to be written in order, and the plaintext buffer is reused by the next packet.
+ */
 export interface PacketSealer {
-  /** Frames, pads, encrypts and authenticates one payload as packet number `sequence` (uint32, wraps). */
-  seal(sequence: number, payload: Buffer): Buffer;
+  /** The plaintext buffer for a payload of `payloadLength` bytes, valid until the next plaintext() call. */
+  plaintext(payloadLength: number): Buffer;
+  /**
+   * Frames, pads, encrypts and authenticates the payload written at plaintext()[5 .. 5 + payloadLength) as
+   * packet number `sequence` (uint32, wraps). The returned buffers never alias the plaintext buffer.
+   */
+  sealPlaintext(sequence: number, payloadLength: number): Buffer[];
+  /** The same for a finished payload (copied into place), as one buffer: for tests and rare callers. */
+  seal(sequence: number, payload: Uint8Array): Buffer;
 }
 
 export interface PacketOpener {
@@ -34,7 +49,8 @@ export interface PacketOpener {
   packetLength(sequence: number, header: Buffer): number;
   /**
    * Authenticates then decrypts the whole packet (4 + packet_length + macLength bytes, starting with the
-   * length field) and returns the payload with padding removed. Throws MacError on a bad MAC or tag.
+   * length field) and returns the payload with padding removed. Throws MacError on a bad MAC or tag. The
+   * payload may be a view of `packet` or of the cipher's output: the transport owns both, nobody else.
    */
   open(sequence: number, packet: Buffer): Buffer;
 }

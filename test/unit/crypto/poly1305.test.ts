@@ -1,7 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { poly1305 } from '../../../src/crypto/cipher/poly1305.ts';
+import { readFileSync } from 'node:fs';
+import { poly1305, poly1305PairInto } from '../../../src/crypto/cipher/poly1305.ts';
+import { POLY1305_WASM_BASE64 } from '../../../src/crypto/cipher/poly1305-wasm-module.ts';
+import { MODULE_PATH, WAT_PATH, assemble, moduleSource } from '../../../scripts/assemble-wasm.ts';
 
 const hex = (text: string): Buffer => Buffer.from(text.replace(/[\s:]/g, ''), 'hex');
 
@@ -112,8 +115,9 @@ describe('Poly1305 (RFC 8439)', () => {
     }
   });
 
-  it('stays exact at the extremes of the float64 limb bounds (all-ones r and message)', () => {
+  it('stays exact at the extremes of the limb bounds (all-ones r and message)', () => {
     // Largest clamped r and all-0xff blocks maximise every limb product; a BigInt model is the reference.
+    // The longest message spans more than one copy of the WebAssembly module's 64 KiB window.
     const reference = (key: Buffer, message: Buffer): Buffer => {
       const le = (bytes: Buffer): bigint => BigInt('0x' + (Buffer.from(bytes).reverse().toString('hex') || '0'));
       const p = (1n << 130n) - 5n;
@@ -126,7 +130,7 @@ describe('Poly1305 (RFC 8439)', () => {
       const tag = (h + le(key.subarray(16))) & ((1n << 128n) - 1n);
       return Buffer.from(tag.toString(16).padStart(32, '0'), 'hex').reverse();
     };
-    for (const length of [16, 17, 31, 64, 1000, 4096]) {
+    for (const length of [16, 17, 31, 64, 1000, 4096, 65_536 + 16 * 3 + 5]) {
       for (const fill of [0xff, 0xfe, 0x00]) {
         const key = Buffer.alloc(32, 0xff);
         const message = Buffer.alloc(length, fill);
@@ -136,6 +140,22 @@ describe('Poly1305 (RFC 8439)', () => {
       const message = randomBytes(length);
       assert.deepEqual(poly1305(key, message), reference(key, message), `random, length ${length}`);
     }
+  });
+
+  it('authenticates two parts as their concatenation, at every split and across the 64 KiB window', () => {
+    const key = randomBytes(32);
+    const message = randomBytes(70_000);
+    const tag = Buffer.alloc(16);
+    for (const split of [0, 1, 4, 15, 16, 17, 4096, 65_535, 65_536, 65_537, 69_999, 70_000]) {
+      poly1305PairInto(key, message.subarray(0, split), message.subarray(split), tag, 0);
+      assert.deepEqual(tag, poly1305(key, message), `split at ${split}`);
+    }
+  });
+
+  it('the committed WebAssembly module is what poly1305.wat assembles to', () => {
+    const assembled = assemble(readFileSync(WAT_PATH, 'utf8'));
+    assert.equal(Buffer.from(assembled).toString('base64'), POLY1305_WASM_BASE64);
+    assert.equal(readFileSync(MODULE_PATH, 'utf8'), moduleSource(assembled), 'regenerate: node scripts/assemble-wasm.ts');
   });
 
   it('rejects keys that are not 32 bytes', () => {
