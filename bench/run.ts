@@ -1,83 +1,121 @@
 /**
- * Benchmarks against OpenSSH, measured side by side in one run (absolute numbers drift between runs; the
- * ratios are what to read). Both clients talk to the same real sshd on 127.0.0.1 running the same remote
- * command, so like is compared with like (see shared/PERFORMANCE-NOTES.md).
+ * `npm run bench` (issue 17): OpenSSH's sshd and `tether server` on 127.0.0.1, /usr/bin/ssh and `tether ssh`
+ * against both, and one table of ratios Tether ÷ OpenSSH measured in this run, in ABBA order, medians with
+ * min–max, each beside the issue's target. Absolute figures drift between runs; the ratios are what to read.
  *
- *   npm run bench              # all cases
- *   npm run bench -- bulk      # only cases whose name contains "bulk"
+ *   npm run bench                        # 1 GiB transfers, every row (tens of minutes)
+ *   npm run bench -- --quick             # 64 MiB, fewer runs
+ *   npm run bench -- --only gcm          # rows whose name or pairing contains "gcm"
+ *   npm run bench -- --write             # also write bench/RESULTS.md with the machine described
+ *   TETHER_SOURCE=1 node_modules/.bin/node bench/run.ts --quick   # from sources, without a build
+ *
+ * Cases live in bench/cases-*.ts, one family each; measuring in measure.ts, the peers in peers.ts, the
+ * table in report.ts.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { makeKey, publicKeyLine, startSshd, tempDir } from '../test/helpers/openssh.ts';
-import { TETHER_BIN } from '../test/helpers/tether.ts';
+import { REPO_ROOT } from '../test/helpers/tether.ts';
+import { BULK_GROUPS } from './cases-bulk.ts';
+import { concurrentGroups } from './cases-concurrent.ts';
+import { IDLE_GROUPS } from './cases-idle.ts';
+import { LATENCY_GROUP } from './cases-latency.ts';
+import { sessionGroups } from './cases-sessions.ts';
+import { tunnelGroups } from './cases-tunnel.ts';
+import { sizeLabel, type BenchContext, type BenchGroup } from './context.ts';
+import { MiB } from './measure.ts';
+import { SHELL_NOTE, startPeers, type Peers } from './peers.ts';
+import { formatReport, holds, rowKey, writeResults, type Row } from './report.ts';
 
-const BULK_BYTES = 512 * 1024 * 1024;
-const LATENCY_RUNS = 10;
-
-interface Case {
-  name: string;
-  /** Extra client arguments and the remote command. */
-  args: string[];
-  /** Bytes moved, for throughput cases. */
-  bytes?: number;
-  runs: number;
+interface Options {
+  quick: boolean;
+  only: string[];
+  write: boolean;
 }
 
-const CASES: Case[] = [
-  { name: 'bulk server->client aes128-gcm', args: ['-c', 'aes128-gcm@openssh.com', `head -c ${BULK_BYTES} /dev/zero`], bytes: BULK_BYTES, runs: 2 },
-  { name: 'bulk server->client chacha20-poly1305', args: ['-c', 'chacha20-poly1305@openssh.com', `head -c ${BULK_BYTES} /dev/zero`], bytes: BULK_BYTES, runs: 2 },
-  { name: 'bulk server->client aes128-ctr + hmac-sha2-256-etm', args: ['-c', 'aes128-ctr', '-m', 'hmac-sha2-256-etm@openssh.com', `head -c ${BULK_BYTES} /dev/zero`], bytes: BULK_BYTES, runs: 2 },
-  { name: 'connect + auth + exec true (curve25519)', args: ['-o', 'KexAlgorithms=curve25519-sha256', 'true'], runs: LATENCY_RUNS },
-];
+const USAGE = 'usage: bench/run.ts [--quick] [--only SUBSTRING]... [--write]';
 
-/** Runs one client to completion, discarding its output; returns seconds elapsed. */
-function timeRun(program: string, args: string[]): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(program, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stdout.resume();
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.once('close', (code) => (code === 0 ? resolve((performance.now() - started) / 1000) : reject(new Error(`${program} exited ${code}: ${stderr}`))));
-  });
+function parseOptions(argv: string[]): Options {
+  const options: Options = { quick: false, only: [], write: false };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--quick') options.quick = true;
+    else if (arg === '--write') options.write = true;
+    else if (arg === '--only' && argv[i + 1] !== undefined) options.only.push(argv[++i]!.toLowerCase());
+    else if (arg.startsWith('--only=')) options.only.push(arg.slice('--only='.length).toLowerCase());
+    else if (arg === '--help' || arg === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else {
+      console.error(`${USAGE}\nunknown argument: ${arg}`);
+      process.exit(2);
+    }
+  }
+  return options;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
+function allGroups(bytes: number): BenchGroup[] {
+  // Latency first, on a machine not yet warmed by transfers; the issue-16 rows (cases-sessions.ts) last.
+  return [LATENCY_GROUP, ...BULK_GROUPS, ...tunnelGroups(bytes), ...concurrentGroups(bytes), ...IDLE_GROUPS, ...sessionGroups(bytes)];
 }
 
 async function main(): Promise<void> {
-  const filter = process.argv[2];
-  const home = tempDir('tether-bench-');
-  const key = makeKey(home, 'id_ed25519', 'ed25519');
-  const sshd = await startSshd({ authorizedKeys: [publicKeyLine(key)] });
-  const common = ['-F', 'none', '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${join(home, 'known_hosts')}`, '-o', 'IdentitiesOnly=yes', '-i', key, '-p', String(sshd.port), 'root@127.0.0.1'];
-  const clients = {
-    openssh: (args: string[]) => timeRun('/usr/bin/ssh', [...common.slice(0, -1), ...args.slice(0, -1), common.at(-1)!, args.at(-1)!]),
-    tether: (args: string[]) => timeRun(process.execPath, [TETHER_BIN, 'ssh', ...common.slice(0, -1), ...args.slice(0, -1), common.at(-1)!, args.at(-1)!]),
+  const options = parseOptions(process.argv.slice(2));
+  const selected = (key: string) => options.only.length === 0 || options.only.some((part) => key.toLowerCase().includes(part));
+  const bytes = options.quick ? 64 * MiB : 1024 * MiB;
+  const notes: string[] = [];
+  // An interrupted run still stops the servers it started (by PID, in peers.stop()).
+  const started: { peers?: Peers } = {};
+  const stopOnSignal = () => void (started.peers?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  process.once('SIGINT', stopOnSignal);
+  process.once('SIGTERM', stopOnSignal);
+  const peers = (started.peers = await startPeers());
+  const context: BenchContext = {
+    peers,
+    bytes,
+    quick: options.quick,
+    rounds: options.quick ? 2 : 4,
+    latencyRounds: options.quick ? 6 : 10,
+    progress: (line) => process.stderr.write(`bench: ${line}\n`),
+    note: (line) => notes.push(line),
   };
-  console.log(`Tether vs OpenSSH ${'(ssh client, same sshd, 127.0.0.1)'}; Node ${process.versions.node}`);
-  console.log('case'.padEnd(52), 'OpenSSH'.padStart(12), 'Tether'.padStart(12), 'ratio'.padStart(8));
+  const rows: Row[] = [];
+  let failures = 0;
   try {
-    for (const benchCase of CASES.filter((c) => !filter || c.name.includes(filter))) {
-      const results: Record<string, number[]> = { openssh: [], tether: [] };
-      // Alternate the clients so drift in the machine's load affects both alike.
-      for (let run = 0; run < benchCase.runs; run++) {
-        for (const name of ['openssh', 'tether'] as const) results[name]!.push(await clients[name](benchCase.args));
-      }
-      const [ours, theirs] = [median(results.tether!), median(results.openssh!)];
-      if (benchCase.bytes) {
-        const rate = (seconds: number) => benchCase.bytes! / seconds / 1e6;
-        console.log(benchCase.name.padEnd(52), `${rate(theirs).toFixed(0)} MB/s`.padStart(12), `${rate(ours).toFixed(0)} MB/s`.padStart(12), `${(rate(ours) / rate(theirs)).toFixed(2)}x`.padStart(8));
-      } else {
-        console.log(benchCase.name.padEnd(52), `${(theirs * 1000).toFixed(0)} ms`.padStart(12), `${(ours * 1000).toFixed(0)} ms`.padStart(12), `${(theirs / ours).toFixed(2)}x`.padStart(8));
+    for (const group of allGroups(bytes).filter((candidate) => candidate.rows.some(selected))) {
+      try {
+        rows.push(...(await group.run(context)).filter((row) => selected(rowKey(row.name, row.pairing))));
+      } catch (error) {
+        failures++;
+        const message = `${group.rows[0]}…: failed: ${(error as Error).message}`;
+        notes.push(message);
+        context.progress(message);
       }
     }
   } finally {
-    await sshd.stop();
+    await peers.stop();
   }
-  console.log('ratio > 1 means Tether is faster; latency is whole-process (node start-up included).');
+  const fromSource = Boolean(process.env.TETHER_SOURCE);
+  const report = {
+    rows,
+    commandLine: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    method: [
+      `ratio = Tether ÷ OpenSSH of the medians; ${context.rounds} runs of each variant for transfers and ${context.latencyRounds} for latency, in ABBA order (A B B A …); cells are median (min–max).`,
+      'OpenSSH column: ssh → sshd, or sshd with the same client for the server-only rows (idle sessions, concurrent downloads).',
+      `bulk transfers: ${sizeLabel(bytes)} through pipes (\`head -c N /dev/zero\` into the client or on the server, \`wc -c\` at the other end; every count checked); -L and concurrent sizes are fractions of it.`,
+      SHELL_NOTE,
+      'every connection uses curve25519-sha256 (OpenSSH 9.2 defaults to the costlier sntrup761x25519 hybrid); the ciphers are pinned per row, chacha20-poly1305 where the row names none.',
+      `tether ${fromSource ? 'ran from src/ (TETHER_SOURCE=1: types stripped at load, so its start-up is slower than a build)' : 'ran from dist/ (npm run build)'}; the tether server with Node's default flags and its default configuration (PersistentSessions yes: no case here has a PTY or asks hold@, so nothing is held).`,
+    ],
+    notes,
+  };
+  console.log(formatReport(report));
+  if (options.write) {
+    const path = join(REPO_ROOT, 'bench', 'RESULTS.md');
+    writeResults(path, report);
+    console.log(`written to ${path}`);
+  }
+  const missed = rows.filter((row) => holds(row) === false).length;
+  process.stderr.write(`bench: ${rows.length} rows, ${missed} targets missed, ${failures} group(s) failed\n`);
+  process.exitCode = failures > 0 ? 1 : 0;
 }
 
 await main();

@@ -7,7 +7,8 @@
 // memory, mutable i32/i64 globals with constant initialisers, exported functions with params, locals and at
 // most one result, and flat (unfolded) instructions, one per line, with `;;` comments. Anything else is an
 // error, not a guess.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const VALUE_TYPES: Record<string, number> = { i32: 0x7f, i64: 0x7e };
@@ -199,8 +200,15 @@ export function moduleSource(wasm: Uint8Array): string {
   );
 }
 
-export const WAT_PATH = fileURLToPath(new URL('../src/crypto/cipher/poly1305.wat', import.meta.url));
-export const MODULE_PATH = fileURLToPath(new URL('../src/crypto/cipher/poly1305-wasm-module.ts', import.meta.url));
+/** The package root: above scripts/ when run from sources, above dist/scripts/ when compiled (the tests). */
+function packageRoot(): string {
+  let directory = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4 && !existsSync(join(directory, 'package.json')); i++) directory = dirname(directory);
+  return directory;
+}
+
+export const WAT_PATH = join(packageRoot(), 'src', 'crypto', 'cipher', 'poly1305.wat');
+export const MODULE_PATH = join(packageRoot(), 'src', 'crypto', 'cipher', 'poly1305-wasm-module.ts');
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(MODULE_PATH, moduleSource(assemble(readFileSync(WAT_PATH, 'utf8'))));

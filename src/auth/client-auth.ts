@@ -1,24 +1,47 @@
 /**
- * Client side of user authentication (RFC 4252), with the methods none, publickey (RFC 4252 §7, RFC 8332
- * for RSA SHA-2 signatures), password (§8) and keyboard-interactive (RFC 4256). The order and the handling of
- * partial success follow OpenSSH: methods are tried in our preference order among those the server still
- * lists, each at most as often as it allows.
+ * Client side of user authentication (RFC 4252): the ssh-userauth service, with each method an object of its
+ * own (client-methods/: none, gssapi-with-mic, publickey, password, keyboard-interactive), the mirror of the server's
+ * ServerAuthMethod. The engine here owns what they share, following OpenSSH's sshconnect2.c: the first
+ * "none" (or a held session's resume credential in its place), banners, the choice of the next method in our
+ * preference order among those the server still lists, partial success, and the final verdict.
  */
 import { Reader } from '../wire/reader.ts';
 import { Writer } from '../wire/writer.ts';
-import { DISCONNECT_REASON, SSH_MSG } from '../wire/message-numbers.ts';
+import { SSH_MSG } from '../wire/message-numbers.ts';
 import { ProtocolError } from '../wire/errors.ts';
 import type { PublicKey } from '../keys/types.ts';
-import { certificateAlgorithm, plainAlgorithmOf, type Certificate } from '../keys/certificate.ts';
+import type { Certificate } from '../keys/certificate.ts';
 import type { Transport } from '../transport/transport.ts';
 import { PacketInbox } from '../transport/inbox.ts';
-import { printable } from '../transport/version.ts';
-import { KeyQueue } from './key-queue.ts';
+import type { AuthReply, ClientAuthContext, ClientAuthMethod } from './client-methods/method.ts';
+import { NoneClientMethod, ResumeClientMethod } from './client-methods/none.ts';
+import { PublickeyClientMethod } from './client-methods/publickey.ts';
+import { PasswordClientMethod } from './client-methods/password.ts';
+import { KeyboardInteractiveClientMethod } from './client-methods/keyboard-interactive.ts';
+import { GssapiClientMethod, type GssapiClientOptions } from './client-methods/gssapi.ts';
+import { GSSAPI_WITH_MIC } from './gssapi/gssapi-messages.ts';
 
-export const DEFAULT_AUTH_METHODS = ['publickey', 'keyboard-interactive', 'password'];
+export { offerAlgorithmFor } from './client-methods/publickey.ts';
+export type { GssapiClientOptions } from './client-methods/gssapi.ts';
+export type { AuthReply, ClientAttempt, ClientAuthContext, ClientAuthMethod } from './client-methods/method.ts';
 
-/** The methods this client implements; others the server or PreferredAuthentications names are passed over. */
-const METHODS = new Set(DEFAULT_AUTH_METHODS);
+/** ssh's default PreferredAuthentications (sshconnect2.c authmethods, as built with GSSAPI). */
+export const DEFAULT_AUTH_METHODS = [GSSAPI_WITH_MIC, 'publickey', 'keyboard-interactive', 'password'];
+
+/**
+ * The methods this client implements, by name, each made for one authentication from the options; names
+ * the server or PreferredAuthentications gives that are not here are passed over.
+ */
+const CLIENT_METHODS: ReadonlyMap<string, (options: ClientAuthOptions) => ClientAuthMethod | undefined> = new Map<
+  string,
+  (options: ClientAuthOptions) => ClientAuthMethod | undefined
+>([
+  // GSSAPIAuthentication yes (with the GSS-API addon built: GssapiClientMethod.usable).
+  [GSSAPI_WITH_MIC, (options) => (options.gssapi ? new GssapiClientMethod(options.gssapi) : undefined)],
+  ['publickey', (options) => new PublickeyClientMethod(options)],
+  ['keyboard-interactive', (options) => new KeyboardInteractiveClientMethod(options)],
+  ['password', (options) => new PasswordClientMethod(options)],
+]);
 
 /** A key the client can offer; signing may be deferred (passphrase prompt, agent round trip). */
 export interface AuthKey {
@@ -34,6 +57,15 @@ export interface AuthKey {
 export interface KeyboardInteractivePrompt {
   prompt: string;
   echo: boolean;
+}
+
+/** A held session's credential (docs/PROTOCOL.sessions §6): tried before any other method. */
+export interface ResumeAuth {
+  sessionId: string;
+  /** The last token the server sent; never sent itself, only a proof of it bound to this connection. */
+  token: Buffer;
+  /** Called once the server has answered the attempt, either way: the token is then spent. */
+  onAnswered?: () => void;
 }
 
 export interface ClientAuthOptions {
@@ -52,6 +84,12 @@ export interface ClientAuthOptions {
   passwordAttempts?: number;
   onBanner?: (text: string) => void;
   debug?: (message: string) => void;
+  /** One line the user should see even without -v (an expired Kerberos ticket); ignored when absent. */
+  notice?: (message: string) => void;
+  /** GSSAPIAuthentication yes: try gssapi-with-mic (RFC 4462) with the user's Kerberos credentials. */
+  gssapi?: GssapiClientOptions;
+  /** Resume a held session's login without asking again (PROTOCOL.sessions §6); on failure, the usual methods. */
+  resume?: ResumeAuth;
 }
 
 /** Authentication failed with every method we could try (ssh: "Permission denied (publickey,password)."). */
@@ -64,13 +102,6 @@ export class AuthenticationError extends Error {
   }
 }
 
-interface AuthReply {
-  kind: 'success' | 'failure' | 'other';
-  methods: string[];
-  partial: boolean;
-  payload: Buffer;
-}
-
 /**
  * Runs the ssh-userauth service to completion. Resolves on success with the packets that arrived after it
  * (they belong to the connection layer); rejects with AuthenticationError or a transport error.
@@ -78,244 +109,139 @@ interface AuthReply {
 export async function authenticateClient(transport: Transport, options: ClientAuthOptions): Promise<Buffer[]> {
   const inbox = new PacketInbox(transport);
   const debug = options.debug ?? (() => {});
-  const sessionId = transport.sessionId!;
 
   transport.send(Buffer.from(new Writer().byte(SSH_MSG.SERVICE_REQUEST).string('ssh-userauth').finish()));
   const accept = await inbox.next();
   if (accept[0] !== SSH_MSG.SERVICE_ACCEPT) throw new ProtocolError(`expected SERVICE_ACCEPT, got message ${accept[0]}`);
   debug('SSH2_MSG_SERVICE_ACCEPT received');
 
-  /** Reads the next auth answer, showing banners along the way (RFC 4252 §5.4). */
-  const nextReply = async (): Promise<AuthReply> => {
-    for (;;) {
-      const payload = await inbox.next();
-      const type = payload[0];
-      if (type === SSH_MSG.USERAUTH_BANNER) {
-        // A banner may fill the packet (sshd sends the whole Banner file); the packet bounds it.
-        const text = new Reader(payload, 1).text(payload.length);
-        options.onBanner?.(text);
-        continue;
-      }
-      if (type === SSH_MSG.USERAUTH_SUCCESS) return { kind: 'success', methods: [], partial: false, payload };
-      if (type === SSH_MSG.USERAUTH_FAILURE) {
-        const reader = new Reader(payload, 1);
-        return { kind: 'failure', methods: reader.nameList(), partial: reader.boolean(), payload };
-      }
-      return { kind: 'other', methods: [], partial: false, payload };
-    }
+  let allowed: string[] = [];
+  const context: ClientAuthContext = {
+    username: options.username,
+    sessionId: transport.sessionId!,
+    get allowed() {
+      return allowed;
+    },
+    request: (method, body = new Writer()) => {
+      const message = new Writer(256).byte(SSH_MSG.USERAUTH_REQUEST).string(options.username).string('ssh-connection').string(method);
+      transport.send(Buffer.from(message.raw(body.finish()).finish()));
+    },
+    send: (payload) => transport.send(payload),
+    nextReply: () => nextReply(inbox, options.onBanner),
+    peerExtension: (name) => transport.peerExtensions.get(name),
+    debug,
+    notice: options.notice ?? (() => {}),
   };
 
-  const request = (method: string, body: Writer = new Writer()): void => {
-    const message = new Writer(256).byte(SSH_MSG.USERAUTH_REQUEST).string(options.username).string('ssh-connection').string(method);
-    transport.send(Buffer.from(message.raw(body.finish()).finish()));
+  const methods = new Map<string, ClientAuthMethod>();
+  for (const [name, make] of CLIENT_METHODS) {
+    const method = make(options);
+    if (method) methods.set(name, method);
+  }
+  const usable = (name: string): boolean => {
+    const method = methods.get(name);
+    return method !== undefined && (method.usable?.() ?? true);
   };
-
-  const preferred = options.methods ?? DEFAULT_AUTH_METHODS;
-  /** Methods that have nothing more to send (sshconnect2.c userauth: "we did not send a packet, disable method"). */
-  const disabled = new Set<string>();
-  const keys = new KeyQueue(() => options.keys?.() ?? []);
-  /** The key the last publickey request was about, so a partial success knows which one was taken. */
-  let lastKey: AuthKey | undefined;
-  let passwordAttempt = 0;
-  let kbdFailures = 0;
-
+  const chooser = new MethodChooser(options.methods ?? DEFAULT_AUTH_METHODS, usable, debug);
   // Delayed compression was switched on by the transport when USERAUTH_SUCCESS arrived.
   const succeed = (): Buffer[] => inbox.takeRemaining();
-
-  // sshconnect2.c authmethod_get: a list different from the last one starts over at the head of our
-  // preference order; the same list keeps the current method for as long as it has something to try.
-  let supported: string | undefined;
-  let preferredIndex = 0;
-  let current: string | undefined;
-  const nextMethod = (list: string[]): string | undefined => {
-    const joined = list.join(',');
-    if (joined !== supported) {
-      supported = joined;
-      preferredIndex = 0;
-      current = undefined;
-    } else if (current !== undefined && !disabled.has(current)) {
-      return current;
-    }
-    while (preferredIndex < preferred.length) {
-      const name = preferred[preferredIndex++]!;
-      if (list.includes(name) && !disabled.has(name) && METHODS.has(name)) {
-        debug(`Next authentication method: ${name}`);
-        return (current = name);
-      }
-    }
-    debug('No more authentication methods to try.');
-    return (current = undefined);
-  };
-
-  let allowed: string[] = [];
   try {
-    // RFC 4252 §5.2: "none" learns which methods may continue.
-    request('none');
-    const reply = await nextReply();
+    // RFC 4252 §5.2: "none" learns which methods may continue; a resume credential goes in its place.
+    const probe = options.resume ? new ResumeClientMethod(options.resume) : new NoneClientMethod();
+    const { reply } = await probe.attempt(context);
     if (reply.kind === 'success') return succeed();
     if (reply.kind !== 'failure') throw new ProtocolError(`unexpected message ${reply.payload[0]} in authentication`);
     allowed = reply.methods;
     debug(`Authentications that can continue: ${allowed.join(',')}`);
 
     for (;;) {
-      const method = nextMethod(allowed);
-      if (!method) throw new AuthenticationError(allowed);
-      lastKey = undefined;
-      let outcome: AuthReply | undefined;
-      if (method === 'publickey') outcome = await tryNextKey();
-      else if (method === 'password') outcome = await tryPassword();
-      else outcome = await tryKeyboardInteractive();
-
-      if (!outcome) {
-        disabled.add(method);
-        continue;
-      }
+      const name = chooser.next(allowed);
+      if (!name) throw new AuthenticationError(allowed);
+      const attempt = await methods.get(name)!.attempt(context);
+      if (!attempt || ('spent' in attempt && attempt.spent)) chooser.disable(name);
+      if (!attempt || 'abandoned' in attempt) continue;
+      const outcome = attempt.reply;
       if (outcome.kind === 'success') {
-        debug(`Authentication succeeded (${method}).`);
+        debug(`Authentication succeeded (${name}).`);
         return succeed();
       }
       if (outcome.kind !== 'failure') throw new ProtocolError(`unexpected message ${outcome.payload[0]} in authentication`);
       if (outcome.partial) {
         // RFC 4252 §5.1: this step succeeded but more are required; the keys start a new round
         // (sshconnect2.c input_userauth_failure, pubkey_reset), and the method may be asked for again.
-        debug(`Authenticated using "${method}" with partial success.`);
-        keys.partialSuccess(method === 'publickey' ? lastKey : undefined);
+        debug(`Authenticated using "${name}" with partial success.`);
+        for (const method of methods.values()) method.partialSuccess?.(name);
       }
       allowed = outcome.methods;
       debug(`Authentications that can continue: ${allowed.join(',')}`);
     }
   } finally {
-    // Whatever the outcome, let the key source release what it holds (an agent connection, loaded keys).
-    keys.close();
-  }
-
-  /**
-   * Offers the next key of this round (sshconnect2.c userauth_pubkey); resolves with the server's verdict on
-   * it, or undefined when no key is left to offer. A key whose signature cannot be made is passed over.
-   */
-  async function tryNextKey(): Promise<AuthReply | undefined> {
-    const serverSigAlgs = transport.peerExtensions.get('server-sig-algs')?.toString('latin1').split(',');
-    for (;;) {
-      const key = await keys.next();
-      if (!key) return undefined;
-      lastKey = key;
-      // A certificate goes under its own name for the same signature algorithm (PROTOCOL.certkeys); the
-      // signature inside is still the certified key's.
-      const chosen = offerAlgorithmFor(key.publicKey, key.certificate !== undefined, serverSigAlgs, options.acceptedAlgorithms);
-      if (!chosen) {
-        debug(`Skipping ${key.certificate?.type ?? key.publicKey.type} key ${key.label} - corresponding algorithm not in PubkeyAcceptedAlgorithms`);
-        continue;
-      }
-      const { offer: algorithm, signature: signatureAlgorithm } = chosen;
-      const blob = key.certificate?.blob ?? key.publicKey.blob;
-      debug(`Offering public key: ${key.label} ${key.certificate?.type ?? key.publicKey.type}`);
-      // RFC 4252 §7: ask first without a signature, so a passphrase is only requested for a key the
-      // server would accept.
-      request('publickey', new Writer().boolean(false).string(algorithm).string(blob));
-      const answer = await nextReply();
-      if (answer.kind !== 'other') return answer;
-      if (answer.payload[0] !== SSH_MSG.USERAUTH_PK_OK) throw new ProtocolError(`unexpected message ${answer.payload[0]} in publickey authentication`);
-      debug(`Server accepts key: ${key.label} ${key.certificate?.type ?? key.publicKey.type}`);
-      const signedData = new Writer(512)
-        .string(sessionId)
-        .byte(SSH_MSG.USERAUTH_REQUEST)
-        .string(options.username)
-        .string('ssh-connection')
-        .string('publickey')
-        .boolean(true)
-        .string(algorithm)
-        .string(blob)
-        .finish();
-      let signature: Buffer;
-      try {
-        signature = await key.sign(Buffer.from(signedData), signatureAlgorithm);
-      } catch (error) {
-        debug(`signing with ${key.label} failed: ${(error as Error).message}`);
-        continue;
-      }
-      request('publickey', new Writer().boolean(true).string(algorithm).string(blob).string(signature));
-      return nextReply();
-    }
-  }
-
-  async function tryPassword(): Promise<AuthReply | undefined> {
-    const attempts = options.passwordAttempts ?? 3;
-    if (!options.password || passwordAttempt >= attempts) return undefined;
-    const password = await options.password(passwordAttempt++);
-    if (password === undefined) return undefined;
-    request('password', new Writer().boolean(false).string(password));
-    const answer = await nextReply();
-    if (answer.kind === 'other' && answer.payload[0] === SSH_MSG.USERAUTH_PASSWD_CHANGEREQ) {
-      // Changing an expired password is not supported; treat it as a failed attempt.
-      disabled.add('password');
-      return { kind: 'failure', methods: allowed, partial: false, payload: answer.payload };
-    }
-    if (answer.kind === 'failure' && !answer.partial) debug('Permission denied, please try again.');
-    return answer;
-  }
-
-  async function tryKeyboardInteractive(): Promise<AuthReply | undefined> {
-    if (!options.keyboardInteractive || kbdFailures >= (options.passwordAttempts ?? 3)) return undefined;
-    // RFC 4256 §3.1: language tag and submethods, both empty.
-    request('keyboard-interactive', new Writer().string('').string(''));
-    let rounds = 0;
-    for (;;) {
-      const answer = await nextReply();
-      if (answer.kind !== 'other') {
-        if (answer.kind === 'failure' && !answer.partial) kbdFailures++;
-        return answer;
-      }
-      if (answer.payload[0] !== SSH_MSG.USERAUTH_INFO_REQUEST) {
-        throw new ProtocolError(`unexpected message ${answer.payload[0]} in keyboard-interactive`);
-      }
-      if (++rounds > 64) throw new ProtocolError('too many keyboard-interactive rounds', DISCONNECT_REASON.PROTOCOL_ERROR);
-      const reader = new Reader(answer.payload, 1);
-      const name = printable(reader.text(1024), 1024);
-      const instruction = printable(reader.text(8192), 8192);
-      reader.text(256); // language tag, deprecated
-      const count = reader.uint32();
-      if (count > 64) throw new ProtocolError('too many keyboard-interactive prompts');
-      const prompts: KeyboardInteractivePrompt[] = [];
-      for (let i = 0; i < count; i++) prompts.push({ prompt: printable(reader.text(1024), 1024), echo: reader.boolean() });
-      const responses = count === 0 ? [] : await options.keyboardInteractive!(name, instruction, prompts);
-      if (responses === undefined) {
-        disabled.add('keyboard-interactive');
-        // Answering with no responses ends this round politely; the server replies with FAILURE.
-        transport.send(Buffer.from(new Writer().byte(SSH_MSG.USERAUTH_INFO_RESPONSE).uint32(0).finish()));
-        continue;
-      }
-      const response = new Writer().byte(SSH_MSG.USERAUTH_INFO_RESPONSE).uint32(responses.length);
-      for (const text of responses) response.string(text);
-      transport.send(Buffer.from(response.finish()));
-    }
+    // Whatever the outcome, let the methods release what they hold (an agent connection, loaded keys).
+    for (const method of methods.values()) method.close?.();
   }
 }
 
+/** Reads the next auth answer, showing banners along the way (RFC 4252 §5.4). */
+async function nextReply(inbox: PacketInbox, onBanner: ((text: string) => void) | undefined): Promise<AuthReply> {
+  for (;;) {
+    const payload = await inbox.next();
+    const type = payload[0];
+    if (type === SSH_MSG.USERAUTH_BANNER) {
+      // A banner may fill the packet (sshd sends the whole Banner file); the packet bounds it.
+      const text = new Reader(payload, 1).text(payload.length);
+      onBanner?.(text);
+      continue;
+    }
+    if (type === SSH_MSG.USERAUTH_SUCCESS) return { kind: 'success', methods: [], partial: false, payload };
+    if (type === SSH_MSG.USERAUTH_FAILURE) {
+      const reader = new Reader(payload, 1);
+      return { kind: 'failure', methods: reader.nameList(), partial: reader.boolean(), payload };
+    }
+    return { kind: 'other', methods: [], partial: false, payload };
+  }
+}
 
 /**
- * The algorithm a key is offered under (sshconnect2.c key_sig_algorithm), or undefined when
- * PubkeyAcceptedAlgorithms leaves it none. Only RSA has a choice: our accepted list, in our order, intersected
- * with the server's server-sig-algs (RFC 8332 §3.3, RFC 8308); a server that sent none gets the key's own name
- * (ssh-rsa) if that is accepted. A certificate goes under its certificate name (PROTOCOL.certkeys).
+ * The next method to try (sshconnect2.c authmethod_get): a list different from the last one starts over at
+ * the head of our preference order; the same list keeps the current method for as long as it has something
+ * to try. A method with nothing more to send stays disabled for the rest of the authentication.
  */
-export function offerAlgorithmFor(
-  key: PublicKey,
-  certified: boolean,
-  serverSigAlgs: readonly string[] | undefined,
-  accepted: readonly string[] | undefined,
-): { offer: string; signature: string } | undefined {
-  const isAccepted = (name: string) => accepted === undefined || accepted.includes(name);
-  const named = (signature: string) => ({ offer: certified ? certificateAlgorithm(signature) : signature, signature });
-  if (key.type !== 'ssh-rsa' || serverSigAlgs === undefined) {
-    const signature = key.type === 'ssh-rsa' ? 'ssh-rsa' : key.signatureAlgorithms[0]!;
-    return isAccepted(named(signature).offer) ? named(signature) : undefined;
+export class MethodChooser {
+  private readonly preferred: readonly string[];
+  private readonly implemented: (name: string) => boolean;
+  private readonly debug: (message: string) => void;
+  private readonly disabled = new Set<string>();
+  private supported: string | undefined;
+  private preferredIndex = 0;
+  private current: string | undefined;
+
+  constructor(preferred: readonly string[], implemented: (name: string) => boolean, debug: (message: string) => void) {
+    this.preferred = preferred;
+    this.implemented = implemented;
+    this.debug = debug;
   }
-  const preference = accepted ?? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'].flatMap((alg) => (certified ? [certificateAlgorithm(alg)] : [alg]));
-  for (const offer of preference) {
-    const signature = certified ? plainAlgorithmOf(offer) : offer;
-    if (signature === undefined || !key.signatureAlgorithms.includes(signature)) continue;
-    // server-sig-algs names plain signature algorithms only, certificates included (kex.c kex_send_ext_info).
-    if (named(signature).offer === offer && serverSigAlgs.includes(signature)) return named(signature);
+
+  disable(name: string): void {
+    this.disabled.add(name);
   }
-  return undefined;
+
+  next(list: readonly string[]): string | undefined {
+    const joined = list.join(',');
+    if (joined !== this.supported) {
+      this.supported = joined;
+      this.preferredIndex = 0;
+      this.current = undefined;
+    } else if (this.current !== undefined && !this.disabled.has(this.current)) {
+      return this.current;
+    }
+    while (this.preferredIndex < this.preferred.length) {
+      const name = this.preferred[this.preferredIndex++]!;
+      if (list.includes(name) && !this.disabled.has(name) && this.implemented(name)) {
+        this.debug(`Next authentication method: ${name}`);
+        return (this.current = name);
+      }
+    }
+    this.debug('No more authentication methods to try.');
+    return (this.current = undefined);
+  }
 }

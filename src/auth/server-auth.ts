@@ -52,6 +52,12 @@ export interface AuthAttemptContext {
   send(payload: Buffer): void;
   /** The client's next message, for methods with more than one round (keyboard-interactive). */
   next(): Promise<Buffer>;
+  /**
+   * Hands a message the method read back to the engine, to be handled as if not yet read: a new
+   * USERAUTH_REQUEST that abandons this method's exchange (auth2.c input_userauth_request drops the GSSAPI
+   * handlers the same way). The method then returns 'postponed'.
+   */
+  putBack?(payload: Buffer): void;
 }
 
 export type MethodResult =
@@ -64,6 +70,12 @@ export type MethodResult =
 /** One authentication method on the server side. */
 export interface ServerAuthMethod {
   readonly name: string;
+  /**
+   * A credential an earlier full login issued (resume@tether-ssh.org, docs/PROTOCOL.sessions §6): never named
+   * in USERAUTH_FAILURE, tried whatever AuthenticationMethods lists, completes authentication on its own,
+   * and its failures are always logged.
+   */
+  readonly unlisted?: boolean;
   /** Handles one USERAUTH_REQUEST for this method; `body` is positioned after the method name. */
   attempt(body: Reader, context: AuthAttemptContext): Promise<MethodResult>;
 }
@@ -192,17 +204,17 @@ async function runUserauth(transport: Transport, policy: ServerAuthPolicy, inbox
   };
 
   function methodsThatCanContinue(): string[] {
-    const enabled = plan!.methods.map((m) => m.name);
+    const enabled = plan!.methods.filter((m) => !m.unlisted).map((m) => m.name);
     if (remainingLists.length === 0) return enabled;
     const heads = new Set(remainingLists.map((list) => baseMethod(list[0]!)));
     return enabled.filter((name) => heads.has(name));
   }
 
-  const methodAllowed = (name: string): boolean => methodsThatCanContinue().includes(name);
+  const methodAllowed = (method: ServerAuthMethod): boolean => method.unlisted === true || methodsThatCanContinue().includes(method.name);
 
   /** Records a method's success against the AuthenticationMethods lists; true when one is complete. */
   const completeMethod = (name: string): boolean => {
-    if (remainingLists.length === 0) return true;
+    if (remainingLists.length === 0 || plan!.methods.some((m) => m.unlisted && m.name === name)) return true;
     let complete = false;
     remainingLists = remainingLists.map((list) => {
       const index = list.findIndex((entry) => baseMethod(entry) === name);
@@ -214,8 +226,10 @@ async function runUserauth(transport: Transport, policy: ServerAuthPolicy, inbox
     return complete;
   };
 
+  let putBack: Buffer | undefined;
   for (;;) {
-    const payload = await inbox.next();
+    const payload = putBack ?? (await inbox.next());
+    putBack = undefined;
     const type = payload[0]!;
     if (type !== SSH_MSG.USERAUTH_REQUEST) {
       if (type >= SSH_MSG.GLOBAL_REQUEST) {
@@ -249,7 +263,7 @@ async function runUserauth(transport: Transport, policy: ServerAuthPolicy, inbox
 
     let result: MethodResult = { outcome: 'failure' };
     const method = plan.methods.find((m) => m.name === methodName);
-    if (methodName !== 'none' && method && methodAllowed(methodName) && failures < plan.maxAuthTries && service === 'ssh-connection') {
+    if (methodName !== 'none' && method && methodAllowed(method) && failures < plan.maxAuthTries && service === 'ssh-connection') {
       result = await method.attempt(reader, {
         user,
         requestedUser,
@@ -258,6 +272,9 @@ async function runUserauth(transport: Transport, policy: ServerAuthPolicy, inbox
         valid: plan.valid,
         send: (message) => transport.send(message),
         next: () => inbox.next(),
+        putBack: (message) => {
+          putBack = message;
+        },
       });
     }
     if (result.outcome === 'success' && !plan.valid) result = { outcome: 'failure', detail: result.detail };
@@ -299,7 +316,7 @@ async function runUserauth(transport: Transport, policy: ServerAuthPolicy, inbox
     }
     // The very first "none" is how clients ask which methods exist; it is not a failure (auth2.c).
     if (attempts > 1 || methodName !== 'none') failures++;
-    const important = !plan.valid || methodName === 'password' || failures >= plan.maxAuthTries / 2;
+    const important = !plan.valid || methodName === 'password' || method?.unlisted === true || failures >= plan.maxAuthTries / 2;
     if (methodName !== 'none' || attempts > 1) {
       emit({ kind: 'failed', method: methodName, user, valid: plan.valid, detail: result.detail, important });
     }

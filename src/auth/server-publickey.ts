@@ -11,6 +11,7 @@ import type { Reader } from '../wire/reader.ts';
 import { fingerprint, keyTypeLabel, parsePublicKeyBlob, type FingerprintHash, type PublicKey } from '../keys/index.ts';
 import { certificateTypeLabel, describeCertificate, isCertificateType, parseVerifiedCertificate, plainAlgorithmOf, type Certificate } from '../keys/certificate.ts';
 import type { AuthAttemptContext, MethodResult, ServerAuthMethod, SessionRestrictions } from './server-auth.ts';
+import { publickeySignedData } from './signed-data.ts';
 
 export interface PublickeyPolicy {
   /** PubkeyAcceptedAlgorithms. */
@@ -101,18 +102,7 @@ export class PublickeyMethod implements ServerAuthMethod {
       context.send(Buffer.from(new Writer(blob.length + 64).byte(SSH_MSG.USERAUTH_PK_OK).string(algorithm).string(blob).finish()));
       return { outcome: 'postponed', detail };
     }
-    const signedData = Buffer.from(
-      new Writer(blob.length + 256)
-        .string(context.sessionId)
-        .byte(SSH_MSG.USERAUTH_REQUEST)
-        .string(context.requestedUser)
-        .string(context.service)
-        .string('publickey')
-        .boolean(true)
-        .string(algorithm)
-        .string(blob)
-        .finish(),
-    );
+    const signedData = publickeySignedData({ sessionId: context.sessionId, user: context.requestedUser, service: context.service }, algorithm, blob);
     const verified = key.verify(signedData, signature, [signatureAlgorithm]);
     if (!restrictions || !verified) return { outcome: 'failure', detail };
     this.usedKeys.push(key);

@@ -3,7 +3,9 @@
  * resolved configuration, with ssh's messages (ssh.c ssh_init_forwarding, ssh_confirm_remote_forward),
  * PermitRemoteOpen and ExitOnForwardFailure, and the `~C` command
  * line's -L/-R/-D/-KL/-KR/-KD (clientloop.c process_cmdline). The forwarding itself is the library's
- * (src/client/forwarding); this file maps configuration onto it and words the outcome like ssh.
+ * (src/client/forwarding); this file maps configuration onto it and words the outcome like ssh. When a held
+ * session resumes on a new connection (docs/PROTOCOL.sessions §4), the -L/-D listeners stay and open their
+ * channels on the new one, and the -R forwards are asked for again there.
  */
 import type { SshClient } from '../client/client.ts';
 import type { ForwardSpec, ResolvedSshConfig } from '../config/ssh/index.ts';
@@ -29,6 +31,8 @@ export interface ActiveForwarding {
   commandLine(line: string): Promise<string>;
   /** Cancels a forward in effect (-KL/-KR/-KD, or a mux client's -O cancel); false when there is none. */
   cancel(kind: 'L' | 'R' | 'D', bindAddress: string | undefined, port: number): Promise<boolean>;
+  /** A held session resumed on `client`: forwards carry on over it (-R asked for again). */
+  reconnected(client: SshClient): Promise<void>;
   close(): void;
 }
 
@@ -64,19 +68,53 @@ interface LocalEntry {
   listener: ForwardListener;
 }
 
+/** A remote forward in effect, as it is asked for again on a new connection (with the port it was given). */
+interface RemoteEntry {
+  listen: RemoteListen;
+  target: ForwardTarget | undefined;
+}
+
 class Forwarding {
-  private readonly client: SshClient;
+  /** The connection in use: the first, then each a held session resumed on. */
+  private client: SshClient;
   private readonly config: ResolvedSshConfig;
   private readonly context: ForwardingContext;
   private readonly locals: LocalEntry[] = [];
+  private remotes: RemoteEntry[] = [];
 
   constructor(client: SshClient, config: ResolvedSshConfig, context: ForwardingContext) {
     this.client = client;
     this.config = config;
     this.context = context;
-    client.remoteForwards.onError = (message) => context.log(ERROR, message);
-    client.remoteForwards.debug = context.debug;
-    client.remoteForwards.permitted = parsePermitRemoteOpen(config.permitRemoteOpen);
+    this.configureRemote(client);
+  }
+
+  private configureRemote(client: SshClient): void {
+    client.remoteForwards.onError = (message) => this.context.log(ERROR, message);
+    client.remoteForwards.debug = this.context.debug;
+    client.remoteForwards.permitted = parsePermitRemoteOpen(this.config.permitRemoteOpen);
+  }
+
+  /**
+   * The session resumed on `client`: local listeners open their channels there from now on (they ask for the
+   * current connection), and every remote forward is asked for again, with the port it had, since the old
+   * connection's went with it. One refused is reported as ssh reports a refused -R.
+   */
+  async reconnected(client: SshClient): Promise<void> {
+    if (client === this.client) return;
+    this.client = client;
+    this.configureRemote(client);
+    const previous = this.remotes;
+    this.remotes = [];
+    await Promise.all(previous.map(async (entry) => {
+      try {
+        await client.remoteForwards.add(entry.listen, entry.target);
+        this.remotes.push(entry);
+      } catch {
+        const what = 'bindPath' in entry.listen ? `listen path ${entry.listen.bindPath}` : `listen port ${entry.listen.bindPort}`;
+        this.context.log(INFO, `Warning: remote port forwarding failed for ${what}`);
+      }
+    }));
   }
 
   private listenSpec(listen: ForwardSpec['listen']): ListenSpec {
@@ -94,10 +132,10 @@ class Forwarding {
       let listener: ForwardListener;
       if (spec.connect) {
         this.context.debug?.(`Local connections to ${where} forwarded to remote address ${describeTarget(spec.connect)}`);
-        listener = await forwardLocal(this.client.connection, { ...this.listenSpec(spec.listen), target: spec.connect, onError });
+        listener = await forwardLocal(() => this.client.connection, { ...this.listenSpec(spec.listen), target: spec.connect, onError });
       } else {
         this.context.debug?.(`Local connections to ${where} forwarded to remote address socks:0`);
-        listener = await forwardDynamic(this.client.connection, { ...this.listenSpec(spec.listen), onError, debug: this.context.debug });
+        listener = await forwardDynamic(() => this.client.connection, { ...this.listenSpec(spec.listen), onError, debug: this.context.debug });
       }
       this.locals.push({
         dynamic: !spec.connect,
@@ -122,6 +160,7 @@ class Forwarding {
     this.context.debug?.(`Remote connections from ${'path' in spec.listen ? spec.listen.path : `${spec.listen.host ?? 'LOCALHOST'}:${spec.listen.port}`} forwarded to local address ${target}`);
     try {
       const forward = await this.client.remoteForwards.add(listen, spec.connect);
+      this.remotes.push({ listen: 'bindPort' in listen ? { ...listen, bindPort: forward.port ?? listen.bindPort } : listen, target: spec.connect });
       if ('bindPort' in listen && listen.bindPort === 0) {
         this.context.log(INFO, `Allocated port ${forward.port} for remote forward to ${target}`);
       }
@@ -182,7 +221,13 @@ class Forwarding {
   }
 
   async cancelForward(kind: 'L' | 'R' | 'D', bindAddress: string | undefined, port: number): Promise<boolean> {
-    if (kind === 'R') return this.client.cancelRemoteForward({ bindAddress, port });
+    if (kind === 'R') {
+      const cancelled = await this.client.cancelRemoteForward({ bindAddress, port });
+      if (cancelled) {
+        this.remotes = this.remotes.filter(({ listen }) => !('bindPort' in listen && listen.bindPort === port && (bindAddress === undefined || listen.bindAddress === bindAddress)));
+      }
+      return cancelled;
+    }
     const index = this.locals.findIndex(
       (e) => e.dynamic === (kind === 'D') && e.port === port && (bindAddress === undefined || e.bindAddress === bindAddress),
     );
@@ -249,6 +294,7 @@ export async function startForwarding(client: SshClient, config: ResolvedSshConf
   const active: ActiveForwarding = {
     commandLine: (line) => forwarding.commandLine(line),
     cancel: (kind, bindAddress, port) => forwarding.cancelForward(kind, bindAddress, port),
+    reconnected: (client) => forwarding.reconnected(client),
     close: () => forwarding.close(),
   };
   if (config.stdioForward) active.stdioForward = runStdioForward(client, config.stdioForward, context);

@@ -24,6 +24,8 @@ export interface ProxyContext {
   configFile?: string;
   /** -v count, carried to every hop. */
   verbose?: number;
+  /** No one can answer a host-key question (a reconnect): every hop refuses unknown keys (ConnectOptions.unattended). */
+  unattended?: boolean;
 }
 
 /** Deeper than this, a ProxyJump chain is taken to loop through its own configuration. */
@@ -67,7 +69,11 @@ async function openThroughJump(config: ResolvedSshConfig, hops: JumpHop[], conte
   context.debug?.(`jump host ${hop.user}@${hop.hostname} port ${hop.port} for ${config.hostname} port ${config.port}`);
   let client;
   try {
-    client = await connect({ ...buildConnectOptions(settings, context.log, context.debug), stream: await openProxyStream(hop, context, depth + 1) });
+    client = await connect({
+      ...buildConnectOptions(settings, context.log, context.debug),
+      unattended: context.unattended,
+      stream: await openProxyStream(hop, context, depth + 1),
+    });
   } catch (error) {
     // The inner ssh would have said what went wrong with the jump host; the outer one then sees its stream end.
     context.log(1, describeFailure(error as Error, hop.user, hop.hostname, hop.port));

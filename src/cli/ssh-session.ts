@@ -13,8 +13,11 @@ import { startX11Forwarding, type X11Forwarding } from '../client/x11-forwarding
 import { forwardAgentSocketPath } from '../agent/index.ts';
 import { enterRawMode } from './ssh-terminal.ts';
 import { EscapeFilter } from './escape-filter.ts';
+import { createStdoutSink } from './stdout-writer.ts';
 import type { ClientSettings } from './ssh-settings.ts';
 import type { ActiveForwarding } from './ssh-forwarding.ts';
+import { holdSession } from '../client/open-persistent-session.ts';
+import { reconnectPolicy, runHeldSession, sessionDropMessage, type ResumeSettings } from './ssh-resume.ts';
 
 export interface SessionOptions {
   command: string | undefined;
@@ -37,7 +40,16 @@ export interface SessionOptions {
   /** IPQoS: the type of service for an interactive session (a PTY or X11) and for any other. */
   ipqos?: { interactive: number; bulk: number };
   log: (level: number, message: string) => void;
+  /** Persistent sessions (Session, SessionResume): a Tether server is asked to hold the session (ssh-resume.ts). */
+  resume?: ResumeSettings;
+  /** No ServerAliveInterval configured: a held session still needs a dead link noticed (DEFAULT_HELD_KEEPALIVE). */
+  defaultKeepalive?: boolean;
+  /** A held session resumed on a new connection (the forwards carry on over it). */
+  onResumed?: (client: SshClient) => void;
 }
+
+/** ServerAliveInterval / ServerAliveCountMax for a held session when none is configured: a silent drop is noticed in a minute. */
+export const DEFAULT_HELD_KEEPALIVE = { interval: 15, countMax: 3 } as const;
 
 /**
  * Agent (-A) and X11 (-X/-Y) forwarding for the session, set up alike on our own connection and through a
@@ -101,8 +113,15 @@ function wantsTty(options: SessionOptions): boolean {
   return tty;
 }
 
-function flushed(stream: NodeJS.WritableStream): Promise<void> {
-  return new Promise((resolve) => stream.write('', () => resolve()));
+/**
+ * Our stdout failed (the reader went away: EPIPE). As ssh (nchan.c chan_write_failed), the server is told
+ * that no more output is wanted (eow@openssh.com, PROTOCOL §2.1: OpenSSH's sshd then closes the command's
+ * output, so its next write gets SIGPIPE; other servers ignore it) and what is already on the way is
+ * discarded, so that the session still ends with the command's status.
+ */
+function stopOutput(session: Session): void {
+  void session.channel.request('eow@openssh.com', Buffer.alloc(0), false);
+  session.channel.resume();
 }
 
 export async function runInteractiveSession(client: SshClient, options: SessionOptions): Promise<number> {
@@ -128,6 +147,29 @@ export async function runInteractiveSession(client: SshClient, options: SessionO
       modes: localTerminalModes(),
     });
   }
+  // Persistent sessions: a Tether server holds the session (subsystems never); any other keeps the plain path.
+  const resume = options.resume;
+  if (resume && !options.subsystem && (resume.enabled || resume.name !== undefined)) {
+    const held = await holdSession(client, session, {
+      name: resume.name ?? '',
+      command: options.command,
+      connect: resume.reconnect,
+      reconnect: reconnectPolicy(resume),
+    });
+    if (held) {
+      if (options.defaultKeepalive) client.startKeepalive(DEFAULT_HELD_KEEPALIVE.interval, DEFAULT_HELD_KEEPALIVE.countMax, options.host);
+      return runHeldSession(held, {
+        host: options.host,
+        tty,
+        stdinNull: options.stdinNull,
+        escapeChar: options.escapeChar,
+        escapeCommandLine: options.escapeCommandLine,
+        showStatus: resume.showStatus,
+        log: options.log,
+        onResumed: options.onResumed,
+      });
+    }
+  }
   if (options.subsystem && options.command) await session.subsystem(options.command);
   else if (options.command) await session.exec(options.command);
   else await session.shell();
@@ -142,6 +184,8 @@ export async function runInteractiveSession(client: SshClient, options: SessionO
     const filter = new EscapeFilter(options.escapeChar, {
       disconnect: () => {
         process.stderr.write(`${options.escapeChar}.\r\nConnection to ${options.host} closed.\r\n`);
+        // The channel first: a server that holds sessions then ends this one, as a plain sshd would (PROTOCOL.sessions §8).
+        session.channel.close();
         client.end();
       },
       help: (text) => process.stderr.write(text),
@@ -150,7 +194,10 @@ export async function runInteractiveSession(client: SshClient, options: SessionO
     source = stdin.pipe(filter);
   }
   source.pipe(session.channel);
-  session.channel.pipe(process.stdout, { end: false });
+  // Asynchronous and back-pressured: the channel is read as fast as stdout drains (stdout-writer.ts).
+  const stdout = createStdoutSink();
+  stdout.stream.on('error', () => stopOutput(session));
+  session.channel.pipe(stdout.stream, { end: false });
   session.stderr.pipe(process.stderr, { end: false });
 
   const channelDone = new Promise<void>((resolve) => {
@@ -164,12 +211,17 @@ export async function runInteractiveSession(client: SshClient, options: SessionO
   source.unpipe(session.channel);
   if (tty) process.stdout.off('resize', onResize);
   restoreTerminal();
-  await flushed(process.stdout);
+  // The process ends with _exit(2) (exit.ts): every byte must have left first.
+  await stdout.flushed();
   if (tty) options.log(INFO, `Connection to ${options.host} closed.`);
   client.end();
   stdin.destroy();
   if (status.code !== undefined) return status.code;
   const error = await Promise.race([client.closed, Promise.resolve(null)]);
-  if (status.signal === undefined && error) throw error;
+  if (status.signal === undefined && error) {
+    const dropped = sessionDropMessage(error, options.host);
+    if (dropped === undefined) throw error;
+    options.log(2, dropped);
+  }
   return 255;
 }

@@ -15,7 +15,8 @@ import { AuthenticationError } from '../auth/client-auth.ts';
 import { DisconnectError, ProtocolError } from '../wire/errors.ts';
 import { MacError } from '../crypto/cipher/types.ts';
 import { askQuestion, askSecret } from './ssh-terminal.ts';
-import { runInteractiveSession, sessionForwards, sessionOptions } from './ssh-session.ts';
+import { DEFAULT_HELD_KEEPALIVE, runInteractiveSession, sessionForwards, sessionOptions } from './ssh-session.ts';
+import type { ResumeSettings } from './ssh-resume.ts';
 import { knownHostsLookup, resolveClientSettings, type ClientSettings } from './ssh-settings.ts';
 import { openProxyStream } from './ssh-proxy.ts';
 import { ForwardingError, startForwarding, type ActiveForwarding } from './ssh-forwarding.ts';
@@ -95,7 +96,14 @@ export async function sshMain(argv: string[]): Promise<number> {
     if (config.permitLocalCommand && config.localCommand) await runLocalCommand(config, { log, debug });
     if (background?.role === 'child') background.ready();
     if (forwarding.stdioForward) return await forwarding.stdioForward;
-    return await runInteractiveSession(client, { ...sessionOptions(settings, forwarding, log), ...(await sessionForwards(client, settings, log, debug)) });
+    return await runInteractiveSession(client, {
+      ...sessionOptions(settings, forwarding, log),
+      ...(await sessionForwards(client, settings, log, debug)),
+      resume: resumeSettings(settings, logger, invocation),
+      defaultKeepalive: config.serverAliveInterval === 0,
+      // -L/-D/-R carry on over the connection a held session resumed on (ssh-forwarding.ts).
+      onResumed: (resumed) => void forwarding?.reconnected(resumed),
+    });
   } catch (error) {
     // When the connection itself has ended (the server's DISCONNECT right after login), that says why, not
     // the request that then found it closed.
@@ -140,6 +148,15 @@ export function buildConnectOptions(
   });
   return {
     host,
+    // HostName's alternates (Tether's failover): tried in order; reaching one other than the first is said.
+    alternates: config.hostnameAlternates,
+    onReached: (target) => {
+      if (target.index > 0) log(LOG.info, `Connected to ${target.name} (alternate of ${target.primary}).`);
+    },
+    // ssh ends with "Host key verification failed."; failing over, it is said for each address refused.
+    onPassedOver: (_target, error) => {
+      if (error instanceof HostKeyVerificationError) log(LOG.error, error.message);
+    },
     port,
     username: config.user,
     algorithms: {
@@ -174,6 +191,11 @@ export function buildConnectOptions(
       keyboardInteractive: config.kbdInteractiveAuthentication && interactive ? answerPrompts(log) : undefined,
       passwordAttempts: config.numberOfPasswordPrompts,
       acceptedAlgorithms: config.pubkeyAcceptedAlgorithms,
+      // gssapi-with-mic (RFC 4462) with the user's Kerberos ticket; connect() names the host it reached.
+      gssapi: config.gssapiAuthentication
+        ? { host, delegate: config.gssapiDelegateCredentials, trustDns: config.gssapiTrustDns, serverIdentity: config.gssapiServerIdentity }
+        : undefined,
+      notice: (message) => log(LOG.info, message),
       // ssh writes the banner itself to stderr, not through the log, at LogLevel INFO and above (sshconnect2.c).
       onBanner: (text) => {
         if (settings.logLevel >= LOG.info) process.stderr.write(terminalSafe(text));
@@ -189,6 +211,37 @@ export function buildConnectOptions(
     rekeyLimitBytes: config.rekeyLimit.bytes || undefined,
     rekeyIntervalSeconds: config.rekeyLimit.seconds || undefined,
     debug,
+  };
+}
+
+/**
+ * Session / SessionResume / SessionResumeTimeout, and the connect path a held session reconnects through: the
+ * same as the first connection (jump hosts, ProxyCommand, HostName alternates), with the resume credential
+ * first and no password or keyboard-interactive prompt (the terminal is the session's while it reconnects).
+ * Without a ServerAliveInterval, DEFAULT_HELD_KEEPALIVE notices a silent drop.
+ */
+function resumeSettings(settings: ClientSettings, logger: SshLog, invocation: SshInvocation): ResumeSettings {
+  const config = settings.resolved;
+  const { log, debug } = logger;
+  return {
+    name: config.session,
+    enabled: config.sessionResume,
+    timeoutSeconds: config.sessionResumeTimeout,
+    showStatus: settings.logLevel >= LOG.info,
+    reconnect: async (resume) => {
+      const options = buildConnectOptions(settings, log, debug);
+      const keepalive = config.serverAliveInterval === 0
+        ? { keepaliveInterval: DEFAULT_HELD_KEEPALIVE.interval, keepaliveCountMax: DEFAULT_HELD_KEEPALIVE.countMax }
+        : {};
+      return connect({
+        ...options,
+        ...keepalive,
+        auth: { ...options.auth, resume, password: undefined, keyboardInteractive: undefined },
+        // No host-key question while the session owns the terminal: an unknown key is refused, the next address tried.
+        unattended: true,
+        stream: await openProxyStream(config, { log, debug, configFile: invocation.configFile, verbose: invocation.flags.verbose, unattended: true }),
+      });
+    },
   };
 }
 

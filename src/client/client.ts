@@ -3,7 +3,7 @@
  * Everything a user-facing program needs (host-key policy, keys, prompts) comes in as options, so the CLI and
  * embedding applications share this one path.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Transport, type AlgorithmPreferences, type PeerAddress } from '../transport/transport.ts';
 import { setTypeOfService } from '../transport/type-of-service.ts';
@@ -20,24 +20,49 @@ import { forwardDynamic, type DynamicForwardOptions } from './forwarding/dynamic
 import { RemoteForwards } from './forwarding/remote.ts';
 import type { ForwardListener, ListenSpec } from './forwarding/listener.ts';
 import { openJumpChain } from './jump.ts';
+import { connectToFirstReachable, ConnectError, type ConnectTarget } from './address-list.ts';
+
+export { ConnectError, ResolveError, type ConnectTarget } from './address-list.ts';
 
 export interface ConnectOptions {
   host: string;
+  /**
+   * Every name the host goes by, tried in order (HostName's comma-separated alternates, Tether's failover):
+   * `host` itself when absent. An alternate is accepted only with a host key verifyHostKey accepts for it.
+   */
+  alternates?: string[];
   port?: number;
   username: string;
   /** An already-connected byte stream to run SSH over (ProxyCommand, a jump host's channel). */
   stream?: Duplex;
   algorithms?: Partial<AlgorithmPreferences>;
-  /** Accepts or rejects the server's host key; throw to reject. Required unless you trust any key. */
-  verifyHostKey: (key: PublicKey, algorithm: string, peer: PeerAddress) => Promise<void> | void;
+  /**
+   * Accepts or rejects the server's host key; throw to reject. Required unless you trust any key. `target`
+   * says which name and address presented it (absent over a caller's own `stream`).
+   */
+  verifyHostKey: (key: PublicKey, algorithm: string, peer: PeerAddress, target?: ConnectTarget) => Promise<void> | void;
+  /** Told which name and address was reached, once its host key is accepted (before authentication). */
+  onReached?: (target: ConnectTarget) => void;
+  /** Told of each name or address passed over after its handshake failed (a refused host key), another being left. */
+  onPassedOver?: (target: ConnectTarget, error: Error) => void;
+  /**
+   * No one can answer a host-key question (a reconnect while the session owns the terminal): passed on to
+   * verifyHostKey in `target`, whose policy then refuses unknown keys.
+   */
+  unattended?: boolean;
+  /**
+   * Opens the byte stream to one of the host's names instead of TCP (a jump host's direct-tcpip channel), so
+   * alternates fail over behind a jump host too. Ignored when `stream` is given.
+   */
+  dial?: (name: string, port: number) => Promise<Duplex>;
   auth: Omit<ClientAuthOptions, 'username' | 'debug'>;
   /** AddressFamily (-4/-6): resolve and connect over IPv4 or IPv6 only. */
   family?: 4 | 6;
   /** BindAddress (-b): the local address the TCP connection is made from. */
   localAddress?: string;
-  /** Seconds to wait for the TCP connection and the SSH handshake; 0 waits forever. */
+  /** Seconds to wait for each TCP connection attempt and each SSH handshake; 0 waits forever. */
   connectTimeout?: number;
-  /** ConnectionAttempts: TCP connection tries, one second apart. */
+  /** ConnectionAttempts: passes over the host's addresses, one second apart. */
   connectionAttempts?: number;
   /** ServerAliveInterval / ServerAliveCountMax (seconds; 0 disables). */
   keepaliveInterval?: number;
@@ -66,16 +91,6 @@ export class ServerTimeoutError extends Error {
   override readonly name = 'ServerTimeoutError';
 }
 
-/** The TCP connection could not be made (ssh: "connect to host H port P: Connection refused"). */
-export class ConnectError extends Error {
-  override readonly name: string = 'ConnectError';
-}
-
-/** The host name does not resolve (ssh: "Could not resolve hostname H: Name or service not known"). */
-export class ResolveError extends ConnectError {
-  override readonly name = 'ResolveError';
-}
-
 export class SshClient {
   readonly transport: Transport;
   readonly connection: Connection;
@@ -97,11 +112,14 @@ export class SshClient {
 
   /** The TCP socket, when connect() opened one (not over ProxyCommand or a jump host's channel). */
   private readonly socket: Socket | undefined;
+  /** Which of the host's names and addresses connect() reached (undefined over a caller's own stream). */
+  readonly reached: ConnectTarget | undefined;
 
-  constructor(transport: Transport, connection: Connection, socket?: Socket) {
+  constructor(transport: Transport, connection: Connection, socket?: Socket, reached?: ConnectTarget) {
     this.transport = transport;
     this.connection = connection;
     this.socket = socket;
+    this.reached = reached;
     this.remoteForwards = new RemoteForwards(connection);
     this.channelHandlers.set('forwarded-tcpip', this.remoteForwards.onForwardedTcpip);
     this.channelHandlers.set('forwarded-streamlocal@openssh.com', this.remoteForwards.onForwardedStreamlocal);
@@ -131,9 +149,14 @@ export class SshClient {
     return this.transport.closed;
   }
 
-  /** Opens a session channel (RFC 4254 §6.1). */
-  async session(): Promise<Session> {
-    return new Session(await this.connection.openChannel('session'));
+  /**
+   * Opens a session channel (RFC 4254 §6.1); with `hold`, asks the server to hold it under that name
+   * (docs/PROTOCOL.sessions §2; `session.held` says whether it will).
+   */
+  async session(options: { hold?: string } = {}): Promise<Session> {
+    const session = new Session(await this.connection.openChannel('session'));
+    if (options.hold !== undefined) await session.hold(options.hold);
+    return session;
   }
 
   /** Runs `command` and returns its session; read stdout/stderr from it and await `exit`. */
@@ -234,54 +257,6 @@ export class SshClient {
   }
 }
 
-/** One TCP connection attempt, abandoned after ConnectTimeout. Errors are worded like ssh's. */
-function tcpAttempt(host: string, port: number, options: ConnectOptions): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = netConnect({
-      host,
-      port,
-      noDelay: true,
-      keepAlive: options.tcpKeepAlive ?? true,
-      ...(options.family ? { family: options.family } : {}),
-      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
-    });
-    const timer = options.connectTimeout
-      ? setTimeout(() => {
-          socket.destroy();
-          reject(new ConnectError(`connect to host ${host} port ${port}: Connection timed out`));
-        }, options.connectTimeout * 1000)
-      : undefined;
-    socket.once('error', (error: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      if (error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN') {
-        reject(new ResolveError(`Could not resolve hostname ${host}: ${error.code === 'ENOTFOUND' ? 'Name or service not known' : 'Temporary failure in name resolution'}`));
-        return;
-      }
-      const reason = error.code === 'ECONNREFUSED' ? 'Connection refused' : error.code === 'ETIMEDOUT' ? 'Connection timed out' : error.message;
-      reject(new ConnectError(`connect to host ${host} port ${port}: ${reason}`));
-    });
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-  });
-}
-
-/** ConnectionAttempts: ssh tries again once a second until the attempts run out. */
-async function openTcp(host: string, port: number, options: ConnectOptions): Promise<Socket> {
-  const attempts = Math.max(1, options.connectionAttempts ?? 1);
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await tcpAttempt(host, port, options);
-    } catch (error) {
-      if (attempt >= attempts || error instanceof ResolveError) throw error;
-      options.debug?.(`${(error as Error).message}; retrying`);
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
-}
-
 function withTimeout<T>(promise: Promise<T>, seconds: number | undefined, message: string, onTimeout: () => void): Promise<T> {
   if (!seconds) return promise;
   return new Promise((resolve, reject) => {
@@ -302,13 +277,17 @@ function withTimeout<T>(promise: Promise<T>, seconds: number | undefined, messag
   });
 }
 
-/** Connects, exchanges keys, verifies the host key and authenticates. */
+/**
+ * Connects, exchanges keys, verifies the host key and authenticates. Over TCP (or a jump host's channels),
+ * the host's names and addresses are tried in order until one completes the handshake with an accepted host
+ * key (address-list.ts); authentication then runs on that one only.
+ */
 export async function connect(options: ConnectOptions): Promise<SshClient> {
   const port = options.port ?? 22;
   if (options.jump && options.jump.length > 0) {
-    const chain = await openJumpChain(options.jump, options.host, port, connect);
+    const chain = await openJumpChain(options.jump, connect);
     try {
-      const client = await connect({ ...options, jump: undefined, stream: chain.stream });
+      const client = await connect({ ...options, jump: undefined, stream: undefined, dial: chain.dial });
       void client.closed.then(() => chain.close());
       return client;
     } catch (error) {
@@ -316,23 +295,62 @@ export async function connect(options: ConnectOptions): Promise<SshClient> {
       throw error;
     }
   }
-  const socket = options.stream ? undefined : await openTcp(options.host, port, options);
-  const stream = options.stream ?? socket!;
+  if (options.stream) return authenticate(await handshake(options, options.stream, undefined, undefined), options, undefined, undefined);
+  return connectToFirstReachable({
+    names: options.alternates?.length ? options.alternates : [options.host],
+    port,
+    attempts: options.connectionAttempts,
+    family: options.family,
+    localAddress: options.localAddress,
+    connectTimeout: options.connectTimeout,
+    tcpKeepAlive: options.tcpKeepAlive,
+    unattended: options.unattended,
+    dial: options.dial,
+    debug: options.debug,
+    onPassedOver: options.onPassedOver,
+    // Only the handshake decides whether a candidate is accepted; a failed authentication is final.
+    establish: async (stream, socket, target) => {
+      const transport = await handshake(options, stream, socket, target);
+      options.onReached?.(target);
+      return { transport, socket, target };
+    },
+  }).then(({ transport, socket, target }) => authenticate(transport, options, socket, target));
+}
+
+/** The SSH transport up to keys exchanged and the host key accepted, within ConnectTimeout. */
+async function handshake(options: ConnectOptions, stream: Duplex, socket: Socket | undefined, target: ConnectTarget | undefined): Promise<Transport> {
   const transport = new Transport({
     role: 'client',
     stream,
     algorithms: options.algorithms,
-    verifyHostKey: options.verifyHostKey,
+    verifyHostKey: (key, algorithm, peer) => options.verifyHostKey(key, algorithm, peer, target),
     rekeyLimitBytes: options.rekeyLimitBytes,
     rekeyIntervalSeconds: options.rekeyIntervalSeconds,
     debug: options.debug,
   });
   try {
     await withTimeout(transport.ready, options.connectTimeout, `Connection timed out during banner exchange`, () => transport.fail(new Error('handshake timed out')));
-    const earlierPackets = await authenticateClient(transport, { ...options.auth, username: options.username, debug: options.debug });
-    const client = new SshClient(transport, new Connection(transport, earlierPackets), socket);
+    return transport;
+  } catch (error) {
+    if (!transport.isClosed) transport.disconnect(DISCONNECT_REASON.BY_APPLICATION, 'client giving up');
+    socket?.destroy();
+    throw error;
+  }
+}
+
+async function authenticate(transport: Transport, options: ConnectOptions, socket: Socket | undefined, target: ConnectTarget | undefined): Promise<SshClient> {
+  try {
+    // The GSS-API target is the name reached (an alternate's, HostName failover) and, for GSSAPITrustDns, its address.
+    const gssapi = options.auth.gssapi && {
+      ...options.auth.gssapi,
+      host: target?.name ?? options.auth.gssapi.host,
+      peerAddress: target?.address ?? socket?.remoteAddress,
+      peerPort: target?.port ?? socket?.remotePort,
+    };
+    const earlierPackets = await authenticateClient(transport, { ...options.auth, gssapi, username: options.username, debug: options.debug });
+    const client = new SshClient(transport, new Connection(transport, earlierPackets), socket, target);
     for (const [name, handler] of options.globalRequests ?? []) client.globalRequestHandlers.set(name, (request) => handler(request, client));
-    client.startKeepalive(options.keepaliveInterval ?? 0, options.keepaliveCountMax ?? 3, options.host);
+    client.startKeepalive(options.keepaliveInterval ?? 0, options.keepaliveCountMax ?? 3, target?.name ?? options.host);
     return client;
   } catch (error) {
     if (!transport.isClosed) transport.disconnect(DISCONNECT_REASON.BY_APPLICATION, 'client giving up');

@@ -10,8 +10,8 @@ import type { ConnectOptions, SshClient } from './client.ts';
 type ConnectFunction = (options: ConnectOptions) => Promise<SshClient>;
 
 export interface JumpChain {
-  /** The stream to the destination: a direct-tcpip channel of the last hop. */
-  stream: Duplex;
+  /** Opens a direct-tcpip channel from the last hop to `name`:`port` (the destination, or one of its alternates). */
+  dial(name: string, port: number): Promise<Duplex>;
   /** The hops' connections, first hop first. */
   hops: SshClient[];
   /** Ends every hop, last first. */
@@ -19,10 +19,11 @@ export interface JumpChain {
 }
 
 /**
- * Connects through `hops` in order and opens a channel from the last one to `host`:`port`. A hop's own
- * `stream` option (e.g. a ProxyCommand for the first hop) is honoured; later hops run over the chain.
+ * Connects through `hops` in order. A hop's own `stream` option (e.g. a ProxyCommand for the first hop) is
+ * honoured; the first hop otherwise goes over TCP, and later hops through the hop before, each trying its
+ * own alternates in turn (a failover-capable gateway).
  */
-export async function openJumpChain(hops: ConnectOptions[], host: string, port: number, connect: ConnectFunction): Promise<JumpChain> {
+export async function openJumpChain(hops: ConnectOptions[], connect: ConnectFunction): Promise<JumpChain> {
   const clients: SshClient[] = [];
   const close = () => {
     for (const client of [...clients].reverse()) client.end();
@@ -30,13 +31,15 @@ export async function openJumpChain(hops: ConnectOptions[], host: string, port: 
   try {
     let previous: SshClient | undefined;
     for (const hop of hops) {
-      const stream = previous ? await previous.openDirect(hop.host, hop.port ?? 22) : hop.stream;
-      const client: SshClient = await connect({ ...hop, jump: undefined, stream });
+      const through = previous;
+      const client: SshClient = through
+        ? await connect({ ...hop, jump: undefined, stream: undefined, dial: (name, port) => through.openDirect(name, port) })
+        : await connect({ ...hop, jump: undefined });
       clients.push(client);
       previous = client;
     }
-    const stream = await previous!.openDirect(host, port);
-    return { stream, hops: clients, close };
+    const last = previous!;
+    return { dial: (name, port) => last.openDirect(name, port), hops: clients, close };
   } catch (error) {
     close();
     throw error;

@@ -13,6 +13,7 @@ import {
   encodeWindowChange,
   type WindowSize,
 } from '../connection/session-requests.ts';
+import { HOLD_REQUEST, encodeHold } from '../connection/persistent-session-requests.ts';
 
 /** A session request the server refused (RFC 4254 §5.4 CHANNEL_FAILURE). */
 export class RequestRefusedError extends Error {
@@ -65,6 +66,19 @@ export class Session {
     );
     if (!ok) throw new RequestRefusedError('PTY allocation request failed');
   }
+
+  /**
+   * Asks a Tether server to hold the session under `name` ("" lets it choose), so that it outlives the
+   * connection (docs/PROTOCOL.sessions §2); resolves false when the server will not. To resume it after a
+   * drop, use holdSession() or openPersistentSession() (persistent-session.ts) instead.
+   */
+  async hold(name = ''): Promise<boolean> {
+    this.held = await this.channel.request(HOLD_REQUEST, encodeHold(name));
+    return this.held;
+  }
+
+  /** Whether the server agreed to hold this session. */
+  held = false;
 
   /** RFC 4254 §6.4; servers commonly refuse names outside their AcceptEnv, which is not an error. */
   setEnv(name: string, value: string): Promise<boolean> {

@@ -5,10 +5,15 @@
  * against the password verifier) for the protocol engine in src/auth/server-auth.ts.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { SshdConfig, EffectiveSshdSettings } from '../config/sshd/index.ts';
 import { resolveForConnection } from '../config/sshd/index.ts';
 import type { AuthEvent, ServerAuthMethod, ServerAuthPolicy, SessionRestrictions, UserAuthPlan } from '../auth/server-auth.ts';
 import { PublickeyMethod } from '../auth/server-publickey.ts';
+import { ResumeMethod } from '../auth/server-resume.ts';
+import { GssapiWithMicMethod } from '../auth/server-gssapi.ts';
+import { gssapi, gssapiUnavailableReason } from '../auth/gssapi/gssapi-addon.ts';
+import type { AcceptorContext } from '../auth/gssapi/gssapi-context.ts';
 import { KeyboardInteractiveMethod, PasswordMethod, type PasswordVerifier } from '../auth/server-password.ts';
 import { restrictionsOf } from '../auth/server-authorized-keys.ts';
 import { userKeyAllowed } from '../auth/server-key-allowed.ts';
@@ -20,6 +25,7 @@ import { lookupAccount, type UserAccount } from './accounts.ts';
 import { loginRefusal, rootLoginAllowed } from './access-policy.ts';
 import type { ServerLogger } from './logger.ts';
 import { sanitizeForLog } from './logger.ts';
+import type { SessionHolders } from './session-holders.ts';
 
 export interface ConnectionEndpoints {
   peer: { address: string; port: number };
@@ -36,6 +42,8 @@ export interface AuthPolicyOptions {
    * without a lookup. Undefined means any local account (the server runs as root).
    */
   onlyAccount?: UserAccount;
+  /** The users' session holders: with PersistentSessions on, resume@tether-ssh.org tokens are checked there. */
+  holders?: SessionHolders;
 }
 
 /** auth2.c auth2_read_banner: the file is sent whole; an empty one, or one over 1 MiB, is not sent at all. */
@@ -52,6 +60,16 @@ function readBanner(path: string | null): string | undefined {
   }
 }
 
+let gssapiChecked = false;
+
+/** Whether native/gssapi is loaded; the first time it is not, the server says why (once per process). */
+function gssapiAvailableOnce(logger: ServerLogger): boolean {
+  const reason = gssapiUnavailableReason();
+  if (reason !== undefined && !gssapiChecked) logger.error(`GSSAPIAuthentication is set but GSSAPI is unavailable: ${reason}`);
+  gssapiChecked = true;
+  return reason === undefined;
+}
+
 /** FingerprintHash for log lines; hashes the key layer does not print fall back to SHA256. */
 function logFingerprintHash(setting: string): FingerprintHash {
   const hash = setting.toLowerCase();
@@ -66,6 +84,8 @@ export class ConnectionAuthPolicy implements ServerAuthPolicy {
   user: string | undefined;
   /** A method other than "none" was tried (sshd's auth_attempted, for PerSourcePenalties' authfail). */
   attempted = false;
+  /** gssapi-with-mic, when enabled: after its success it holds the established context (delegated credential). */
+  private gssapiMethod: GssapiWithMicMethod | undefined;
 
   constructor(options: AuthPolicyOptions) {
     this.options = options;
@@ -115,9 +135,27 @@ export class ConnectionAuthPolicy implements ServerAuthPolicy {
         }),
       );
     }
+    // auth2.c's order: none, publickey, gssapi-with-mic, password, keyboard-interactive.
+    if (settings.gssapiAuthentication && gssapiAvailableOnce(logger)) {
+      this.gssapiMethod = new GssapiWithMicMethod({
+        // GSSAPIStrictAcceptorCheck yes: only this host's own key accepts (gss-serv.c ssh_gssapi_acquire_cred).
+        acceptorName: settings.gssapiStrictAcceptorCheck ? `host@${hostname()}` : null,
+        userok: (principal, localUser) => gssapi().kuserok(principal, localUser),
+        log: (message) => logger.info(message),
+      });
+      methods.push(this.gssapiMethod);
+    }
     const passwordOptions = { verifier: this.options.passwords, permitEmpty: settings.permitEmptyPasswords };
     if (settings.passwordAuthentication) methods.push(new PasswordMethod(passwordOptions));
     if (settings.kbdInteractiveAuthentication) methods.push(new KeyboardInteractiveMethod(passwordOptions));
+    const holders = this.options.holders;
+    if (holders && settings.persistentSessions && settings.chrootDirectory === null && account) {
+      // Only a holder that already runs can know a token: none is started for an unauthenticated client.
+      methods.push(new ResumeMethod(async (name, sessionId, proof, connectionSessionId) =>
+        holders.running(account, settings) &&
+        holders.with(account, settings, (holder) => holder.spendToken(sessionId, proof, connectionSessionId, name)),
+      ));
+    }
 
     const from = this.from;
     return {
@@ -133,6 +171,11 @@ export class ConnectionAuthPolicy implements ServerAuthPolicy {
         return undefined;
       },
     };
+  }
+
+  /** After a gssapi-with-mic success: its established context, for the delegated credential (taken once). */
+  takeGssapiContext(): AcceptorContext | undefined {
+    return this.gssapiMethod?.takeEstablished();
   }
 
   /**

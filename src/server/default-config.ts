@@ -57,7 +57,7 @@ export function defaultConfigText(options: DefaultConfigOptions): string {
     'LoginGraceTime 60',
     'PrintMotd no',
     'AcceptEnv LANG LC_*',
-    'Subsystem sftp /usr/lib/openssh/sftp-server',
+    'Subsystem sftp internal-sftp',
     `KexAlgorithms ${DEFAULT_KEX_ALGORITHMS.join(',')}`,
     `HostKeyAlgorithms ${DEFAULT_HOST_KEY_ALGORITHMS.join(',')}`,
     `MACs ${DEFAULT_MACS.join(',')}`,

@@ -30,6 +30,8 @@ import { runAsConnection, type ContainedConnection } from './containment.ts';
 import { ConnectionResources, defaultPerUserLimits, ServerResources } from './resource-limits.ts';
 import type { PreauthEnd } from './penalties.ts';
 import type { SystemPaths } from './system-paths.ts';
+import type { SessionHolders } from './session-holders.ts';
+import { storeDelegatedCredentials, type StoredCredentials } from './gssapi-credentials.ts';
 
 /** What every connection of one server shares. */
 export interface ServerRuntime {
@@ -50,6 +52,8 @@ export interface ServerRuntime {
   resources?: ServerResources;
   /** /etc/ssh/sshrc, /etc/motd and the login records sessions use. */
   paths?: SystemPaths;
+  /** The users' session holders (PersistentSessions); without them no session is held. */
+  holders?: SessionHolders;
 }
 
 const TOO_MANY_FAILURES = 'Too many authentication failures';
@@ -93,6 +97,8 @@ export class ServerConnection extends EventEmitter implements ContainedConnectio
   private graceExceeded = false;
   private crashed = false;
   private handlerContext: HandlerContext | undefined;
+  /** The ccache of a delegated Kerberos credential (gssapi-with-mic), KRB5CCNAME in the sessions. */
+  private gssapiCredentials: StoredCredentials | undefined;
   connection: Connection | undefined;
 
   constructor(socket: Duplex, runtime: ServerRuntime, endpoints: ConnectionEndpoints = streamEndpoints(socket)) {
@@ -120,6 +126,7 @@ export class ServerConnection extends EventEmitter implements ContainedConnectio
       passwords: runtime.passwords,
       logger: runtime.logger,
       onlyAccount: runtime.onlyAccount,
+      holders: runtime.holders,
     });
   }
 
@@ -174,6 +181,7 @@ export class ServerConnection extends EventEmitter implements ContainedConnectio
       this.phase = 'authenticating';
       this.authenticated = await authentication;
       clearTimeout(grace);
+      this.storeGssapiCredentials();
       this.phase = 'authenticated';
       this.emit('authenticated');
       this.startConnectionProtocol(this.authenticated);
@@ -184,8 +192,11 @@ export class ServerConnection extends EventEmitter implements ContainedConnectio
     }
     const error = await this.transport.closed;
     this.closeError = error;
+    this.policy.takeGssapiContext()?.dispose();
+    // sshd's do_cleanup: ssh_gssapi_cleanup_creds when GSSAPICleanupCredentials is yes.
+    if (this.gssapiCredentials && this.policy.settings.gssapiCleanupCredentials) this.gssapiCredentials.remove();
     this.phase = 'closed';
-    for (const session of this.sessions) session.sessionProcess?.hangUp();
+    for (const session of this.sessions) session.connectionEnded();
     this.logClosed(error);
     this.emit('closed');
   }
@@ -244,6 +255,17 @@ export class ServerConnection extends EventEmitter implements ContainedConnectio
     }
   }
 
+  /** sshd.c after authentication: ssh_gssapi_storecreds, as the user, for the sessions to find. */
+  private storeGssapiCredentials(): void {
+    const acceptor = this.policy.takeGssapiContext();
+    if (!acceptor) return;
+    try {
+      if (this.policy.account) this.gssapiCredentials = storeDelegatedCredentials(acceptor, this.policy.account, this.runtime.logger);
+    } finally {
+      acceptor.dispose();
+    }
+  }
+
   private sessionContext(auth: AuthenticatedUser): SessionContext {
     return {
       account: this.policy.account!,
@@ -270,6 +292,7 @@ export class ServerConnection extends EventEmitter implements ContainedConnectio
     this.connection = connection;
     const resources = this.connectionResources(auth.user, settings, connection);
     const context: HandlerContext = { connection, session, log: logger, sessionEnv: new Map(), resources };
+    if (this.gssapiCredentials) context.sessionEnv.set('KRB5CCNAME', this.gssapiCredentials.ccacheName);
     this.handlerContext = context;
     connection.once('close', () => resources.releaseAll());
     connection.on('limit', (event: LimitEvent) => {
@@ -343,7 +366,19 @@ export class ServerConnection extends EventEmitter implements ContainedConnectio
     const extensions = this.runtime.handlers.sessionRequests && this.handlerContext
       ? { handlers: this.runtime.handlers.sessionRequests, context: this.handlerContext }
       : undefined;
-    const session = new SessionChannel(channel, context, logger, startProcess, extensions);
+    const { holders } = this.runtime;
+    const persistence = holders && this.connection
+      ? {
+          holders,
+          account: { name: context.account.name, uid: context.account.uid, gid: context.account.gid },
+          settings: context.settings,
+          restrictions: context.restrictions,
+          log: logger,
+          from: this.from,
+          connectionGone: () => this.transport.isClosed,
+        }
+      : undefined;
+    const session = new SessionChannel(channel, context, logger, startProcess, extensions, persistence);
     this.sessions.add(session);
     channel.once('channel-closed', () => this.sessions.delete(session));
   }

@@ -27,6 +27,7 @@ import { DEFAULT_SYSTEM_PATHS, type SystemPaths } from './system-paths.ts';
 import { SOFTWARE_VERSION } from '../transport/version.ts';
 import { startPipeProcess } from '../sessions/pipe-process.ts';
 import { startPtyProcess } from '../sessions/pty-process.ts';
+import { SessionHolders, type HolderFactory } from './session-holders.ts';
 
 export interface ServerOptions {
   /** The configuration (loadSshdConfig / parseSshdConfigText). */
@@ -50,6 +51,11 @@ export interface ServerOptions {
   singleConnection?: boolean;
   /** /etc/ssh/sshrc, /etc/motd, lastlog, wtmp and utmp (system-paths.ts); the system's by default. */
   paths?: Partial<SystemPaths>;
+  /**
+   * Reaches a user's session holder (PersistentSessions; src/sessions/holder/ by default). Without it, a
+   * server given its own `startProcess` holds no session: the holder would run programs that one cannot see.
+   */
+  holders?: HolderFactory;
 }
 
 export interface BoundAddress {
@@ -93,6 +99,8 @@ export class Server extends EventEmitter {
   private runtime: ServerRuntime | undefined;
   /** Per-user counts and the descriptor budget: kept across reloads, since connections keep what they hold. */
   private readonly resources = new ServerResources();
+  /** Connections to the users' session holders, kept across reloads (the holders outlive the server anyway). */
+  private holders: SessionHolders | undefined;
   private closing = false;
   private bound: BoundAddress[] = [];
 
@@ -146,6 +154,7 @@ export class Server extends EventEmitter {
       softwareVersion: softwareVersion(config.settings),
       resources: this.resources,
       paths: { ...DEFAULT_SYSTEM_PATHS, ...this.options.paths },
+      holders: this.options.startProcess && !this.options.holders ? undefined : (this.holders ??= new SessionHolders({ switchUser, factory: this.options.holders })),
     };
   }
 
@@ -285,6 +294,7 @@ export class Server extends EventEmitter {
     const open = [...this.connections];
     for (const connection of open) connection.disconnect();
     await Promise.all(open.map((c) => c.transport.closed));
+    this.holders?.closeAll();
     this.emit('close');
   }
 }

@@ -2,27 +2,31 @@
  * One "session" channel on the server (RFC 4254 §6): collects pty-req, env and window-change, starts the
  * program on exec / shell / subsystem, carries data both ways with backpressure, and ends with exit-status
  * or exit-signal, EOF and CLOSE once the program has exited and its output has been sent. The program itself
- * lives behind SessionProcess; this class is only the SSH side of it.
+ * lives behind SessionProcess; this class is only the SSH side of it. A held session (docs/PROTOCOL.sessions)
+ * is an attachment to the user's session holder, itself a SessionProcess: persistent-session.ts adds what
+ * holding needs, session-commands.ts the `attach NAME` and `sessions` commands.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { Channel, ChannelRequest } from '../connection/channel.ts';
 import {
   decodeEnv,
   decodePtyRequest,
   decodeString,
   decodeWindowChange,
-  encodeExitSignal,
-  encodeExitStatus,
 } from '../connection/session-requests.ts';
 import type { HandlerContext, SessionRequestHandler } from './handlers.ts';
 import type { ServerLogger } from './logger.ts';
 import { sanitizeForLog } from './logger.ts';
 import { acceptsEnv, chooseProgram, SessionRequestError, type SessionContext, type SessionKind } from './session-environment.ts';
-import { SessionSpawnError, type ProcessExit, type SessionProcess, type SessionProgram, type TerminalRequest } from '../sessions/session-process.ts';
-import { recordLogin } from './login-records.ts';
-import { DEFAULT_SYSTEM_PATHS, type SystemPaths } from './system-paths.ts';
+import { pumpSession } from './session-pump.ts';
+import { SessionSpawnError, type SessionProcess, type SessionProgram, type TerminalRequest } from '../sessions/session-process.ts';
+import { heldGreeting, loginGreeting, recordTerminalLogin } from './session-login.ts';
+import { ACK_REQUEST, HOLD_REQUEST, RESUME_REQUEST } from '../connection/persistent-session-requests.ts';
+import type { HeldAttachment } from '../sessions/holder-api.ts';
+import { PersistentSession, persistenceEnabled, type PersistenceContext } from './persistent-session.ts';
+import { finishWithText, listSessions, noSessionMessage, parseSessionCommand } from './session-commands.ts';
+import { DEFAULT_SYSTEM_PATHS } from './system-paths.ts';
 import { rcFilesRequest, withRcFiles } from './user-rc.ts';
 import { x11ForwardOf } from './x11/x11-session.ts';
 
@@ -37,28 +41,6 @@ export interface SessionExtensions {
 
 /** sshd refuses more than this many env requests per session. */
 const MAX_ENV_VARIABLES = 256;
-const OUTPUT_HIGH_WATER = 64 * 1024;
-
-/** A Writable that sends into the channel as data (stdout) or extended data (stderr), with backpressure. */
-function channelWriter(channel: Channel, extended: boolean): Writable {
-  return new Writable({
-    highWaterMark: OUTPUT_HIGH_WATER,
-    write(chunk: Buffer, _encoding, callback) {
-      if (channel.isClosing) return callback();
-      if (extended) channel.writeExtended(chunk, 1, () => callback());
-      else channel.write(chunk, () => callback());
-    },
-  });
-}
-
-function finished(stream: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    if (stream.writableFinished) return resolve();
-    stream.once('finish', () => resolve());
-    stream.once('close', () => resolve());
-    stream.once('error', () => resolve());
-  });
-}
 
 export class SessionChannel {
   private readonly channel: Channel;
@@ -71,9 +53,21 @@ export class SessionChannel {
   private readonly extensions: SessionExtensions | undefined;
   /** Requests waiting for an earlier one that answers asynchronously (x11-req), so replies keep their order. */
   private queue: Promise<void> | undefined;
+  /** Present when the connection may hold sessions (PersistentSessions, a reachable holder). */
+  private readonly persistent: PersistentSession | undefined;
+  /** shell, exec, subsystem or resume has been accepted (a `sessions` listing starts no process). */
+  private begun = false;
 
-  constructor(channel: Channel, context: SessionContext, log: ServerLogger, startProcess: ProcessStarter, extensions?: SessionExtensions) {
+  constructor(
+    channel: Channel,
+    context: SessionContext,
+    log: ServerLogger,
+    startProcess: ProcessStarter,
+    extensions?: SessionExtensions,
+    persistence?: PersistenceContext,
+  ) {
     this.channel = channel;
+    this.persistent = persistence && persistenceEnabled(persistence.settings) ? new PersistentSession(channel, persistence) : undefined;
     this.extensions = extensions;
     this.context = context;
     this.log = log;
@@ -92,7 +86,16 @@ export class SessionChannel {
     channel.stderr.on('error', () => {});
     // The client closed the channel (or the connection went away) while the program still runs.
     // hangUp() signals the group and closes the pipes or terminal, so no output is read and thrown away.
-    channel.once('channel-closed', () => this.process?.hangUp());
+    channel.once('channel-closed', () => {
+      if (this.persistent?.held) this.persistent.channelClosed();
+      else this.process?.hangUp();
+    });
+  }
+
+  /** The connection is over: an unheld program is hung up, a held one stays with its holder, detached. */
+  connectionEnded(): void {
+    if (this.persistent?.held) this.persistent.connectionEnded();
+    else this.process?.hangUp();
   }
 
   /** The program behind this channel, once started. */
@@ -118,7 +121,7 @@ export class SessionChannel {
   }
 
   private onRequest(request: ChannelRequest): boolean | Promise<boolean> {
-    const started = this.process !== undefined;
+    const started = this.begun;
     switch (request.type) {
       case 'pty-req': {
         if (started || this.terminal) return false;
@@ -148,6 +151,12 @@ export class SessionChannel {
       }
       case 'signal':
         return this.process?.signal(decodeString(request.data, 64)) ?? false;
+      case HOLD_REQUEST:
+        return !started && this.persistent !== undefined && this.persistent.answerHold(request);
+      case RESUME_REQUEST:
+        return !started && this.persistent !== undefined && this.resume(request);
+      case ACK_REQUEST:
+        return this.persistent?.clientAck(request) ?? false;
       case 'shell':
         return !started && this.start({ kind: 'shell' });
       case 'exec':
@@ -164,7 +173,28 @@ export class SessionChannel {
     }
   }
 
-  private start(request: SessionKind): boolean {
+  /** shell / exec / subsystem: a session command, a held session, or the program run here. */
+  private start(request: SessionKind): boolean | Promise<boolean> {
+    // Later requests wait for one answered later, so `begun` need only be right once this one is answered.
+    const started = (ok: boolean): boolean => (this.begun = ok);
+    const result = this.startSession(request);
+    return typeof result === 'boolean' ? started(result) : result.then(started);
+  }
+
+  private startSession(request: SessionKind): boolean | Promise<boolean> {
+    const persistent = this.persistent;
+    if (persistent && request.kind !== 'subsystem') {
+      const command = parseSessionCommand(this.context.settings.forceCommand ?? this.context.restrictions.forcedCommand ?? (request.kind === 'exec' ? request.command : ''));
+      if (command?.kind === 'attach') return this.attach(command.name, persistent);
+      if (command) return listSessions(this.channel, persistent, this.terminal !== undefined);
+      if (persistent.wouldHold(request, this.terminal !== undefined)) return this.startHeld(request, persistent);
+    }
+    const prepared = this.prepare(request);
+    return prepared !== undefined && this.launch(prepared);
+  }
+
+  /** The program for a request, with rc files; undefined (logged) when the request is refused. */
+  private prepare(request: SessionKind) {
     const x11 = x11ForwardOf(this.channel);
     let choice;
     try {
@@ -177,7 +207,7 @@ export class SessionChannel {
     } catch (error) {
       if (error instanceof SessionRequestError) {
         this.log.info(error.message);
-        return false;
+        return undefined;
       }
       throw error;
     }
@@ -185,79 +215,75 @@ export class SessionChannel {
     this.log.verbose(`Starting session: ${what}${this.terminal ? ' on a terminal' : ''} for ${this.context.account.name} from ${this.context.peer.address} port ${this.context.peer.port}${choice.forced ? ` forced-command ${choice.forced}` : ''}`);
     this.context.markInteractive?.(this.terminal !== undefined);
     const paths = this.context.paths ?? DEFAULT_SYSTEM_PATHS;
+    const program = withRcFiles(choice.program, rcFilesRequest(this.context, paths, request, choice.forced, x11?.authority));
+    // session.c check_quietlogin(): only a shell (no command, forced or not) without ~/.hushlogin is greeted.
+    const quiet = request.kind !== 'shell' || choice.forced !== undefined || existsSync(join(this.context.account.home, '.hushlogin'));
+    const command = request.kind === 'shell' && choice.forced === undefined ? `-${basename(this.context.account.shell)}` : (choice.program.args[1] ?? '');
+    return { program, paths, quiet, x11, command };
+  }
+
+  private launch(prepared: NonNullable<ReturnType<SessionChannel['prepare']>>): boolean {
+    const { program, paths, quiet, x11 } = prepared;
     try {
-      this.process = this.startProcess(withRcFiles(choice.program, rcFilesRequest(this.context, paths, request, choice.forced, x11?.authority)));
+      this.process = this.startProcess(program);
     } catch (error) {
       // Out of descriptors or processes: this request fails, as sshd's does, and the server goes on.
       if (!(error instanceof SessionSpawnError)) throw error;
       this.log.error(`${error.message} (session for ${this.context.account.name} from ${this.context.peer.address} port ${this.context.peer.port})`);
       return false;
     }
-    x11?.started(choice.program);
-    // session.c check_quietlogin(): only a shell (no command, forced or not) without ~/.hushlogin is greeted.
-    const quiet = request.kind !== 'shell' || choice.forced !== undefined || existsSync(join(this.context.account.home, '.hushlogin'));
-    const greeting = this.login(this.process, paths, quiet);
+    x11?.started(program);
+    const greeting = loginGreeting(this.context, paths, this.process, quiet);
     if (greeting !== '') this.channel.write(Buffer.from(greeting));
-    this.pump(this.process);
+    pumpSession(this.channel, this.process);
     return true;
   }
 
   /**
-   * session.c do_login() for a session on a terminal: lastlog, utmp and wtmp record it (and its end), and
-   * an interactive login is greeted with PrintLastLog's "Last login" line, then /etc/motd (PrintMotd).
+   * A held session: hold@'s name reattaches when the user has it; otherwise the holder starts the program,
+   * with the login greeting as the first output it keeps. A holder that cannot be reached leaves the
+   * session unheld rather than failing it.
    */
-  private login(process: SessionProcess, paths: SystemPaths, quiet: boolean): string {
-    if (!process.terminal) return '';
-    const { settings, account, peer } = this.context;
-    const record = process.ttyName === undefined ? undefined : recordLogin(paths, {
-      uid: account.uid, user: account.name, pid: process.pid, tty: process.ttyName,
-      host: peer.address, address: peer.address, printLastLog: settings.printLastLog && !quiet,
-    });
-    if (record) void process.exit.then(() => record.logout());
-    if (quiet) return '';
-    let motd = '';
-    try {
-      if (settings.printMotd) motd = readFileSync(paths.motd, 'utf8').replace(/\r?\n/g, '\r\n');
-    } catch {
-      // No motd file: nothing to show, as sshd's do_motd.
-    }
-    return (record?.lastLogin ?? '') + motd;
+  private async startHeld(request: SessionKind, persistent: PersistentSession): Promise<boolean> {
+    const existing = await persistent.existingByHoldName();
+    if (existing) return this.attach(existing.name, persistent);
+    const prepared = this.prepare(request);
+    if (!prepared) return false;
+    const { program, paths, quiet, x11, command } = prepared;
+    const terminal = program.terminal !== undefined;
+    const greeting = terminal && !quiet ? heldGreeting(this.context, paths) : '';
+    const attachment = await persistent.create({ program, command, ...(greeting === '' ? {} : { greeting: Buffer.from(greeting) }) });
+    if (!attachment) return this.launch(prepared);
+    x11?.started(program);
+    recordTerminalLogin(this.context, paths, attachment, false);
+    this.adopt(attachment, persistent);
+    return true;
   }
 
-  private pump(process: SessionProcess): void {
-    const channel = this.channel;
-    process.input.on('error', () => {});
-    process.output.on('error', () => {});
-    // Client → program. On a terminal the client's EOF means nothing to the program (a pty cannot be
-    // half-closed, sshd ignores it too); on pipes it closes the program's stdin.
-    channel.pipe(process.input, { end: !process.terminal });
-
-    const stdout = channelWriter(channel, false);
-    process.output.pipe(stdout);
-    const outputs = [finished(stdout)];
-    if (process.errorOutput) {
-      const stderr = channelWriter(channel, true);
-      process.errorOutput.on('error', () => {});
-      process.errorOutput.pipe(stderr);
-      outputs.push(finished(stderr));
+  /** `attach NAME` (or hold@ with a known name): the session redrawn, then live; exit status 1 without one. */
+  private async attach(name: string, persistent: PersistentSession): Promise<boolean> {
+    const attachment = await persistent.attachByName(name);
+    if (!attachment) {
+      finishWithText(this.channel, noSessionMessage(name), 1, 'stderr', this.terminal !== undefined);
+      return true;
     }
-    void process.exit.then(async (exit) => {
-      await Promise.all(outputs);
-      this.finish(exit);
-    });
+    this.adopt(attachment, persistent);
+    if (this.terminal) attachment.resize(this.terminal.columns, this.terminal.rows);
+    return true;
   }
 
-  /** RFC 4254 §6.10 exit-status / exit-signal, then EOF and CLOSE (§5.3). */
-  private finish(exit: ProcessExit): void {
-    const channel = this.channel;
-    if (channel.isClosing) return;
-    if (exit.signal !== null) {
-      void channel.request('exit-signal', encodeExitSignal(exit.signal, exit.coreDumped), false);
-    } else {
-      void channel.request('exit-status', encodeExitStatus(exit.code ?? 0), false);
-    }
-    channel.sendEof();
-    channel.end();
-    channel.close();
+  private async resume(request: ChannelRequest): Promise<boolean> {
+    const attachment = await this.persistent!.resume(request);
+    if (!attachment) return false;
+    this.begun = true;
+    this.adopt(attachment, this.persistent!);
+    return true;
+  }
+
+  private adopt(attachment: HeldAttachment, persistent: PersistentSession): void {
+    this.process = attachment;
+    this.context.markInteractive?.(attachment.terminal);
+    persistent.begin(attachment);
+    pumpSession(this.channel, attachment, persistent.connectionGone);
   }
 }

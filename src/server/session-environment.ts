@@ -11,6 +11,10 @@ import type { SessionRestrictions } from '../auth/server-auth.ts';
 import type { UserAccount } from './accounts.ts';
 import type { RunAs, SessionProgram, TerminalRequest } from '../sessions/session-process.ts';
 import type { SystemPaths } from './system-paths.ts';
+import {
+  checkChrootDirectory, ChrootDirectoryError, expandChrootDirectory, internalSftpArguments, isInternalSftp, runningFromSources, sftpOnlyRefusal,
+  sftpServerCommand,
+} from '../sftp/server/internal-sftp.ts';
 
 /** Everything about the logged-in connection a session needs. */
 export interface SessionContext {
@@ -30,8 +34,6 @@ export interface SessionContext {
 /** sshd's _PATH_STDPATH as Debian builds it, and the superuser's. */
 const USER_PATH = '/usr/local/bin:/usr/bin:/bin:/usr/games';
 const ROOT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const INTERNAL_SFTP = 'internal-sftp';
-const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 
 /** AcceptEnv: whether the client may set `name`. */
 export function acceptsEnv(settings: EffectiveSshdSettings, name: string): boolean {
@@ -47,7 +49,7 @@ function requestedCommand(settings: EffectiveSshdSettings, request: SessionKind)
   if (request.kind === 'exec') return request.command;
   const subsystem = settings.subsystems.find((s) => s.name === request.name);
   if (!subsystem) throw new SessionRequestError(`subsystem request for ${request.name} failed, subsystem not found`);
-  return subsystem.command === INTERNAL_SFTP ? SFTP_SERVER : subsystem.commandLine;
+  return subsystem.commandLine;
 }
 
 export class SessionRequestError extends Error {
@@ -83,7 +85,7 @@ export function chooseProgram(
   // ForceCommand wins over command= (sshd do_exec).
   if (settings.forceCommand !== null) {
     originalCommand = command;
-    command = settings.forceCommand === INTERNAL_SFTP ? SFTP_SERVER : settings.forceCommand;
+    command = settings.forceCommand;
     forced = '(config)';
   } else if (restrictions.forcedCommand !== undefined) {
     originalCommand = command;
@@ -121,10 +123,43 @@ export function chooseProgram(
 
   const cwd = existsSync(account.home) ? account.home : '/';
   const runAs: RunAs | undefined = context.switchUser ? { uid: account.uid, gid: account.gid } : undefined;
+  const sftp = internalSftp(context, request, command, forced !== undefined);
+  if (sftp) {
+    // The child runs the same code as this server: from the sources when this does.
+    if (runningFromSources()) env.TETHER_SOURCE = '1';
+    else if (process.env.TETHER_SOURCE) env.TETHER_SOURCE = process.env.TETHER_SOURCE;
+    return { program: { ...sftp, env, cwd, runAs, terminal: options.terminal }, forced, requested };
+  }
   const args = command === undefined ? ['-l'] : ['-c', command];
   return {
     program: { file: account.shell, args, env, cwd, runAs, terminal: options.terminal },
     forced,
     requested,
   };
+}
+
+/**
+ * internal-sftp (session.c): a subsystem whose command is internal-sftp, or a forced one; a forced
+ * internal-sftp on a shell or exec request gets sshd's "sftp connections only" refusal. Under
+ * ChrootDirectory (applied, as by sshd, only when the server can switch users) the root must pass sshd's
+ * checks, and any other session is refused: Tether confines SFTP paths itself and cannot chroot a program.
+ */
+function internalSftp(context: SessionContext, request: SessionKind, command: string | undefined, forced: boolean): { file: string; args: string[] } | undefined {
+  const { settings, account } = context;
+  const chroot = settings.chrootDirectory !== null && context.switchUser ? expandChrootDirectory(settings.chrootDirectory, account) : null;
+  // A subsystem's own command or a forced one; "internal-sftp" typed as a command is only a command.
+  const sftp = isInternalSftp(command) && request.kind === 'subsystem';
+  if (chroot === null && forced && isInternalSftp(command) && !sftp) return sftpOnlyRefusal();
+  if (chroot !== null) {
+    if (!sftp) {
+      throw new SessionRequestError(`ChrootDirectory ${chroot} for ${account.name}: refusing a session that is not internal-sftp (Tether cannot chroot a shell or command)`);
+    }
+    try {
+      checkChrootDirectory(chroot);
+    } catch (error) {
+      if (error instanceof ChrootDirectoryError) throw new SessionRequestError(error.message);
+      throw error;
+    }
+  }
+  return sftp && command !== undefined ? sftpServerCommand(internalSftpArguments(command), chroot) : undefined;
 }

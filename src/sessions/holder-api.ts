@@ -66,6 +66,14 @@ export interface SessionHolder {
   close(): void;
 }
 
+/** Output of one stream the holder's log overwrote before this attachment sent it. */
+export interface OutputGap {
+  stream: 'output' | 'error';
+  /** The attachment's offset, and the offset the bytes that follow start at. */
+  from: number;
+  to: number;
+}
+
 /** How this attachment ended, as the SSH side needs to know it. */
 export type AttachmentEnd =
   | { kind: 'exited' }                         // the program exited and all its output was delivered
@@ -95,9 +103,22 @@ export interface HeldAttachment extends SessionProcess {
   readonly reattached: boolean;
   /** Input offset each time it advances (the program took more input), for ack@tether-ssh.org. */
   onInputAck(listener: (inputOffset: number) => void): void;
-  /** The client acknowledged output (informational for the holder). */
+  /**
+   * The client acknowledged output. The holder keeps what is not acknowledged: while attached it holds the
+   * program up rather than overwrite it, and for a session without a terminal also while detached.
+   */
   acknowledgeOutput(outputReceived: number, errorReceived: number): void;
+  /**
+   * Output was lost under this attachment: the log overwrote bytes it had not sent. The holder holds the
+   * program up to prevent it, so this takes a log smaller than one read of the program's output (64 KiB).
+   * `output`/`errorOutput` then continue from `gap.to`. Optional so that stand-ins in tests need not have it.
+   */
+  onOutputLost?(listener: (gap: OutputGap) => void): void;
   /** Settles once when this attachment stops delivering: why. */
   readonly ended: Promise<AttachmentEnd>;
+  /**
+   * Tells the holder whether `exit` had resolved here: only then may it forget an exited session (its
+   * output and status delivered); otherwise it keeps it for a later resume until it expires.
+   */
   detach(): void;
 }

@@ -1,15 +1,24 @@
 /**
- * A FIFO of received bytes that hands out contiguous slices, copying only when a slice spans chunks. Socket
- * chunks and packet boundaries rarely line up, so this keeps the common case (packet inside one chunk)
- * copy-free.
+ * A FIFO of received bytes that hands out contiguous slices. Socket chunks and packet boundaries rarely line
+ * up: a slice inside one chunk is a view of it (no copy), and one that spans chunks is copied together,
+ * into a buffer the caller reuses when it gives one (the packet layer's, issue 17) or a new one otherwise.
+ * The chunks themselves are never modified: views handed out earlier stay valid.
  */
 export class ByteQueue {
   private chunks: Buffer[] = [];
+  /** Index of the first chunk not yet consumed: consumed ones are dropped in batches, not one shift each. */
+  private first = 0;
+  /** Offset of the first unconsumed byte in chunks[first]. */
   private head = 0;
   private total = 0;
 
   get length(): number {
     return this.total;
+  }
+
+  /** How many of the first bytes lie in one chunk: take() of up to this many is a view, not a copy. */
+  get contiguous(): number {
+    return this.total === 0 ? 0 : this.chunks[this.first]!.length - this.head;
   }
 
   push(chunk: Buffer): void {
@@ -18,23 +27,21 @@ export class ByteQueue {
     this.total += chunk.length;
   }
 
-  /** The first `count` bytes, without consuming them. */
-  peek(count: number): Buffer {
-    this.gather(count);
-    return this.chunks[0]!.subarray(this.head, this.head + count);
+  /**
+   * The first `count` bytes, without consuming them. When they span chunks they are copied into `scratch`
+   * (when it is large enough; the result is then a view of it, valid until the caller reuses it).
+   */
+  peek(count: number, scratch?: Buffer): Buffer {
+    if (count > this.total) throw new RangeError(`ByteQueue: ${count} bytes requested, ${this.total} buffered`);
+    const chunk = this.chunks[this.first]!;
+    if (chunk.length - this.head >= count) return chunk.subarray(this.head, this.head + count);
+    return this.copyOut(count, scratch);
   }
 
-  /** Removes and returns the first `count` bytes. */
-  take(count: number): Buffer {
-    this.gather(count);
-    const first = this.chunks[0]!;
-    const slice = first.subarray(this.head, this.head + count);
-    this.head += count;
-    this.total -= count;
-    if (this.head === first.length) {
-      this.chunks.shift();
-      this.head = 0;
-    }
+  /** Removes and returns the first `count` bytes; `scratch` as for peek(). */
+  take(count: number, scratch?: Buffer): Buffer {
+    const slice = this.peek(count, scratch);
+    this.skip(count);
     return slice;
   }
 
@@ -43,30 +50,42 @@ export class ByteQueue {
     return this.total === 0 ? Buffer.alloc(0) : this.take(this.total);
   }
 
-  /** Makes the first chunk hold at least `count` bytes. */
-  private gather(count: number): void {
-    if (count > this.total) throw new RangeError(`ByteQueue: ${count} bytes requested, ${this.total} buffered`);
-    const first = this.chunks[0]!;
-    if (first.length - this.head >= count) return;
-    const merged = Buffer.allocUnsafe(count);
+  /** Copies the first `count` bytes (which span chunks) into `scratch` or a new buffer. */
+  private copyOut(count: number, scratch: Buffer | undefined): Buffer {
+    const target = scratch !== undefined && scratch.length >= count ? scratch.subarray(0, count) : Buffer.allocUnsafe(count);
     let filled = 0;
-    let index = 0;
     let offset = this.head;
-    while (filled < count) {
+    for (let index = this.first; filled < count; index++) {
       const chunk = this.chunks[index]!;
       const piece = Math.min(chunk.length - offset, count - filled);
-      chunk.copy(merged, filled, offset, offset + piece);
+      chunk.copy(target, filled, offset, offset + piece);
       filled += piece;
-      if (offset + piece === chunk.length) {
-        index++;
-        offset = 0;
-      } else {
-        offset += piece;
-      }
+      offset = 0;
     }
-    // Replace the consumed chunks by the merged prefix and the remainder of the last one touched.
-    const remainder = index < this.chunks.length && offset > 0 ? [this.chunks[index]!.subarray(offset)] : [];
-    this.chunks = [merged, ...remainder, ...this.chunks.slice(offset > 0 ? index + 1 : index)];
-    this.head = 0;
+    return target;
+  }
+
+  private skip(count: number): void {
+    this.total -= count;
+    let remaining = count;
+    while (remaining > 0) {
+      const available = this.chunks[this.first]!.length - this.head;
+      if (remaining < available) {
+        this.head += remaining;
+        return;
+      }
+      remaining -= available;
+      this.chunks[this.first++] = EMPTY;
+      this.head = 0;
+    }
+    if (this.first === this.chunks.length) {
+      this.chunks.length = 0;
+      this.first = 0;
+    } else if (this.first >= 64) {
+      this.chunks = this.chunks.slice(this.first);
+      this.first = 0;
+    }
   }
 }
+
+const EMPTY = Buffer.alloc(0);

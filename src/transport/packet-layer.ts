@@ -45,6 +45,10 @@ export class PacketLayer {
   private readonly stream: Duplex;
   private readonly options: PacketLayerOptions;
   private readonly input = new ByteQueue();
+  /** See reassemblyBuffer(); allocated once a packet spans chunks. */
+  private reassembly: Buffer | undefined;
+  /** A packet's first bytes when they span chunks (the largest headerLength is a cipher block). */
+  private readonly headerScratch = Buffer.allocUnsafe(32);
   private sealer: PacketSealer = createNoneSealer();
   private opener: PacketOpener = createNoneOpener();
   private readonly compression: PacketCompression;
@@ -105,13 +109,15 @@ export class PacketLayer {
       if (this.incomingLength < 0) {
         if (this.input.length < this.opener.headerLength) break;
         // The opener rejects lengths out of range (MAX_PACKET_LENGTH) or misaligned for the mode.
-        this.incomingLength = this.opener.packetLength(this.receiveSequence, this.input.peek(this.opener.headerLength));
+        this.incomingLength = this.opener.packetLength(this.receiveSequence, this.input.peek(this.opener.headerLength, this.headerScratch));
       }
       const total = 4 + this.incomingLength + this.opener.macLength;
       if (this.input.length < total) break;
-      const packet = this.input.take(total);
+      const packet = this.input.take(total, this.reassemblyBuffer(total));
       this.incomingLength = -1;
       let payload = this.opener.open(this.receiveSequence, packet);
+      // An opener may return a view of the packet (none does): one in the reused buffer must be copied out.
+      if (this.reassembly !== undefined && payload.buffer === this.reassembly.buffer) payload = Buffer.from(payload);
       this.dispatchSequence = this.receiveSequence;
       this.packetsReceived++;
       this.receiveSequence = (this.receiveSequence + 1) >>> 0;
@@ -127,6 +133,17 @@ export class PacketLayer {
     if (this.backlogPaused) this.stream.pause();
     else if (this.input.length < INPUT_HIGH_WATER && !this.handlerPaused) this.stream.resume();
     this.options.afterInput();
+  }
+
+  /**
+   * Where a packet that spans socket chunks is copied together: one buffer, grown to the largest such packet
+   * and reused, rather than a new one for about every other packet of a bulk transfer (32 KiB packets, 64 KiB
+   * reads). Nothing outlives the packet in it: openers decrypt into buffers of their own.
+   */
+  private reassemblyBuffer(total: number): Buffer | undefined {
+    if (this.input.contiguous >= total) return undefined;
+    if (this.reassembly === undefined || this.reassembly.length < total) this.reassembly = Buffer.allocUnsafeSlow(total);
+    return this.reassembly;
   }
 
   /** Decodes input again after a pause, reporting errors to the owner (no caller is waiting). */

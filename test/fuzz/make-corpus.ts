@@ -17,6 +17,7 @@ import { encodePrivateKeyFields, generatePrivateKey, serializePrivateKey } from 
 import { encodeKexInit } from '../../src/transport/kexinit.ts';
 import { Writer } from '../../src/wire/writer.ts';
 import { CORPUS_ROOT } from './target.ts';
+import { sftpSeeds } from './targets/sftp.ts';
 
 const keys = {
   ed25519: generatePrivateKey('ed25519', undefined, 'fuzz-ed25519'),
@@ -285,4 +286,5 @@ write('server-connection', {
   '23-kexinit.bin': kexinit,
   '24-exit-status.bin': req(0, 'exit-status', false, msg((w) => w.uint32(0))),
 });
+for (const [target, files] of Object.entries(sftpSeeds())) write(target, files);
 console.log(`corpus written to ${CORPUS_ROOT}`);

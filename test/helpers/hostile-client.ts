@@ -144,6 +144,13 @@ class CorruptibleStream extends Duplex {
     }
     this.socket.write(chunk, callback);
   }
+  /**
+   * A packet leaves as several pieces (length, ciphertext, MAC) in one corked batch: the batch is joined so
+   * that the byte inverted is the last packet's last MAC byte, not the end of whichever piece came first.
+   */
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    this._write(Buffer.concat(chunks.map((entry) => entry.chunk)), 'binary', callback);
+  }
   override _final(callback: () => void): void {
     this.socket.end(callback);
   }

@@ -45,6 +45,8 @@ export interface SshdOptions {
   overrides?: string[];
   hostKeyTypes?: Array<'ed25519' | 'ecdsa' | 'rsa' | 'ecdsa384' | 'ecdsa521'>;
   authorizedKeys?: string[];
+  /** Variables added to sshd's environment (KRB5_CONFIG, KRB5_KTNAME for gssapi-with-mic). */
+  env?: Record<string, string>;
 }
 
 export interface RunningSshd {
@@ -105,7 +107,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<RunningSshd>
       '',
     ].join('\n'),
   );
-  const child = spawn(SSHD, ['-D', '-e', '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(SSHD, ['-D', '-e', '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...options.env } });
   let log = '';
   child.stderr!.setEncoding('utf8');
   child.stderr!.on('data', (text: string) => {

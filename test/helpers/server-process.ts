@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureTestUserOnce, freePort, makeKey, publicKeyLine, tempDir, TEST_USER } from './openssh.ts';
 import { stopProcess } from './processes.ts';
+import { stopHolders } from './session-holders.ts';
 
 export { TEST_USER };
 
@@ -25,8 +26,17 @@ function cliModule(): string {
 export interface ServerProcessOptions {
   /** sshd_config lines placed first (the first value of a keyword wins). */
   config?: string[];
+  /** sshd_config lines placed last: Match blocks. */
+  configTail?: string[];
   /** RLIMIT_NOFILE for the server process, so descriptor exhaustion is reachable with bounded counts. */
   fdLimit?: number;
+  /**
+   * Node/V8 flags for the server; default pins the young generation small (see below). The benchmark passes
+   * its own, so the server's heap is sized as a user would run it.
+   */
+  nodeFlags?: string[];
+  /** Extra environment for the server process (KRB5_CONFIG, KRB5_KTNAME for the Kerberos tests). */
+  env?: Record<string, string>;
 }
 
 export interface ServerProcess {
@@ -46,6 +56,11 @@ export interface ServerProcess {
   rss(): number;
   /** Common ssh arguments: no config, temporary known_hosts, key auth as TEST_USER. */
   sshArgs(): string[];
+  /**
+   * Kills the server process with `signal` (SIGKILL: no chance to clean up) and starts it again on the same
+   * port, configuration and keys; `pid`, `child` and the log are then the new process's.
+   */
+  restart(signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -73,41 +88,57 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
       // Every client here comes from 127.0.0.1 and many misbehave on purpose: penalising the source would
       // refuse the health check's own login. PerSourcePenalties has tests of its own.
       'PerSourcePenalties no',
+      // Held sessions' holders live in the test's own directory (unless the test names one), and stop() ends them.
+      `PersistentSessionDirectory ${join(dir, 'sessions')}`,
+      ...(options.configTail ?? []),
       '',
     ].join('\n'),
   );
+  const holderDirectories = [join(dir, 'sessions'), ...(options.config ?? []).flatMap((line) => /^\s*PersistentSessionDirectory\s+(\S+)/i.exec(line)?.slice(1) ?? [])];
   const program = `import(${JSON.stringify(cliModule())}).then((m) => m.runAsProgram(${JSON.stringify(['server', '-D', '-e', '-f', config])}))`;
-  // `exec` keeps the PID: the shell only lowers the descriptor limit before becoming node. V8 grows its young
-  // generation with load (8 → 58 MiB measured) and keeps it: pinned small here, so that RSS shows what the
-  // server retains rather than how busy it last was.
-  const limit = options.fdLimit ? `ulimit -n ${options.fdLimit} && ` : '';
-  const child = spawn('/bin/sh', ['-c', `${limit}exec "$0" --max-semi-space-size=2 --input-type=module -e "$1"`, process.execPath, program], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
   let log = '';
   let dropped = 0;
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (text: string) => {
-    log += text;
-    if (log.length > 4 * 1024 * 1024) {
-      dropped += log.length - 2 * 1024 * 1024;
-      log = log.slice(-2 * 1024 * 1024);
-    }
-  });
+  let child: ChildProcess;
   const alive = () => child.exitCode === null && child.signalCode === null;
-  for (const deadline = Date.now() + 20_000; !log.includes('Server listening on'); await sleep(20)) {
-    if (!alive()) throw new Error(`tether server exited at start (${child.exitCode ?? child.signalCode}): ${log}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`tether server did not start within 20 s: ${log}`);
+  const launch = async (): Promise<void> => {
+    // `exec` keeps the PID: the shell only lowers the descriptor limit before becoming node. V8 grows its young
+    // generation with load (8 → 58 MiB measured) and keeps it: pinned small here, so that RSS shows what the
+    // server retains rather than how busy it last was.
+    const limit = options.fdLimit ? `ulimit -n ${options.fdLimit} && ` : '';
+    const flags = (options.nodeFlags ?? ['--max-semi-space-size=2']).map((flag) => `${flag} `).join('');
+    child = spawn('/bin/sh', ['-c', `${limit}exec "$0" ${flags}--input-type=module -e "$1"`, process.execPath, program], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      ...(options.env ? { env: { ...process.env, ...options.env } } : {}),
+    });
+    log = '';
+    dropped = 0;
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => {
+      log += text;
+      if (log.length > 4 * 1024 * 1024) {
+        dropped += log.length - 2 * 1024 * 1024;
+        log = log.slice(-2 * 1024 * 1024);
+      }
+    });
+    for (const deadline = Date.now() + 20_000; !log.includes('Server listening on'); await sleep(20)) {
+      if (!alive()) throw new Error(`tether server exited at start (${child.exitCode ?? child.signalCode}): ${log}`);
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`tether server did not start within 20 s: ${log}`);
+      }
     }
-  }
+  };
+  await launch();
   return {
-    pid: child.pid!,
+    get pid() {
+      return child.pid!;
+    },
     port,
     dir,
     clientKey,
-    child,
+    get child() {
+      return child;
+    },
     log: () => log,
     alive,
     rss: () => rssKiB(child.pid!) * 1024,
@@ -130,8 +161,15 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
       '-i', clientKey,
       '-p', String(port),
     ],
+    async restart(signal = 'SIGKILL') {
+      const exited = new Promise((resolve) => (alive() ? child.once('exit', resolve) : resolve(undefined)));
+      child.kill(signal);
+      await Promise.race([exited, sleep(10_000)]);
+      await launch();
+    },
     async stop() {
       await stopProcess(child);
+      for (const directory of holderDirectories) await stopHolders(directory);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -72,6 +72,9 @@ export async function startTestServer(options: StartOptions = {}): Promise<TestS
     'PrintMotd no',
     'LogLevel VERBOSE',
     'SetEnv SHLVL=1',
+    // Sessions end with their connection here, as in sshd; tests of held sessions say PersistentSessions yes
+    // (first value wins) with a PersistentSessionDirectory of their own.
+    'PersistentSessions no',
     ...(options.tail ?? []),
     '',
   ].join('\n');

@@ -18,6 +18,16 @@ export function originatorOf(socket: Socket | undefined): Endpoint {
   return { address: address.replace(/^::ffff:/, ''), port: socket.remotePort ?? 0 };
 }
 
+/**
+ * The connection forwarded channels open on: fixed, or asked for at each new connection (a held session's
+ * current one, which changes when it resumes, docs/PROTOCOL.sessions §4).
+ */
+export type ConnectionSource = Connection | (() => Connection);
+
+export function currentConnection(source: ConnectionSource): Connection {
+  return typeof source === 'function' ? source() : source;
+}
+
 export function openDirect(connection: Connection, target: ForwardTarget, originator: Endpoint = originatorOf(undefined)): Promise<Channel> {
   if ('path' in target) return connection.openChannel('direct-streamlocal@openssh.com', encodeDirectStreamlocal(target.path));
   return connection.openChannel('direct-tcpip', encodeDirectTcpip(target.host, target.port, originator));

@@ -4,12 +4,11 @@
  * channel, so a refused destination is refused to the SOCKS client too.
  */
 import type { Socket } from 'node:net';
-import type { Connection } from '../../connection/connection.ts';
 import { ChannelOpenError } from '../../connection/connection.ts';
 import { CHANNEL_OPEN_FAILURE } from '../../wire/message-numbers.ts';
 import { negotiateSocks, SOCKS5_REPLY } from '../socks.ts';
 import { bridge } from '../../connection/socket-bridge.ts';
-import { openDirect, originatorOf } from './direct.ts';
+import { currentConnection, openDirect, originatorOf, type ConnectionSource } from './direct.ts';
 import { ForwardListener, type ListenSpec } from './listener.ts';
 import { describeOpenFailure } from './report.ts';
 
@@ -26,7 +25,7 @@ function socksCodeFor(error: Error): number {
   return SOCKS5_REPLY.GENERAL_FAILURE;
 }
 
-async function handleSocksClient(connection: Connection, socket: Socket, options: DynamicForwardOptions): Promise<void> {
+async function handleSocksClient(connection: ConnectionSource, socket: Socket, options: DynamicForwardOptions): Promise<void> {
   socket.on('error', () => socket.destroy());
   let negotiated;
   try {
@@ -40,7 +39,7 @@ async function handleSocksClient(connection: Connection, socket: Socket, options
   options.debug?.(`dynamic forward: SOCKS${request.version} CONNECT ${request.host}:${request.port}`);
   let channel;
   try {
-    channel = await openDirect(connection, { host: request.host, port: request.port }, originatorOf(socket));
+    channel = await openDirect(currentConnection(connection), { host: request.host, port: request.port }, originatorOf(socket));
   } catch (error) {
     options.onError?.(describeOpenFailure(error as Error));
     reply(socksCodeFor(error as Error));
@@ -52,6 +51,6 @@ async function handleSocksClient(connection: Connection, socket: Socket, options
   await bridge(socket, channel);
 }
 
-export function forwardDynamic(connection: Connection, options: DynamicForwardOptions): Promise<ForwardListener> {
+export function forwardDynamic(connection: ConnectionSource, options: DynamicForwardOptions): Promise<ForwardListener> {
   return ForwardListener.open(options, (socket) => void handleSocksClient(connection, socket, options));
 }

@@ -4,9 +4,8 @@
  * that connection is dropped; the session goes on.
  */
 import type { Socket } from 'node:net';
-import type { Connection } from '../../connection/connection.ts';
 import { bridge } from '../../connection/socket-bridge.ts';
-import { openDirect, originatorOf, type ForwardTarget } from './direct.ts';
+import { currentConnection, openDirect, originatorOf, type ConnectionSource, type ForwardTarget } from './direct.ts';
 import { ForwardListener, type ListenSpec } from './listener.ts';
 import { describeOpenFailure } from './report.ts';
 
@@ -16,11 +15,11 @@ export interface LocalForwardOptions extends ListenSpec {
   onError?: (message: string) => void;
 }
 
-export async function forwardLocal(connection: Connection, options: LocalForwardOptions): Promise<ForwardListener> {
+export async function forwardLocal(connection: ConnectionSource, options: LocalForwardOptions): Promise<ForwardListener> {
   return ForwardListener.open(options, (socket: Socket) => {
     // Hold the socket's data until the channel exists; pipe() resumes it.
     socket.pause();
-    openDirect(connection, options.target, originatorOf(socket)).then(
+    openDirect(currentConnection(connection), options.target, originatorOf(socket)).then(
       (channel) => void bridge(socket, channel),
       (error: Error) => {
         options.onError?.(describeOpenFailure(error));

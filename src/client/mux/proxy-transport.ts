@@ -74,14 +74,25 @@ export class MuxProxyTransport extends EventEmitter {
     return this.socket.pendingOutput < OUTPUT_HIGH_WATER;
   }
 
-  send(payload: Buffer): boolean {
+  /** `framed`: the payload already inside its proxy frame (sendEncoded), written as it is. */
+  send(payload: Buffer, framed?: Buffer): boolean {
     if (this.isClosed) return false;
     const type = payload[0]!;
     if (type < CONNECTION_MIN || type > CONNECTION_MAX) return true;
-    this.socket.write(frame(payload));
+    this.socket.write(framed ?? frame(payload));
     if (this.writable) return true;
     void this.socket.flushed().then(() => this.emit('drain'));
     return false;
+  }
+
+  /** Transport.sendEncoded's stand-in: channel data is encoded straight into its proxy frame. */
+  sendEncoded(length: number, encode: (target: Buffer, offset: number) => void): boolean {
+    if (this.isClosed) return false;
+    const out = Buffer.allocUnsafe(5 + length);
+    out.writeUInt32BE(length + 1, 0);
+    out[4] = 0;
+    encode(out, 5);
+    return this.send(out.subarray(5), out);
   }
 
   /** Proxy packets carry no sequence numbers, so there is nothing to name in an UNIMPLEMENTED reply. */

@@ -139,6 +139,16 @@ export interface JumpSpec {
   extra: string | undefined;
 }
 
+/**
+ * HostName as a Tether extension may list alternates, comma-separated (`HostName a.example.org,b.example.org`):
+ * the client tries them in order (failover). Commas cannot occur in a host name, so splitting is unambiguous;
+ * empty elements are dropped. A HostName without a comma is one name, as in OpenSSH.
+ */
+export function splitHostNameAlternates(hostname: string): string[] {
+  const names = hostname.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  return names.length > 0 ? names : [hostname];
+}
+
 /** Characters a host name from the command line may not contain (they mean something to shells). */
 export function isSafeHostname(s: string): boolean {
   if (s.startsWith('-') || hasControlCharacter(s)) return false;

@@ -131,6 +131,10 @@ const DUMP_ORDER: readonly [string, Printer][] = [
   flag('visualhostkey', (s) => s.visualHostKey),
   choice('updatehostkeys', YES_NO_ASK, (s) => s.updateHostKeys),
   flag('enableescapecommandline', (s) => s.enableEscapeCommandline),
+  // Tether's own keywords print only when set, so -G stays OpenSSH's output otherwise.
+  ['sessionresume', (s) => (s.sessionResume === undefined ? undefined : `sessionresume ${yesNo(s.sessionResume)}`)],
+  ['sessionresumetimeout', (s) => (s.sessionResumeTimeout === undefined ? undefined : `sessionresumetimeout ${s.sessionResumeTimeout}`)],
+  str('session', (s) => s.session),
 
   int('canonicalizemaxdots', (s) => s.canonicalizeMaxDots),
   int('connectionattempts', (s) => s.connectionAttempts),
@@ -212,7 +216,8 @@ export const DASH_G_KEYWORDS: readonly string[] = DUMP_ORDER.map(([name]) => nam
 export function formatDashG(resolved: ResolvedSshConfig): string {
   const lines: string[] = [];
   for (const [, print] of DUMP_ORDER) {
-    const out = print(resolved.options, resolved.hostname);
+    // -G prints HostName's alternates as listed (Tether's failover extension); one name prints as ssh does.
+    const out = print(resolved.options, resolved.hostnameAlternates.join(','));
     if (out === undefined) continue;
     if (Array.isArray(out)) lines.push(...out);
     else lines.push(out);

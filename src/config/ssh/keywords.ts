@@ -162,5 +162,9 @@ export const KEYWORDS: ReadonlyMap<string, KeywordSpec> = new Map<string, Keywor
   ['knownhostscommand', option(command('knownHostsCommand'))],
   ['requiredrsasize', option(integer('requiredRSASize'))],
   ['enableescapecommandline', option(choice('enableEscapeCommandline'))],
+  // Tether's persistent sessions (docs/PROTOCOL.sessions).
+  ['session', option(string('session'))],
+  ['sessionresume', option(choice('sessionResume'))],
+  ['sessionresumetimeout', option(time('sessionResumeTimeout'))],
 ]);
 

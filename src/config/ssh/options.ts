@@ -130,6 +130,10 @@ export interface OptionState {
   knownHostsCommand?: string;
   requiredRSASize?: number;
   enableEscapeCommandline?: number;
+  /** Tether's persistent sessions (docs/PROTOCOL.sessions): no defaults here, so -G prints them only when set. */
+  session?: string;
+  sessionResume?: number;
+  sessionResumeTimeout?: number;
 }
 
 export function createOptionState(): OptionState {

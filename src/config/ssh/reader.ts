@@ -12,6 +12,7 @@ import { KEYWORDS, type LineContext } from './keywords.ts';
 import { splitArguments, splitLine } from './lexer.ts';
 import { refusalOf } from './support.ts';
 import { evaluateMatch } from './match.ts';
+import { splitHostNameAlternates } from './destination.ts';
 import type { OptionState } from './options.ts';
 import { matchPattern, matchPatternList } from './patterns.ts';
 
@@ -268,7 +269,8 @@ function applyMatch(rest: string, active: ActiveRef, flags: FileFlags, pass: Rea
   if (pass.finalPass) host = state.hostname ?? pass.host;
   else if (state.hostname !== undefined) {
     try {
-      host = expandString(state.hostname, { tokens: { h: pass.host } });
+      // Of HostName's alternates (Tether's failover list), Match host tests the first, as %h names it.
+      host = splitHostNameAlternates(expandString(state.hostname, { tokens: { h: pass.host } }))[0]!;
     } catch (err) {
       if (err instanceof ExpansionError) throw new FatalProblem(`percent_expand: ${err.message}`);
       throw err;

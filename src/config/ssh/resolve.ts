@@ -6,7 +6,7 @@
  */
 import { hostname as machineHostname, userInfo } from 'node:os';
 import { isIP } from 'node:net';
-import { isSafeHostname, isSafeRemoteUser, parseSshUri, parseUserHostPort } from './destination.ts';
+import { isSafeHostname, isSafeRemoteUser, parseSshUri, parseUserHostPort, splitHostNameAlternates } from './destination.ts';
 import { formatDashG } from './dump.ts';
 import { ConfigError, FatalProblem, type ConfigWarning } from './errors.ts';
 import { expandString, expandTilde, ExpansionError } from './expand.ts';
@@ -123,14 +123,15 @@ export function resolveSshConfigSync(req: ResolveRequest): ResolvedSshConfig {
   const readingLevel = state.logLevel ?? LOG_LEVEL.info;
   readSources(firstPass, req, env);
 
-  // HostName replaces the destination now; %h in it means the destination as typed.
-  let host = originalHost;
+  // HostName replaces the destination now; %h in it means the destination as typed. A comma-separated
+  // HostName lists alternates (Tether's failover): each is normalised alike, the first is the host (%h, Match).
+  let expanded = originalHost;
   if (state.hostname !== undefined) {
-    host = wrapFatal(() => expandString(state.hostname!, { tokens: { h: originalHost } }));
-    state.hostname = host;
+    expanded = wrapFatal(() => expandString(state.hostname!, { tokens: { h: originalHost } }));
+    state.hostname = expanded;
   }
-  const address = canonicalAddress(host);
-  host = address ?? asciiLower(host);
+  const hostnameAlternates = splitHostNameAlternates(expanded).map((name) => canonicalAddress(name) ?? asciiLower(name));
+  const host = hostnameAlternates[0]!;
 
   // `Match final` (or canonicalisation) asks for a second pass with the final host name.
   if (firstPass.wantsFinalPass || (state.canonicalizeHostname ?? 0) !== 0) {
@@ -160,6 +161,7 @@ export function resolveSshConfigSync(req: ResolveRequest): ResolvedSshConfig {
   expandForDashG(state, connection, env);
 
   const resolved = buildResolved(state, algorithms, hostKeyAlgorithmsConfigured, connection, env, warnings);
+  resolved.hostnameAlternates = hostnameAlternates;
   resolved.configMessages = shownWarnings(warnings, readingLevel);
   return resolved;
 }
@@ -251,6 +253,7 @@ function buildResolved(
   const resolved: ResolvedSshConfig = {
     host: c.hostArg,
     hostname: c.remoteHost,
+    hostnameAlternates: [c.remoteHost],
     port: c.port,
     user: c.remoteUser,
     identityFiles: s.identityFiles.map((e) => expandPath(e.path)),
@@ -302,6 +305,9 @@ function buildResolved(
     kbdInteractiveDevices: s.kbdInteractiveDevices,
     hostbasedAuthentication: bool(s.hostbasedAuthentication),
     gssapiAuthentication: bool(s.gssapiAuthentication),
+    gssapiDelegateCredentials: bool(s.gssapiDelegateCredentials),
+    gssapiTrustDns: bool(s.gssapiTrustDns),
+    gssapiServerIdentity: s.gssapiServerIdentity,
     numberOfPasswordPrompts: s.numberOfPasswordPrompts ?? 3,
     batchMode: bool(s.batchMode),
     compression: bool(s.compression),
@@ -337,6 +343,9 @@ function buildResolved(
     streamLocalBindUnlink: bool(s.streamLocalBindUnlink),
     ipqos: { interactive: s.ipqosInteractive ?? 0x10, bulk: s.ipqosBulk ?? 0x08 },
     enableEscapeCommandline: bool(s.enableEscapeCommandline),
+    session: s.session,
+    sessionResume: s.sessionResume === undefined ? true : bool(s.sessionResume),
+    sessionResumeTimeout: s.sessionResumeTimeout ?? 600,
     options: s,
     raw: {},
     warnings,

@@ -73,8 +73,13 @@ export interface JumpHop {
 export interface ResolvedSshConfig {
   /** The host as given (%n). */
   host: string;
-  /** Where to connect: HostName with %h expanded, lower-cased unless an address. */
+  /** Where to connect: HostName with %h expanded, lower-cased unless an address (the first alternate). */
   hostname: string;
+  /**
+   * Every name HostName lists, in order, `hostname` first: Tether's failover extension (`HostName a,b`).
+   * One element when HostName names a single host, as in OpenSSH.
+   */
+  hostnameAlternates: string[];
   port: number;
   user: string;
   identityFiles: string[];
@@ -129,6 +134,10 @@ export interface ResolvedSshConfig {
   kbdInteractiveDevices: string | undefined;
   hostbasedAuthentication: boolean;
   gssapiAuthentication: boolean;
+  gssapiDelegateCredentials: boolean;
+  gssapiTrustDns: boolean;
+  /** GSSAPIServerIdentity: the name in the target host@NAME instead of the host's. */
+  gssapiServerIdentity: string | undefined;
   numberOfPasswordPrompts: number;
   batchMode: boolean;
   compression: boolean;
@@ -168,6 +177,12 @@ export interface ResolvedSshConfig {
   streamLocalBindUnlink: boolean;
   ipqos: { interactive: number; bulk: number };
   enableEscapeCommandline: boolean;
+  /** Session: the name of the persistent session to create or reattach (Tether). */
+  session: string | undefined;
+  /** SessionResume (Tether, default yes): reconnect and resume a held session after a drop. */
+  sessionResume: boolean;
+  /** SessionResumeTimeout (Tether, default 10 minutes): how long to keep reconnecting, in seconds. */
+  sessionResumeTimeout: number;
   /** Every option's final value as OpenSSH holds it (numeric codes for choices). */
   options: Readonly<OptionState>;
   /** `ssh -G` keyword → printed value(s), for every keyword ssh prints. */

@@ -5,14 +5,20 @@
  * keywords it depends on are off, or logged and ignored as ssh itself does. The README's keyword list is
  * generated from this table and a unit test keeps it complete against keywords.ts.
  */
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { findAddon } from '../../auth/gssapi/gssapi-addon.ts';
 import type { OptionState } from './options.ts';
 import { PUBKEY_AUTH } from './values.ts';
 
 export type Support =
   | { readonly kind: 'enforced' }
   | { readonly kind: 'refused'; readonly accepted: string; readonly asks: (s: OptionState) => boolean }
-  /** ssh built without the feature warns "Unsupported option" and goes on; so do we (the method is not tried). */
-  | { readonly kind: 'warned'; readonly asks: (s: OptionState) => boolean }
+  /**
+   * ssh built without the feature warns "Unsupported option" and goes on; so do we (the method is not tried).
+   * `withAddon`: enforced when the GSS-API addon (native/gssapi) is built, warned about only without it.
+   */
+  | { readonly kind: 'warned'; readonly asks: (s: OptionState) => boolean; readonly withAddon?: boolean }
   | { readonly kind: 'inert'; readonly note: string }
   | { readonly kind: 'notice'; readonly note: string };
 
@@ -24,6 +30,19 @@ const isSet = (v: string | undefined): boolean => v !== undefined && v.toLowerCa
 const on = (v: number | undefined): boolean => v !== undefined && v !== 0;
 
 const GSSAPI_OFF = 'no effect while GSSAPIAuthentication and GSSAPIKeyExchange are no';
+
+/**
+ * Whether the GSS-API addon is built, found the way gssapi-addon.ts finds it but without loading it (and the
+ * Kerberos libraries): ssh's start-up should not pay for it on every run that has Debian's
+ * `GSSAPIAuthentication yes` in /etc/ssh/ssh_config. Asked only when the keyword is on.
+ */
+let addonBuilt: boolean | undefined;
+function gssapiAddonBuilt(): boolean {
+  addonBuilt ??= findAddon(dirname(fileURLToPath(import.meta.url))) !== undefined;
+  return addonBuilt;
+}
+/** Enforced with the addon; without it, warned about when on, as by an ssh built without GSSAPI. */
+const withGssapiAddon = (asks: (s: OptionState) => boolean): Support => ({ kind: 'warned', asks: (s) => asks(s) && !gssapiAddonBuilt(), withAddon: true });
 const HOSTBASED_OFF = 'no effect while HostbasedAuthentication is no';
 const CANONICAL_OFF = 'no effect while CanonicalizeHostname is no';
 
@@ -65,14 +84,14 @@ export const SUPPORT: ReadonlyArray<readonly [string, Support]> = [
   ['ForwardX11Trusted', enforced],
   ['GatewayPorts', enforced],
   ['GlobalKnownHostsFile', enforced],
-  ['GSSAPIAuthentication', warned((s) => on(s.gssapiAuthentication))],
+  ['GSSAPIAuthentication', withGssapiAddon((s) => on(s.gssapiAuthentication))],
   ['GSSAPIClientIdentity', inert(GSSAPI_OFF)],
-  ['GSSAPIDelegateCredentials', inert(GSSAPI_OFF)],
+  ['GSSAPIDelegateCredentials', enforced],
   ['GSSAPIKexAlgorithms', inert(GSSAPI_OFF)],
   ['GSSAPIKeyExchange', warned((s) => on(s.gssapiKeyExchange))],
   ['GSSAPIRenewalForcesRekey', inert(GSSAPI_OFF)],
-  ['GSSAPIServerIdentity', inert(GSSAPI_OFF)],
-  ['GSSAPITrustDns', inert(GSSAPI_OFF)],
+  ['GSSAPIServerIdentity', enforced],
+  ['GSSAPITrustDns', enforced],
   ['HashKnownHosts', enforced],
   ['Host', enforced],
   ['HostbasedAcceptedAlgorithms', inert(HOSTBASED_OFF)],
@@ -124,6 +143,9 @@ export const SUPPORT: ReadonlyArray<readonly [string, Support]> = [
   ['SendEnv', enforced],
   ['ServerAliveCountMax', enforced],
   ['ServerAliveInterval', enforced],
+  ['Session', enforced],
+  ['SessionResume', enforced],
+  ['SessionResumeTimeout', enforced],
   ['SessionType', enforced],
   ['SetEnv', enforced],
   ['SetupTimeOut', enforced],

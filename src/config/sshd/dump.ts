@@ -4,6 +4,7 @@
 // lines are where OpenSSH 9.8 prints them.
 import type { EffectiveSshdSettings } from './settings.ts';
 import { ipqosName as formatIpQos } from '../values.ts';
+import { persistentSessionDashT } from './persistent-settings.ts';
 
 const yesNo = (b: boolean): string => (b ? 'yes' : 'no');
 const orNone = (s: string | null): string => s ?? 'none';
@@ -136,5 +137,6 @@ export function formatDashT(s: EffectiveSshdSettings): string {
   const pkWords = [...(pk.touchRequired ? ['touch-required'] : []), ...(pk.verifyRequired ? ['verify-required'] : [])];
   line('pubkeyauthoptions', pkWords.length === 0 ? 'none' : pkWords.join(' '));
   if (penalties) line('persourcepenalties', penaltiesLine(s.perSourcePenalties));
+  out.push(...persistentSessionDashT(s));
   return out.map((l) => `${l}\n`).join('');
 }

@@ -15,6 +15,7 @@ import {
   perSourcePenaltyExemptList, permitOpen, port, rekeyLimit,
 } from './handlers-network.ts';
 import type { OptionId } from './keywords.ts';
+import { PERSISTENT_SESSION_HANDLERS } from './persistent-settings.ts';
 import type { EffectiveSshdSettings } from './settings.ts';
 import { absolutePath, parseLogLevel } from './values.ts';
 import { parseDigest, parseOctalMask, parseSyslogFacility } from '../values.ts';
@@ -194,6 +195,7 @@ export const HANDLERS: Readonly<Record<Exclude<OptionId, 'match' | 'include'>, D
   authorizedKeysCommand: authorizedCommand, authorizedPrincipalsCommand: authorizedCommand,
   authorizedKeysCommandUser: commandUser, authorizedPrincipalsCommandUser: commandUser,
   subsystem, acceptEnv, setEnv, permitUserEnvironment, pubkeyAuthOptions,
+  ...PERSISTENT_SESSION_HANDLERS,
 
   deprecated: notice('Deprecated'),
   unsupported: notice('Unsupported'),

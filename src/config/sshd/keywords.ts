@@ -31,6 +31,7 @@ export type OptionId =
   | 'streamLocalBindUnlink' | 'allowStreamLocalForwarding' | 'fingerprintHash' | 'disableForwarding'
   | 'exposeAuthInfo' | 'rdomain' | 'caSignatureAlgorithms' | 'securityKeyProvider' | 'requiredRSASize'
   | 'channelTimeout' | 'unusedConnectionTimeout' | 'debianBanner'
+  | 'persistentSessions' | 'persistentSessionTimeout' | 'persistentSessionLogSize' | 'persistentSessionDirectory'
   | 'deprecated' | 'unsupported' | 'ignore';
 
 export interface KeywordInfo {
@@ -185,6 +186,11 @@ export const KEYWORDS: ReadonlyMap<string, KeywordInfo> = new Map<string, Keywor
       ['channeltimeout', 'channelTimeout', A],
       ['unusedconnectiontimeout', 'unusedConnectionTimeout', A],
       ['debianbanner', 'debianBanner', G],
+      // Tether's persistent sessions (docs/PROTOCOL.sessions, config/sshd/persistent-settings.ts).
+      ['persistentsessions', 'persistentSessions', A],
+      ['persistentsessiontimeout', 'persistentSessionTimeout', A],
+      ['persistentsessionlogsize', 'persistentSessionLogSize', A],
+      ['persistentsessiondirectory', 'persistentSessionDirectory', G],
     ] as Array<[string, OptionId, KeywordScope]>
   ).map(([name, option, scope]) => [name, { option, scope }]),
 );

@@ -4,6 +4,7 @@
 // Match block carries over to a connection (servconf.c copy_set_server_options).
 import { assembleAlgorithms, type AlgorithmFamily } from './algorithms.ts';
 import type { LogLevel, SyslogFacility } from './values.ts';
+import { fillPersistentSessionDefaults, PERSISTENT_SESSION_MATCH_SCALARS, type PersistentSessionSettings } from './persistent-settings.ts';
 
 export type ForwardingPolicy = 'yes' | 'no' | 'local' | 'remote';
 export type PermitRootLogin = 'yes' | 'no' | 'prohibit-password' | 'forced-commands-only';
@@ -34,7 +35,7 @@ export interface Subsystem {
 }
 
 /** Everything sshd knows after reading its configuration (and, for a connection, applying Match). */
-export interface EffectiveSshdSettings {
+export interface EffectiveSshdSettings extends PersistentSessionSettings {
   ports: number[];
   addressFamily: 'any' | 'inet' | 'inet6';
   listenAddresses: ListenAddress[];
@@ -379,6 +380,7 @@ export function fillDefaults(set: SshdOptionSet, listenAddresses: ListenAddress[
     permitUserEnvironmentAllowlist: set.permitUserEnvironmentAllowlist ?? null,
     pubkeyAuthOptions: set.pubkeyAuthOptions ?? { touchRequired: false, verifyRequired: false },
     debianBanner: set.debianBanner ?? true,
+    ...fillPersistentSessionDefaults(set),
   };
 }
 
@@ -395,7 +397,7 @@ const MATCH_SCALARS = [
   'unusedConnectionTimeout', 'streamLocalBindMask',
   'banner', 'trustedUserCAKeys', 'revokedKeys', 'authorizedKeysCommand', 'authorizedKeysCommandUser',
   'authorizedPrincipalsFile', 'authorizedPrincipalsCommand', 'authorizedPrincipalsCommandUser', 'rdomain',
-  'permitUserEnvironmentAllowlist', 'forceCommand', 'chrootDirectory',
+  'permitUserEnvironmentAllowlist', 'forceCommand', 'chrootDirectory', ...PERSISTENT_SESSION_MATCH_SCALARS,
 ] as const;
 
 /** Lists a Match block replaces wholesale when it sets any entry. */

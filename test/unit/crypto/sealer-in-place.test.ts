@@ -6,19 +6,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { CIPHERS, MACS, PAYLOAD_OFFSET, createNoneOpener, createNoneSealer, createOpener, createSealer } from '../../../src/crypto/cipher/index.ts';
-import type { DirectionKeys, PacketOpener, PacketSealer } from '../../../src/crypto/cipher/index.ts';
+import { PAYLOAD_OFFSET, createNoneOpener, createNoneSealer, createOpener, createSealer } from '../../../src/crypto/cipher/index.ts';
+import type { PacketOpener, PacketSealer } from '../../../src/crypto/cipher/index.ts';
+import { keysFor } from '../../helpers/cipher-keys.ts';
 
-function keysFor(cipher: string, mac: string): DirectionKeys {
-  const info = CIPHERS.get(cipher)!;
-  return {
-    cipher,
-    mac,
-    encryptionKey: randomBytes(info.keyLength),
-    iv: randomBytes(info.ivLength),
-    integrityKey: randomBytes(info.aead ? 0 : MACS.get(mac)!.keyLength),
-  };
-}
 
 const PAIRS: { name: string; make(): { sealer: PacketSealer; opener: PacketOpener } }[] = [
   { name: 'none', make: () => ({ sealer: createNoneSealer(), opener: createNoneOpener() }) },

@@ -7,23 +7,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Duplex, duplexPair } from 'node:stream';
-import { CIPHERS, MACS, createOpener, createSealer } from '../../../src/crypto/cipher/index.ts';
+import { createOpener, createSealer } from '../../../src/crypto/cipher/index.ts';
 import type { DirectionKeys } from '../../../src/crypto/cipher/index.ts';
 import { PacketLayer } from '../../../src/transport/packet-layer.ts';
 import { SSH_MSG } from '../../../src/wire/message-numbers.ts';
+import { keysFor } from '../../helpers/cipher-keys.ts';
 
 const ignore = (): void => {};
 
-function keysFor(cipher: string, mac: string): DirectionKeys {
-  const info = CIPHERS.get(cipher)!;
-  return {
-    cipher,
-    mac,
-    encryptionKey: randomBytes(info.keyLength),
-    iv: randomBytes(info.ivLength),
-    integrityKey: randomBytes(info.aead ? 0 : MACS.get(mac)!.keyLength),
-  };
-}
 
 function layer(stream: Duplex, onPacket: (payload: Buffer) => void = ignore): PacketLayer {
   return new PacketLayer({ stream, onPacket, afterInput: ignore, onError: (error) => assert.fail(error), debug: ignore });

@@ -1,0 +1,76 @@
+/**
+ * Carries a session's program over its channel (RFC 4254 §6): input from the channel to the program, its
+ * stdout as data and stderr as extended data with backpressure both ways, then exit-status or exit-signal,
+ * EOF and CLOSE once the program has exited and its output has been sent (§6.10, §5.3).
+ */
+import { Writable } from 'node:stream';
+import type { Channel } from '../connection/channel.ts';
+import { encodeExitSignal, encodeExitStatus } from '../connection/session-requests.ts';
+import type { ProcessExit, SessionProcess } from '../sessions/session-process.ts';
+
+const OUTPUT_HIGH_WATER = 64 * 1024;
+
+/** A Writable that sends into the channel as data (stdout) or extended data (stderr), with backpressure. */
+function channelWriter(channel: Channel, extended: boolean): Writable {
+  return new Writable({
+    highWaterMark: OUTPUT_HIGH_WATER,
+    write(chunk: Buffer, _encoding, callback) {
+      if (channel.isClosing) return callback();
+      if (extended) channel.writeExtended(chunk, 1, () => callback());
+      else channel.write(chunk, () => callback());
+    },
+  });
+}
+
+function finished(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.writableFinished) return resolve();
+    stream.once('finish', () => resolve());
+    stream.once('close', () => resolve());
+    stream.once('error', () => resolve());
+  });
+}
+
+/**
+ * `connectionGone` (held sessions): the channel's end closes the program's stdin only when the client sent
+ * EOF or CLOSE, not when the connection dropped, so a resumed session's program still reads its input.
+ */
+export function pumpSession(channel: Channel, process: SessionProcess, connectionGone?: () => boolean): void {
+  process.input.on('error', () => {});
+  process.output.on('error', () => {});
+  // Client → program. On a terminal the client's EOF means nothing to the program (a pty cannot be
+  // half-closed, sshd ignores it too); on pipes it closes the program's stdin.
+  if (!connectionGone) {
+    channel.pipe(process.input, { end: !process.terminal });
+  } else {
+    channel.pipe(process.input, { end: false });
+    if (!process.terminal) channel.once('end', () => connectionGone() || process.input.end());
+  }
+
+  const stdout = channelWriter(channel, false);
+  process.output.pipe(stdout);
+  const outputs = [finished(stdout)];
+  if (process.errorOutput) {
+    const stderr = channelWriter(channel, true);
+    process.errorOutput.on('error', () => {});
+    process.errorOutput.pipe(stderr);
+    outputs.push(finished(stderr));
+  }
+  void process.exit.then(async (exit) => {
+    await Promise.all(outputs);
+    finishSession(channel, exit);
+  });
+}
+
+/** RFC 4254 §6.10 exit-status / exit-signal, then EOF and CLOSE (§5.3). */
+function finishSession(channel: Channel, exit: ProcessExit): void {
+  if (channel.isClosing) return;
+  if (exit.signal !== null) {
+    void channel.request('exit-signal', encodeExitSignal(exit.signal, exit.coreDumped), false);
+  } else {
+    void channel.request('exit-status', encodeExitStatus(exit.code ?? 0), false);
+  }
+  channel.sendEof();
+  channel.end();
+  channel.close();
+}

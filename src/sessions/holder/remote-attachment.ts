@@ -1,0 +1,250 @@
+/**
+ * The server's side of one attachment: a socket to the holder, shown to a session channel as a
+ * SessionProcess (HeldAttachment). Output is read from the socket only as fast as `output` is consumed,
+ * so the holder's cursor, not this process, absorbs a slow client.
+ */
+import type { Socket } from 'node:net';
+import { Readable, Writable } from 'node:stream';
+import { DELIVERABLE_SIGNALS, SessionSpawnError, type ProcessExit } from '../session-process.ts';
+import type { AttachmentEnd, HeldAttachment, HeldSessionSummary, OutputGap } from '../holder-api.ts';
+import {
+  chunked,
+  encodeBytes,
+  encodeControl,
+  field,
+  FRAME_CONTROL,
+  FRAME_INPUT,
+  FRAME_OUTPUT,
+  FRAME_REDRAW,
+  HolderProtocolError,
+  MAX_REDRAW_LENGTH,
+  readFrames,
+  STREAM_ERROR,
+  type Frame,
+  type ServerMessage,
+} from './holder-protocol.ts';
+import { decodeSummary } from './holder-requests.ts';
+import { RESUME_TOKEN_LENGTH } from '../../auth/resume-credential.ts';
+
+/** The holder has no such session (attach), or refused to create one. */
+export type AttachOutcome = { attachment: HeldAttachment } | { none: true };
+
+
+export class RemoteAttachment implements HeldAttachment {
+  summary!: HeldSessionSummary;
+  token!: Buffer;
+  pid = 0;
+  ttyName: string | undefined;
+  terminal = false;
+  inputOffset = 0;
+  inputClosed = false;
+  outputOffset = 0;
+  errorOffset = 0;
+  reattached = false;
+  readonly output: Readable;
+  readonly errorOutput: Readable | null = null;
+  private readonly errorStream: Readable;
+  readonly input: Writable;
+  readonly exit: Promise<ProcessExit>;
+  readonly ended: Promise<AttachmentEnd>;
+  private resolveExit!: (exit: ProcessExit) => void;
+  private resolveEnded!: (end: AttachmentEnd) => void;
+  private readonly redrawPieces: Buffer[] = [];
+  private redrawLength = 0;
+  private redrawBuffer = Buffer.alloc(0);
+  private readonly ackListeners: Array<(inputOffset: number) => void> = [];
+  private readonly gapListeners: Array<(gap: OutputGap) => void> = [];
+  private finished = false;
+  private exitReceived = false;
+
+  private readonly socket: Socket;
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    this.output = new Readable({ read: () => socket.resume() });
+    this.errorStream = new Readable({ read: () => socket.resume() });
+    this.input = new Writable({
+      write: (chunk: Buffer, _encoding, callback) => {
+        if (socket.destroyed) return callback();
+        let last = true;
+        for (const piece of chunked(chunk)) last = socket.write(encodeBytes(FRAME_INPUT, piece));
+        // The holder stops reading its socket while the program's input is backed up; so do we.
+        if (last) callback();
+        else socket.once('drain', () => callback());
+      },
+      final: (callback) => {
+        this.sendControl({ op: 'eof' });
+        callback();
+      },
+    });
+    this.exit = new Promise((resolve) => (this.resolveExit = resolve));
+    this.ended = new Promise((resolve) => (this.resolveEnded = resolve));
+  }
+
+  /**
+   * Sends `request` (create or attach) on a fresh socket and waits for the holder's answer. Rejects with
+   * SessionSpawnError when the holder could not start the program.
+   */
+  static open(socket: Socket, request: ServerMessage): Promise<AttachOutcome> {
+    const attachment = new RemoteAttachment(socket);
+    return new Promise((resolve, reject) => {
+      let answered = false;
+      socket.on('error', () => {});
+      socket.once('close', () => {
+        if (!answered) {
+          answered = true;
+          reject(new HolderProtocolError('session holder closed the connection'));
+        }
+        attachment.lost();
+      });
+      readFrames(socket, (frame) => {
+        if (answered) {
+          attachment.handle(frame);
+          return;
+        }
+        if (frame.type === FRAME_REDRAW) {
+          attachment.addRedraw(frame.data);
+          return;
+        }
+        if (frame.type !== FRAME_CONTROL) throw new HolderProtocolError('data before the attach answer');
+        const message = frame.message;
+        answered = true;
+        if (message.op === 'attached') {
+          attachment.accept(message);
+          resolve({ attachment });
+        } else if (message.op === 'none') {
+          resolve({ none: true });
+          socket.destroy();
+        } else if (message.op === 'failed') {
+          reject(new SessionSpawnError(field(message, 'message', 'string')!, field(message, 'code', 'string', true)));
+          socket.destroy();
+        } else {
+          throw new HolderProtocolError(`unexpected ${String(message.op)}`);
+        }
+      });
+      socket.write(encodeControl(request));
+    });
+  }
+
+  get redraw(): Buffer {
+    return this.redrawBuffer;
+  }
+
+  private addRedraw(piece: Buffer): void {
+    this.redrawLength += piece.length;
+    if (this.redrawLength > MAX_REDRAW_LENGTH) throw new HolderProtocolError('redraw too long');
+    this.redrawPieces.push(piece);
+  }
+
+  private accept(message: Record<string, unknown>): void {
+    this.summary = decodeSummary(message.summary);
+    this.token = Buffer.from(field(message, 'token', 'string')!, 'base64');
+    if (this.token.length !== RESUME_TOKEN_LENGTH) throw new HolderProtocolError('bad token');
+    this.pid = field(message, 'pid', 'number')!;
+    this.ttyName = field(message, 'ttyName', 'string', true);
+    this.terminal = this.summary.terminal;
+    this.inputOffset = field(message, 'inputOffset', 'number')!;
+    this.inputClosed = field(message, 'inputClosed', 'boolean')!;
+    this.outputOffset = field(message, 'outputOffset', 'number')!;
+    this.errorOffset = field(message, 'errorOffset', 'number')!;
+    this.reattached = field(message, 'reattached', 'boolean')!;
+    this.redrawBuffer = Buffer.concat(this.redrawPieces.splice(0));
+    (this as { errorOutput: Readable | null }).errorOutput = this.terminal ? null : this.errorStream;
+  }
+
+  private handle(frame: Frame): void {
+    if (frame.type === FRAME_OUTPUT) {
+      const stream = frame.stream === STREAM_ERROR ? this.errorStream : this.output;
+      // Backpressure: stop reading the holder while the channel cannot take more.
+      if (!this.finished && !stream.push(frame.data)) this.socket.pause();
+      return;
+    }
+    if (frame.type !== FRAME_CONTROL) throw new HolderProtocolError('unexpected frame from the holder');
+    const message = frame.message;
+    switch (message.op) {
+      case 'input-ack': {
+        const offset = field(message, 'inputOffset', 'number')!;
+        for (const listener of this.ackListeners) listener(offset);
+        return;
+      }
+      case 'lost': {
+        const gap: OutputGap = {
+          stream: field(message, 'stream', 'number') === STREAM_ERROR ? 'error' : 'output',
+          from: field(message, 'from', 'number')!,
+          to: field(message, 'to', 'number')!,
+        };
+        for (const listener of this.gapListeners) listener(gap);
+        return;
+      }
+      case 'exit': {
+        const exit = field(message, 'exit', 'object')! as unknown as ProcessExit;
+        this.exitReceived = true;
+        this.finish();
+        this.resolveExit({ code: exit.code ?? null, signal: exit.signal ?? null, coreDumped: exit.coreDumped === true });
+        this.resolveEnded({ kind: 'exited' });
+        return;
+      }
+      case 'ended': {
+        const end = field(message, 'end', 'object')!;
+        if (end.kind === 'displaced') this.resolveEnded({ kind: 'displaced', reason: String(end.reason ?? '') });
+        else if (end.kind === 'expired') this.resolveEnded({ kind: 'expired' });
+        else this.resolveEnded({ kind: 'holder-lost' });
+        this.finish();
+        return;
+      }
+      default:
+        throw new HolderProtocolError(`unexpected ${String(message.op)} from the holder`);
+    }
+  }
+
+  /** No more output will come on this attachment. */
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.output.push(null);
+    this.errorStream.push(null);
+  }
+
+  private lost(): void {
+    this.resolveEnded({ kind: 'holder-lost' });
+    this.finish();
+  }
+
+  private sendControl(message: ServerMessage): void {
+    if (!this.socket.destroyed && this.socket.writable) this.socket.write(encodeControl(message));
+  }
+
+  onInputAck(listener: (inputOffset: number) => void): void {
+    this.ackListeners.push(listener);
+  }
+
+  onOutputLost(listener: (gap: OutputGap) => void): void {
+    this.gapListeners.push(listener);
+  }
+
+  acknowledgeOutput(outputReceived: number, errorReceived: number): void {
+    this.sendControl({ op: 'ack', output: outputReceived, error: errorReceived });
+  }
+
+  resize(columns: number, rows: number): void {
+    if (columns > 0 && rows > 0) this.sendControl({ op: 'resize', columns, rows });
+  }
+
+  signal(name: string): boolean {
+    if (!DELIVERABLE_SIGNALS.has(name) || this.finished) return false;
+    this.sendControl({ op: 'signal', name });
+    return true;
+  }
+
+  /** The holder hangs the program up and closes this socket once it has exited (and `exit` has settled). */
+  hangUp(): void {
+    this.sendControl({ op: 'hangup' });
+    setTimeout(() => this.socket.destroy(), 10_000).unref();
+  }
+
+  /** `collected`: the exit (and so all output) reached this side, so the holder may forget the session. */
+  detach(): void {
+    this.sendControl({ op: 'detach', collected: this.exitReceived });
+    this.socket.end();
+  }
+}

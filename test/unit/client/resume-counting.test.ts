@@ -1,0 +1,81 @@
+/**
+ * The client's counting and retrying for held sessions, without a server: output-counter.ts (what a resumed
+ * stream repeats is skipped, what the log lost is counted, when ack@ is due; docs/PROTOCOL.sessions §4, §7)
+ * and reconnect-loop.ts (backoff, fatal errors, the time limit, stopping).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ACK_EVERY_BYTES, OutputCounter } from '../../../src/client/output-counter.ts';
+import { fullPolicy, reconnectWithBackoff } from '../../../src/client/reconnect-loop.ts';
+import { SessionResumeError } from '../../../src/client/persistent-session-options.ts';
+import { AuthenticationError } from '../../../src/auth/client-auth.ts';
+
+describe('OutputCounter', () => {
+  it('skips what a resumed stream repeats and counts what the log no longer had', () => {
+    const counter = new OutputCounter();
+    counter.start({ output: 100, error: 7 });
+    assert.equal(counter.accept('output', Buffer.from('abcdef'))?.toString(), 'abcdef');
+    assert.deepEqual(counter.received, { output: 106, error: 7 });
+    // The server resends from 103: three bytes we have, then three new ones.
+    assert.deepEqual(counter.resync({ output: 103, error: 7 }), { output: 0, error: 0 });
+    assert.equal(counter.accept('output', Buffer.from('def')), undefined);
+    assert.equal(counter.accept('output', Buffer.from('ghi'))?.toString(), 'ghi');
+    // The log reaches back only to 120 (and stderr to 9): 11 and 2 bytes lost.
+    assert.deepEqual(counter.resync({ output: 120, error: 9 }), { output: 11, error: 2 });
+    assert.equal(counter.accept('error', Buffer.from('x'))?.toString(), 'x');
+    assert.deepEqual(counter.received, { output: 120, error: 10 });
+  });
+
+  it('acknowledges every 64 KiB, and periodically whatever is pending', () => {
+    const counter = new OutputCounter();
+    counter.start({ output: 0, error: 0 });
+    assert.equal(counter.due(true), undefined);
+    counter.accept('output', Buffer.alloc(10));
+    assert.equal(counter.due(false), undefined);
+    assert.deepEqual(counter.due(true), { output: 10, error: 0 });
+    assert.equal(counter.due(true), undefined, 'nothing new since');
+    counter.accept('error', Buffer.alloc(ACK_EVERY_BYTES));
+    assert.deepEqual(counter.due(false), { output: 10, error: ACK_EVERY_BYTES });
+  });
+});
+
+describe('reconnectWithBackoff', () => {
+  const policy = (timeoutMs = 5000) => fullPolicy({ initialDelayMs: 1, maxDelayMs: 4, timeoutMs });
+  const noSignal = () => new AbortController().signal;
+
+  it('retries until an attempt succeeds, telling each attempt the last error', async () => {
+    const seen: string[] = [];
+    let calls = 0;
+    const outcome = await reconnectWithBackoff(policy(), new Error('drop'), {
+      attempt: async () => (++calls < 3 ? Promise.reject(new Error(`refused ${calls}`)) : 'resumed'),
+      onAttempt: (attempt, error) => seen.push(`${attempt}:${error.message}`),
+      signal: noSignal(),
+    });
+    assert.deepEqual(outcome, { value: 'resumed', attempt: 3 });
+    assert.deepEqual(seen, ['1:drop', '2:refused 1', '3:refused 2']);
+  });
+
+  it('gives up at once on a fatal error, and after the time limit on others', async () => {
+    const fatal = await reconnectWithBackoff(policy(), new Error('drop'), {
+      attempt: () => Promise.reject(new AuthenticationError(['publickey'])), onAttempt: () => {}, signal: noSignal(),
+    });
+    assert.ok('error' in fatal && fatal.error instanceof SessionResumeError && fatal.error.reason === 'fatal');
+    const timedOut = await reconnectWithBackoff(policy(30), new Error('drop'), {
+      attempt: () => Promise.reject(new Error('refused')), onAttempt: () => {}, signal: noSignal(),
+    });
+    assert.ok('error' in timedOut && timedOut.error.reason === 'timeout', JSON.stringify(timedOut));
+  });
+
+  it('stops when its signal is aborted (~. during an outage)', async () => {
+    const stop = new AbortController();
+    const outcome = await reconnectWithBackoff(fullPolicy({ initialDelayMs: 60_000, timeoutMs: 600_000 }), new Error('drop'), {
+      attempt: () => {
+        setImmediate(() => stop.abort());
+        return Promise.reject(new Error('refused'));
+      },
+      onAttempt: () => {},
+      signal: stop.signal,
+    });
+    assert.deepEqual(outcome, { stopped: true });
+  });
+});
