@@ -190,10 +190,13 @@ export class PersistentSession extends EventEmitter<PersistentSessionEvents> {
       return;
     }
     if (!target.write(chunk)) {
-      // The reader is slow: stop reading the channel, which stops granting window to the server.
+      // The reader is slow: stop reading the channel, which stops granting window to the server. Chunks already
+      // on their way still arrive while paused; one drain listener per pause resumes it.
       const source: Readable = stream === 'output' ? link.session.channel : link.session.channel.stderr;
-      source.pause();
-      target.once('drain', () => source.resume());
+      if (!source.isPaused()) {
+        source.pause();
+        target.once('drain', () => source.resume());
+      }
     }
     this.acknowledgeOutput(false);
   }
