@@ -3,7 +3,7 @@
 // scripts/bundle.js), which loads a few chunks instead of every module; dist/src/ is the unbundled
 // fallback. With TETHER_SOURCE=1 the TypeScript sources run directly (Node ≥ 23 strips the types).
 import { existsSync } from 'node:fs';
-import { enableCompileCache } from 'node:module';
+import * as nodeModule from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,7 +11,8 @@ if (!process.env.TETHER_SOURCE && !process.env.NODE_DISABLE_COMPILE_CACHE) {
   // V8's code cache roughly halves start-up. It lives under the user's own home, never a shared /tmp, so no
   // other account can plant compiled code that root's server would run.
   try {
-    enableCompileCache(process.env.NODE_COMPILE_CACHE ?? join(homedir(), '.cache', 'tether', 'compile-cache'));
+    // Node 22.1 and later; an older Node only starts slower.
+    nodeModule.enableCompileCache?.(process.env.NODE_COMPILE_CACHE ?? join(homedir(), '.cache', 'tether', 'compile-cache'));
   } catch {
     // An unwritable home only costs speed.
   }

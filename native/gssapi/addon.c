@@ -14,18 +14,6 @@
 /* Longest name or ccache path accepted from JavaScript. */
 #define STRING_MAX 1024
 
-static int get_string(napi_env env, napi_value value, char *out, size_t size) {
-  size_t length;
-  if (napi_get_value_string_utf8(env, value, out, size, &length) != napi_ok) {
-    throw_type_error(env, "gssapi: expected a string");
-    return 0;
-  }
-  if (length + 1 >= size || strlen(out) != length) {
-    throw_type_error(env, "gssapi: string too long or contains NUL");
-    return 0;
-  }
-  return 1;
-}
 
 /* importName(name: string, kind: "hostbased" | "user" | "principal"): Name
  * "hostbased" is GSS_C_NT_HOSTBASED_SERVICE ("host@server.example", RFC 2743 §4.1), as RFC 4462 §3.2 asks for

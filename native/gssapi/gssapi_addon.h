@@ -51,6 +51,8 @@ typedef struct {
 
 void throw_napi_failure(napi_env env, const char *call);
 void throw_type_error(napi_env env, const char *message);
+/* Copies a JavaScript string into `out`; 0 (with a TypeError thrown) when it is not a string, does not fit, or holds a NUL. */
+int get_string(napi_env env, napi_value value, char *out, size_t size);
 /* Fills status->*_text with gss_display_status output (all messages joined by "; "). */
 void render_status(GssStatus *status, OM_uint32 major, OM_uint32 minor);
 /* An Error (code "ERR_GSSAPI") with major, minor, majorText, minorText properties, and `token` if given. */

@@ -24,6 +24,19 @@ void throw_type_error(napi_env env, const char *message) {
   napi_throw_type_error(env, "ERR_INVALID_ARG_TYPE", message);
 }
 
+int get_string(napi_env env, napi_value value, char *out, size_t size) {
+  size_t length;
+  if (napi_get_value_string_utf8(env, value, out, size, &length) != napi_ok) {
+    throw_type_error(env, "gssapi: expected a string");
+    return 0;
+  }
+  if (length + 1 >= size || strlen(out) != length) {
+    throw_type_error(env, "gssapi: string too long or contains NUL");
+    return 0;
+  }
+  return 1;
+}
+
 /* One kind of status (GSS_C_GSS_CODE or GSS_C_MECH_CODE) as text; gss_display_status may return several
  * messages for one code, fetched one by one through message_context (RFC 2743 §2.4.1). */
 static void render_one(char *out, OM_uint32 code, int type) {

@@ -17,18 +17,6 @@
 #define NAME_MAX_BYTES 1024
 #define LOCAL_NAME_MAX 256
 
-static int get_string(napi_env env, napi_value value, char *out, size_t size) {
-  size_t length;
-  if (napi_get_value_string_utf8(env, value, out, size, &length) != napi_ok) {
-    throw_type_error(env, "gssapi: expected a string");
-    return 0;
-  }
-  if (length + 1 >= size || strlen(out) != length) {
-    throw_type_error(env, "gssapi: name too long or contains NUL");
-    return 0;
-  }
-  return 1;
-}
 
 static napi_value throw_krb5(napi_env env, krb5_context context, krb5_error_code code, const char *operation) {
   char text[STATUS_TEXT_MAX + 64];

@@ -13,6 +13,7 @@ import { enterRawMode } from './ssh-terminal.ts';
 import { EscapeFilter } from './escape-filter.ts';
 import { DisconnectError } from '../wire/errors.ts';
 import { DISCONNECT_REASON } from '../wire/message-numbers.ts';
+import { createStdoutSink } from './stdout-writer.ts';
 
 const ERROR = 2;
 const INFO = 3;
@@ -126,7 +127,14 @@ export async function runHeldSession(held: PersistentSession, options: HeldSessi
     source = stdin.pipe(filter);
   }
   source.pipe(held.stdin);
-  held.stdout.pipe(process.stdout, { end: false });
+  // The same asynchronous, back-pressured stdout as the plain path (stdout-writer.ts). A reader that went away
+  // (EPIPE) gets no more: the rest is discarded so the session still ends with the command's status.
+  const stdout = createStdoutSink();
+  stdout.stream.on('error', () => {
+    held.stdout.unpipe();
+    held.stdout.resume();
+  });
+  held.stdout.pipe(stdout.stream, { end: false });
   held.stderr.pipe(process.stderr, { end: false });
 
   let exit: Awaited<PersistentSession['exit']> | undefined;
@@ -140,7 +148,8 @@ export async function runHeldSession(held: PersistentSession, options: HeldSessi
   if (tty) process.stdout.off('resize', onResize);
   status.clear();
   restoreTerminal();
-  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  // The process ends with _exit(2) (exit.ts): every byte must have left first.
+  await stdout.flushed();
   stdin.destroy();
   held.client.end();
   if (failure instanceof SessionDetachedError) {

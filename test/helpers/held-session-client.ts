@@ -5,6 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { startTether } from './tether.ts';
+import { waitFor } from './services.ts';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -27,11 +28,7 @@ export function runSshClient(args: string[], env: NodeJS.ProcessEnv = {}): Runni
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-export async function waitFor(what: string, check: () => boolean, timeoutMs = 15_000, detail: () => string = () => ''): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !check(); await sleep(20)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${detail()}`);
-  }
-}
+export { waitFor };
 
 /** The client's exit code; it is killed (by PID) if it has not exited within `timeoutMs`. */
 export async function exitWithin(running: RunningClient, timeoutMs: number): Promise<number | null> {

@@ -20,11 +20,11 @@ import { SSH_MSG } from '../../src/wire/message-numbers.ts';
 import { gssapiMicData } from '../../src/auth/signed-data.ts';
 import { InitiatorContext } from '../../src/auth/gssapi/gssapi-context.ts';
 import { gssapiUnavailableReason } from '../../src/auth/gssapi/gssapi-addon.ts';
+import { waitFor } from '../helpers/services.ts';
 import {
   decodeGssapiResponse, decodeGssapiToken, encodeGssapiMic, encodeGssapiRequestFields, encodeGssapiToken, GSSAPI_MSG, KRB5_MECHANISM_OID,
 } from '../../src/auth/gssapi/gssapi-messages.ts';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const gssapiOnly = ['-o', 'GSSAPIAuthentication=yes', '-o', 'GSSAPIDelegateCredentials=yes', '-o', 'PreferredAuthentications=gssapi-with-mic', '-o', 'PubkeyAuthentication=no'];
 
 interface Result {
@@ -47,12 +47,6 @@ function ssh(args: string[], env: Record<string, string>, timeoutMs = 30_000): P
       resolve({ status, stdout, stderr });
     });
   });
-}
-
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !condition(); await sleep(25)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-  }
 }
 
 describe('gssapi-with-mic on tether server, with stock OpenSSH and a real MIT KDC', () => {
@@ -94,7 +88,7 @@ describe('gssapi-with-mic on tether server, with stock OpenSSH and a real MIT KD
     assert.match(result.stdout, new RegExp(`^${TEST_USER} 600$`, 'm'));
     await server.waitForLog(/^Accepted gssapi-with-mic for tethertest from 127\.0\.0\.1 port \d+ ssh2: tethertest@TETHER\.TEST$/, 10_000, from);
     await server.waitForLog(/Authorized to tethertest, krb5 principal tethertest@TETHER\.TEST \(krb5_kuserok\)/, 10_000, from);
-    await waitUntil(() => !existsSync(cache), `${cache} to be removed after logout`);
+    await waitFor(`${cache} to be removed after logout`, () => !existsSync(cache), 10_000);
   });
 
   it("the guide's kinit, klist, kinit -R and kdestroy act on the delegated cache in the session", async () => {

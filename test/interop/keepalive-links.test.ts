@@ -16,6 +16,7 @@ import { descendants, startServerProcess, TEST_USER, type ServerProcess } from '
 import { startLinkProxy, type LinkProxy } from '../helpers/link-proxy.ts';
 import { TETHER_BIN } from '../helpers/tether.ts';
 import { stopProcess } from '../helpers/processes.ts';
+import { waitFor } from '../helpers/services.ts';
 
 const INTERVAL = 1;
 const COUNT_MAX = 2;
@@ -87,12 +88,6 @@ function holdsConnection(pid: number, port: number, peerPort: number): boolean {
     const fields = line.trim().split(/\s+/);
     return fields.length > 9 && fields[1]!.endsWith(`:${hex(port)}`) && fields[2]!.endsWith(`:${hex(peerPort)}`) && inodes.has(fields[9]!);
   });
-}
-
-async function waitUntil(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !condition(); await sleep(50)) {
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms`);
-  }
 }
 
 describe('keepalives notice a stalled link', () => {
@@ -180,7 +175,7 @@ describe('keepalives notice a stalled link', () => {
       assert.match(line, new RegExp(`Timeout, client not responding from user ${TEST_USER} 127\\.0\\.0\\.1 port ${peerPort}$`));
       assert.ok(elapsed <= DETECTION_BOUND_MS, `noticed after ${elapsed} ms`);
       // The server closes its side even though the stalled peer never reads the DISCONNECT.
-      await waitUntil(() => !holdsConnection(tether.pid, tether.port, peerPort!), 5000, 'the server still holds the connection');
+      await waitFor('the server to let the connection go', () => !holdsConnection(tether.pid, tether.port, peerPort!), 5000);
       await stopProcess(client.child);
       await proxy.close();
     });

@@ -21,17 +21,12 @@ import type { ResumeAuth } from '../../src/auth/client-auth.ts';
 import { startServerProcess, TEST_USER, type ServerProcess } from '../helpers/server-process.ts';
 import { tempDir } from '../helpers/openssh.ts';
 import { stopHolders } from '../helpers/session-holders.ts';
+import { waitFor } from '../helpers/services.ts';
 
 /** The login was refused, and USERAUTH_FAILURE never named the method (§6). */
 const refusedUnlisted = (error: Error): boolean => /^Permission denied \(publickey/.test(error.message) && !error.message.includes('resume');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !check(); await sleep(20)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-  }
-}
 
 interface Link {
   client: SshClient;

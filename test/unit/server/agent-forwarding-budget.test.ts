@@ -11,18 +11,8 @@ import { userInfo } from 'node:os';
 import { ForwardedAgentSocket } from '../../../src/server/agent-forwarding.ts';
 import { ConnectionResources, ServerResources } from '../../../src/server/resource-limits.ts';
 import type { HandlerContext } from '../../../src/server/handlers.ts';
+import { waitFor } from '../../helpers/services.ts';
 
-function waitUntil(what: string, predicate: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const poll = () => {
-      if (predicate()) return resolve();
-      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
-      setTimeout(poll, 10);
-    };
-    poll();
-  });
-}
 
 describe('forwarded agent socket and the descriptor budget', () => {
   it('holds one descriptor per socket, refuses past the budget, and gives them back', async () => {
@@ -42,7 +32,7 @@ describe('forwarded agent socket and the descriptor budget', () => {
     assert.equal(shared.descriptorsHeld, 1, 'the listener holds one descriptor');
     const first = connect(agent.path);
     first.on('error', () => {});
-    await waitUntil('the first agent connection to be counted', () => shared.descriptorsHeld === 2);
+    await waitFor('the first agent connection to be counted', () => shared.descriptorsHeld === 2, 5000);
     const second = connect(agent.path);
     second.on('error', () => {});
     const secondClosed = new Promise<void>((resolve) => second.once('close', () => resolve()));
@@ -54,6 +44,6 @@ describe('forwarded agent socket and the descriptor budget', () => {
     connection.emit('close');
     resources.releaseAll();
     first.destroy();
-    await waitUntil('the descriptors to be given back', () => shared.descriptorsHeld === 0);
+    await waitFor('the descriptors to be given back', () => shared.descriptorsHeld === 0, 5000);
   });
 });
