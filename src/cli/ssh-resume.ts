@@ -6,6 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type { ResumeAuth } from '../auth/client-auth.ts';
 import type { SshClient } from '../client/client.ts';
 import { SessionDetachedError, SessionResumeError, type PersistentSession, type ReconnectPolicy } from '../client/persistent-session.ts';
@@ -136,6 +137,9 @@ export async function runHeldSession(held: PersistentSession, options: HeldSessi
   });
   held.stdout.pipe(stdout.stream, { end: false });
   held.stderr.pipe(process.stderr, { end: false });
+  // The session can be over before these pipes were set up (a short command ends within the exec reply's
+  // round trip): `exit` then does not wait for them, so the end of each stream is awaited here.
+  const outputTaken = Promise.all([held.stdout, held.stderr].map((stream) => finished(stream, { writable: false }).catch(() => {})));
 
   let exit: Awaited<PersistentSession['exit']> | undefined;
   let failure: Error | undefined;
@@ -144,6 +148,7 @@ export async function runHeldSession(held: PersistentSession, options: HeldSessi
   } catch (error) {
     failure = error as Error;
   }
+  await outputTaken;
   source.unpipe(held.stdin);
   if (tty) process.stdout.off('resize', onResize);
   status.clear();

@@ -313,8 +313,9 @@ export class PersistentSession extends EventEmitter<PersistentSessionEvents> {
     this.input.close();
     this.stdout.end();
     this.stderr.end();
-    // As Session.exit does: settle once a reader that is consuming the output has had all of it.
-    const consumed = [this.stdout, this.stderr].filter((stream) => stream.readableFlowing === true);
+    // As Session.exit does: settle once a reader that took the output (flowing, or paused by its backpressure,
+    // which is when the most is still queued here) has had all of it.
+    const consumed = [this.stdout, this.stderr].filter((stream) => stream.readableFlowing !== null && !stream.readableEnded);
     void Promise.all(consumed.map((stream) => finished(stream).catch(() => {}))).then(() => {
       if ('error' in outcome) this.settle.reject(outcome.error);
       else this.settle.resolve(outcome.status);

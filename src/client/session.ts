@@ -36,9 +36,10 @@ export class Session {
     this.channel = channel;
     // Settles once the channel is closed (RFC 4254 §5.3: nothing more can arrive) and, for output someone is
     // reading, once that reader has had it all: awaiting `exit` then never races the last bytes of output.
+    // A reader is one that took the stream, flowing or paused by its own backpressure (readableFlowing false).
     this.exit = new Promise((resolve) => {
       channel.once('channel-closed', () => {
-        const consumed = [channel, channel.stderr].filter((stream) => stream.readableFlowing === true && !stream.readableEnded);
+        const consumed = [channel, channel.stderr].filter((stream) => stream.readableFlowing !== null && !stream.readableEnded);
         void Promise.all(consumed.map((stream) => finished(stream).catch(() => {}))).then(() => resolve(channel.exitStatus ?? {}));
       });
     });
