@@ -84,7 +84,8 @@ export async function startPeers(): Promise<Peers> {
   const tether = await startServerProcess({
     // A SIGUSR2 handler (gc-on-signal.ts) for the idle-memory case to collect garbage before it reads.
     nodeFlags: ['--expose-gc', `--import=${pathToFileURL(benchScript('gc-on-signal')).href}`],
-    config: [`MaxStartups ${MAX_CONNECTIONS * 2}`, `MaxSessionsPerUser ${MAX_CONNECTIONS * 2}`],
+    // internal-sftp, as Tether's generated configuration says, for the file-transfer cases (cases-sftp.ts).
+    config: [`MaxStartups ${MAX_CONNECTIONS * 2}`, `MaxSessionsPerUser ${MAX_CONNECTIONS * 2}`, 'Subsystem sftp internal-sftp'],
   });
   let sshd: RunningSshd;
   try {
@@ -92,6 +93,8 @@ export async function startPeers(): Promise<Peers> {
       authorizedKeys: [publicKeyLine(tether.clientKey)],
       hostKeyTypes: ['ed25519'],
       overrides: [`MaxStartups ${MAX_CONNECTIONS * 2}`],
+      // OpenSSH's own sftp-server for the file-transfer cases (cases-sftp.ts); the tether server's default is internal-sftp.
+      config: ['Subsystem sftp /usr/lib/openssh/sftp-server'],
     });
   } catch (error) {
     await tether.stop();

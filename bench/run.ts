@@ -19,6 +19,7 @@ import { concurrentGroups } from './cases-concurrent.ts';
 import { IDLE_GROUPS } from './cases-idle.ts';
 import { LATENCY_GROUP } from './cases-latency.ts';
 import { sessionGroups } from './cases-sessions.ts';
+import { SFTP_GROUPS } from './cases-sftp.ts';
 import { tunnelGroups } from './cases-tunnel.ts';
 import { sizeLabel, type BenchContext, type BenchGroup } from './context.ts';
 import { MiB } from './measure.ts';
@@ -54,7 +55,7 @@ function parseOptions(argv: string[]): Options {
 
 function allGroups(bytes: number): BenchGroup[] {
   // Latency first, on a machine not yet warmed by transfers; the issue-16 rows (cases-sessions.ts) last.
-  return [LATENCY_GROUP, ...BULK_GROUPS, ...tunnelGroups(bytes), ...concurrentGroups(bytes), ...IDLE_GROUPS, ...sessionGroups(bytes)];
+  return [LATENCY_GROUP, ...BULK_GROUPS, ...tunnelGroups(bytes), ...SFTP_GROUPS, ...concurrentGroups(bytes), ...IDLE_GROUPS, ...sessionGroups(bytes)];
 }
 
 async function main(): Promise<void> {
@@ -103,7 +104,7 @@ async function main(): Promise<void> {
       `bulk transfers: ${sizeLabel(bytes)} through pipes (\`head -c N /dev/zero\` into the client or on the server, \`wc -c\` at the other end; every count checked); -L and concurrent sizes are fractions of it.`,
       SHELL_NOTE,
       'every connection uses curve25519-sha256 (OpenSSH 9.2 defaults to the costlier sntrup761x25519 hybrid); the ciphers are pinned per row, chacha20-poly1305 where the row names none.',
-      `tether ${fromSource ? 'ran from src/ (TETHER_SOURCE=1: types stripped at load, so its start-up is slower than a build)' : 'ran from dist/ (npm run build)'}; the tether server with Node's default flags and its default configuration (PersistentSessions yes: no case here has a PTY or asks hold@, so nothing is held).`,
+      `tether ${fromSource ? 'ran from src/ (TETHER_SOURCE=1: types stripped at load, so its start-up is slower than a build)' : 'ran from dist/ (npm run build)'}; the tether server with Node's default flags and its default configuration (PersistentSessions yes). tether ssh asks hold@ by default, so in the tether → tether rows the session is held: its output goes through the user's session holder, as a user gets it; against sshd and from ssh nothing is held.`,
     ],
     notes,
   };

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Entry point: `tether <command> [args]`. The built CLI is dist/bundle/ (npm run build: tsc, then
-// scripts/bundle.js), which loads a few chunks instead of every module; dist/src/ is the unbundled
-// fallback. With TETHER_SOURCE=1 the TypeScript sources run directly (Node ≥ 23 strips the types).
+// scripts/bundle.js): main.js and one file per command, so a command loads two files instead of every
+// module; dist/src/ is the unbundled fallback. With TETHER_SOURCE=1 the TypeScript sources run directly
+// (Node ≥ 23 strips the types).
 import { existsSync } from 'node:fs';
 import * as nodeModule from 'node:module';
 import { homedir } from 'node:os';

@@ -1,19 +1,50 @@
 #!/usr/bin/env node
-// Bundles the compiled CLI (dist/src/cli/main.js) into dist/bundle/: one chunk per command and per shared
-// part, so `tether ssh` loads a few files instead of ~180 modules (start-up is most of a short command's
-// time; issue 17). Native addons and packages with their own loading logic stay external.
+// Bundles the compiled CLI (dist/src/cli/main.js) into dist/bundle/: main.js, and one self-contained file per
+// command (ssh.js, server.js, ...) that main.js imports when that command runs. `tether ssh` then loads two
+// files instead of ~180 modules, or a dozen shared chunks: start-up is most of a short command's time, and
+// every extra ES module costs a resolution (a stat and a package.json lookup) and a compile-cache entry
+// (issue 17; measured 13 ms less CPU for `tether ssh host true` than esbuild's splitting into shared chunks).
+// A dynamic import() inside a command's own graph makes esbuild wrap the whole graph in lazy initialisers
+// (__esm), which cost `tether ssh` 8 ms more CPU at every start (measured): commands import statically,
+// and what only some invocations need is loaded inside the function that needs it (a builtin through
+// process.getBuiltinModule, a package through createRequire). The check at the end flags such an import().
+// Code shared by commands is repeated in each file; no module state is shared between commands (main.js
+// only carries exit.ts, whose state lives on `process`). Native addons and packages with their own loading
+// logic stay external.
 import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
-await build({
-  entryPoints: ['dist/src/cli/main.js'],
-  outdir: 'dist/bundle',
+const MAIN = 'dist/src/cli/main.js';
+const OUT = 'dist/bundle';
+// The commands main.js loads: `import("./ssh.js")` and so on (src/cli/main.ts COMMANDS).
+const commands = [...readFileSync(MAIN, 'utf8').matchAll(/import\("\.\/([\w-]+)\.js"\)/g)].map((match) => match[1]);
+if (commands.length === 0) throw new Error(`bundle: no command imports found in ${MAIN}`);
+
+const common = {
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node22',
   packages: 'external',
-  // The addon loader finds native/fdpass relative to its own file (src/client/mux/fdpass.ts), which works
-  // from dist/bundle as from dist/src/client/mux.
+  outdir: OUT,
+  // The addon loaders find native/fdpass and native/gssapi by walking up from their own file
+  // (src/client/mux/fdpass.ts, src/auth/gssapi/gssapi-addon.ts), which works from dist/bundle as from dist/src.
   logLevel: 'warning',
-});
+};
+
+// main.js with each command left as an import of its own bundle.
+const commandImports = {
+  name: 'commands-as-separate-bundles',
+  setup(builder) {
+    builder.onResolve({ filter: /^\.\/[\w-]+\.js$/ }, (args) =>
+      args.importer.endsWith(MAIN) && commands.includes(args.path.slice(2, -3)) ? { path: args.path, external: true } : undefined);
+  },
+};
+await build({ ...common, entryPoints: [MAIN], plugins: [commandImports] });
+await build({ ...common, entryPoints: commands.map((command) => `dist/src/cli/${command}.js`) });
+for (const command of commands) {
+  if (readFileSync(join(OUT, `${command}.js`), 'utf8').includes('__esm(')) {
+    console.warn(`bundle: ${OUT}/${command}.js wraps its modules in lazy initialisers: an import() in its graph slows every start (scripts/bundle.js)`);
+  }
+}

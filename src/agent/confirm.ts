@@ -1,10 +1,12 @@
+
+/** node:child_process loads when a command is run, not with every `tether ssh` (issue 17: start-up time). */
+const childProcess = () => process.getBuiltinModule('node:child_process');
 /**
  * Confirmation of each use of a key added with the "confirm" constraint. As ssh-agent does, we run the
  * SSH_ASKPASS program (default /usr/bin/ssh-askpass) with SSH_ASKPASS_PROMPT=confirm; the use is allowed
  * only when it exits 0 and prints nothing or "yes". No askpass program means no consent, so the signature
  * is refused.
  */
-import { spawn } from 'node:child_process';
 
 export const DEFAULT_ASKPASS = '/usr/bin/ssh-askpass';
 /** A user who walks away must not leave the request hanging forever. */
@@ -24,7 +26,7 @@ export function askpassConfirm(env: NodeJS.ProcessEnv = process.env): ConfirmFun
         clearTimeout(timer);
         resolve(allowed);
       };
-      const child = spawn(program, [prompt], {
+      const child = childProcess().spawn(program, [prompt], {
         env: { ...env, SSH_ASKPASS_PROMPT: 'confirm' },
         stdio: ['ignore', 'pipe', 'ignore'],
       });

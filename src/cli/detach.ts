@@ -5,8 +5,10 @@
  * first, writes "ready" on the pipe and carries on. The foreground then goes on (resolving 0), or, when the
  * copy exits first, resolves with the copy's status, having passed its error messages through.
  */
-import { spawn } from 'node:child_process';
 import { closeSync, writeSync } from 'node:fs';
+
+/** node:child_process loads when a command is run, not with every `tether ssh` (issue 17: start-up time). */
+const childProcess = () => process.getBuiltinModule('node:child_process');
 
 /**
  * In the copy: the fd of its readiness pipe, named by `variable` in the environment; undefined in the
@@ -26,7 +28,7 @@ export function inheritedReadyFd(variable: string): number | undefined {
  * stderr.
  */
 export function startDetachedCopy(variable: string, quiet: boolean): Promise<number> {
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+  const child = childProcess().spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     stdio: ['ignore', quiet ? 'ignore' : 'inherit', quiet ? 'pipe' : 'inherit', 'pipe'],
     env: { ...process.env, [variable]: '3' },
   });

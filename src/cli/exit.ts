@@ -27,7 +27,7 @@ interface FfiModule {
   };
 }
 
-/** libc's _exit, or undefined when it cannot be reached. Loaded in the tick that calls it (see exitNow). */
+/** libc's _exit, or undefined when it cannot be reached. */
 function loadRawExit(): ((status: number) => void) | undefined {
   if (process.platform !== 'linux') return undefined;
   try {
@@ -35,6 +35,30 @@ function loadRawExit(): ((status: number) => void) | undefined {
     return ffi.dlopen('libc.so.6', { _exit: { arguments: ['int32'], result: 'void' } }).functions._exit;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Where prepareExit() leaves _exit: on `process`, not in this module, because the bundle holds this module
+ * twice (in main.js, which exits, and in the command's file, which prepares: scripts/bundle.js).
+ */
+const PREPARED_EXIT = Symbol.for('tether.preparedExit');
+type PreparedProcess = NodeJS.Process & { [PREPARED_EXIT]?: (status: number) => void };
+
+/**
+ * Loads _exit ahead of time (a few milliseconds: node:ffi and dlopen), for a command to call while it waits
+ * on the network rather than when it is done (issue 17: `tether ssh host true` is timed to its exit). Loading
+ * node:ffi emits an ExperimentalWarning, which is not ours to print: it is muted for that one call.
+ */
+export function prepareExit(): void {
+  const prepared = process as PreparedProcess;
+  if (prepared[PREPARED_EXIT] !== undefined) return;
+  const emitWarning = process.emitWarning;
+  process.emitWarning = () => {};
+  try {
+    prepared[PREPARED_EXIT] = loadRawExit();
+  } finally {
+    process.emitWarning = emitWarning;
   }
 }
 
@@ -83,7 +107,7 @@ export function exitNow(status: number): never {
   }
   // Loading node:ffi queues an ExperimentalWarning for the next tick; _exit in this tick means it never
   // prints.
-  const rawExit = loadRawExit();
+  const rawExit = (process as PreparedProcess)[PREPARED_EXIT] ?? loadRawExit();
   if (rawExit !== undefined) rawExit(status & 0xff);
   process.exit(status);
 }

@@ -4,6 +4,7 @@
  * is copied with sftp's pipelined transfers. Messages are scp's, prefixed "scp: " by the caller's error().
  */
 import { mkdir, stat } from 'node:fs/promises';
+import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   createReadStream, createWriteStream, downloadTree, fastGet, fastPut, glob, GlobTooManyError, isDirectory, isRegularFile, SftpStatusError,
@@ -193,19 +194,52 @@ async function crossload(from: SftpClient, to: SftpClient, source: string, desti
   let position = 0;
   const progress = options.progressFor(source);
   progress?.start(attrs.size ?? 0, () => position);
+  // do_crossload's messages say which side failed and at which step: the origin is opened first, then the
+  // destination (not created when the origin cannot be read), then reads and writes.
+  let step = `origin open "${source}"`;
   try {
     const reader = createReadStream(from, source);
+    await ready(reader);
+    step = `dest open "${destination}"`;
+    const writer = createWriteStream(to, destination, { mode: target.permissions });
+    await ready(writer).catch((error: unknown) => {
+      reader.destroy();
+      throw error;
+    });
+    reader.once('error', () => (step = `read origin "${source}"`));
+    writer.once('error', () => (step = `write dest "${destination}"`));
     reader.on('data', (chunk: Buffer) => (position += chunk.length));
-    await pipeline(reader, createWriteStream(to, destination, { mode: target.permissions }));
+    await pipeline(reader, writer);
     if (options.preserve) await to.setstat(destination, target);
     return true;
   } catch (error) {
     if (!(error instanceof SftpStatusError)) throw error;
-    options.error(`copy "${source}" to "${destination}": ${error.message}`);
+    options.error(`${step}: ${error.message}`);
     return false;
   } finally {
     progress?.stop();
   }
+}
+
+/**
+ * Resolves once a stream from createReadStream / createWriteStream has its handle (its construct() is done;
+ * an empty write waits for it), or rejects with the open's error.
+ */
+function ready(stream: Readable | Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (stream instanceof Writable) {
+      stream.once('error', reject);
+      stream.write(Buffer.alloc(0), (error) => (error ? reject(error) : (stream.off('error', reject), resolve())));
+      return;
+    }
+    const onReadable = () => settle();
+    const settle = (error?: Error) => {
+      stream.off('readable', onReadable).off('error', settle);
+      if (error) reject(error);
+      else resolve();
+    };
+    stream.once('readable', onReadable).once('error', settle);
+  });
 }
 
 async function crossloadTree(from: SftpClient, to: SftpClient, source: string, destination: string, options: ScpSftpOptions, depth: number): Promise<boolean> {

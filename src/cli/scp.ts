@@ -302,6 +302,15 @@ async function legacyThroughLocal(invocation: ScpInvocation, connections: Transf
   receiving.stderr.pipe(process.stderr, { end: false });
   sending.stdout.pipe(receiving.channel);
   receiving.stdout.pipe(sending.channel);
+  // When one end has gone, what the other still says (the sink's last acknowledgements once the source has
+  // exited) has nowhere to go: pipe() unpipes and pauses that output, and a paused reader holds `exit` back
+  // for ever (client/session.ts). Drop it instead.
+  for (const [from, to] of [[receiving, sending], [sending, receiving]] as const) {
+    to.channel.once('close', () => {
+      from.stdout.unpipe(to.channel);
+      from.stdout.resume();
+    });
+  }
   const [sent, received] = await Promise.all([sending.exit, receiving.exit]);
   return sent.code === 0 && received.code === 0 ? 0 : 1;
 }

@@ -46,7 +46,9 @@ async function ownerNames(context: ShellContext, items: Listed[]): Promise<{ use
 async function print(context: ShellContext, items: Listed[], flags: number, longestExtra: number): Promise<void> {
   if (flags & LS.long) {
     const useOwnLine = (flags & (LS.numeric | LS.siUnits)) !== 0 || context.sftp.supports(SFTP_EXTENSION.USERS_GROUPS_BY_ID, '1');
-    const names = useOwnLine && !(flags & LS.numeric) ? await ownerNames(context, items) : { user: () => undefined, group: () => undefined };
+    // OpenSSH 9.2's sftp names owners from users-groups-by-id@openssh.com even with -n (ruser_name in
+    // do_ls_dir and do_globbed_ls): -n shows numbers only against a server without the extension.
+    const names = useOwnLine ? await ownerNames(context, items) : { user: () => undefined, group: () => undefined };
     for (const item of items) {
       if (context.signal?.aborted) return;
       if (!useOwnLine && item.longname !== undefined) context.print(`${item.longname}\n`);

@@ -24,7 +24,6 @@ export interface TransferFlags {
 function reportTransferError(context: ShellContext, error: unknown): void {
   if (!(error instanceof TransferError)) throw error;
   if (error instanceof TransferInterruptedError || error.message === '') return;
-  if (context.quiet && error.message.startsWith('stat remote:')) return;
   context.error(error.message);
 }
 

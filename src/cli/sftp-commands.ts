@@ -170,7 +170,9 @@ export class SftpShell {
           return 0;
         } catch (error) {
           if (!(error instanceof SftpStatusError)) throw error;
-          context.error(error.message.startsWith('Server does not') ? error.message : `remote statvfs: ${error.message}`);
+          // do_df asks do_statvfs to be quiet: a refused statvfs only fails the command ("remote statvfs" is
+          // a debug line); a server without the extension is still reported.
+          if (error.message.startsWith('Server does not')) context.error(error.message);
           return -1;
         }
       }

@@ -5,8 +5,10 @@
  * unset), with our stdin, stdout and stderr, and waited for before the session goes on. Its exit status does
  * not matter to ssh.
  */
-import { spawn } from 'node:child_process';
 import { defaultClientTokens, expandString, type ResolvedSshConfig } from '../config/ssh/index.ts';
+
+/** node:child_process loads when a command is run, not with every `tether ssh` (issue 17: start-up time). */
+const childProcess = () => process.getBuiltinModule('node:child_process');
 
 export interface LocalCommandContext {
   log: (level: number, message: string) => void;
@@ -27,7 +29,7 @@ export function runLocalCommand(config: ResolvedSshConfig, context: LocalCommand
   const shell = process.env.SHELL || '/bin/sh';
   context.debug?.(`Executing ${shell} -c "${command}"`);
   return new Promise((resolve) => {
-    const child = spawn(shell, ['-c', command], { stdio: 'inherit' });
+    const child = childProcess().spawn(shell, ['-c', command], { stdio: 'inherit' });
     child.once('error', (error) => {
       context.log(2, `Couldn't execute ${shell} -c "${command}": ${error.message}`);
       resolve(1);

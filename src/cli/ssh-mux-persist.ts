@@ -7,9 +7,11 @@
  *
  * ask/autoask confirm each mux request through SSH_ASKPASS, as readpass.c ask_permission does.
  */
-import { spawnSync } from 'node:child_process';
 import { inheritedReadyFd, signalReady, startDetachedCopy } from './detach.ts';
 import type { ClientSettings } from './ssh-settings.ts';
+
+/** node:child_process loads when a command is run, not with every `tether ssh` (issue 17: start-up time). */
+const childProcess = () => process.getBuiltinModule('node:child_process');
 
 /** Set in the background copy's environment: the fd of its readiness pipe. */
 const PERSIST_FD_VARIABLE = 'TETHER_SSH_CONTROL_PERSIST_FD';
@@ -64,7 +66,7 @@ export async function askPermission(question: string): Promise<boolean> {
   const display = Boolean(process.env.DISPLAY);
   if (require === 'never' || (!display && require !== 'force')) return false;
   const program = process.env.SSH_ASKPASS || DEFAULT_ASKPASS;
-  const result = spawnSync(program, [question], {
+  const result = childProcess().spawnSync(program, [question], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, SSH_ASKPASS_PROMPT: 'confirm' },

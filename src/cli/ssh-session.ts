@@ -16,7 +16,7 @@ import { EscapeFilter } from './escape-filter.ts';
 import { createStdoutSink } from './stdout-writer.ts';
 import type { ClientSettings } from './ssh-settings.ts';
 import type { ActiveForwarding } from './ssh-forwarding.ts';
-import { holdSession } from '../client/open-persistent-session.ts';
+import { holdOrStart } from '../client/open-persistent-session.ts';
 import { reconnectPolicy, runHeldSession, sessionDropMessage, type ResumeSettings } from './ssh-resume.ts';
 
 export interface SessionOptions {
@@ -35,6 +35,8 @@ export interface SessionOptions {
   host: string;
   /** Ask the server for agent forwarding in this session (-A). */
   forwardAgent?: boolean;
+  /** The local agent's socket the forwarded agent channels go to: a held session asks again on each resume. */
+  agentSocket?: string;
   /** X11 forwarding to request in this session (-X/-Y), set up by startX11Forwarding. */
   x11?: X11Forwarding;
   /** IPQoS: the type of service for an interactive session (a PTY or X11) and for any other. */
@@ -61,7 +63,7 @@ export async function sessionForwards(
   settings: ClientSettings,
   log: (level: number, message: string) => void,
   debug: ((message: string) => void) | undefined,
-): Promise<Pick<SessionOptions, 'forwardAgent' | 'x11'>> {
+): Promise<Pick<SessionOptions, 'forwardAgent' | 'agentSocket' | 'x11'>> {
   const config = settings.resolved;
   const agentSocket = forwardAgentSocketPath(config.forwardAgent);
   if (agentSocket) acceptForwardedAgent(client, agentSocket);
@@ -76,7 +78,7 @@ export async function sessionForwards(
       debug,
     })
     : undefined;
-  return { forwardAgent: agentSocket !== undefined, x11 };
+  return { forwardAgent: agentSocket !== undefined, agentSocket, x11 };
 }
 
 /**
@@ -124,6 +126,16 @@ function stopOutput(session: Session): void {
   session.channel.resume();
 }
 
+/** A held session's SSH_AUTH_SOCK leads to the agent of the connection it runs on: -A is asked again on each. */
+function agentOnResume(options: SessionOptions): ((client: SshClient, session: Session) => void) | undefined {
+  const socket = options.agentSocket;
+  if (!options.forwardAgent || socket === undefined) return undefined;
+  return (client, session) => {
+    acceptForwardedAgent(client, socket);
+    requestAgentForwarding(session);
+  };
+}
+
 export async function runInteractiveSession(client: SshClient, options: SessionOptions): Promise<number> {
   if (options.noCommand) {
     // -N: no session, the connection stays up for forwardings until it closes.
@@ -149,12 +161,15 @@ export async function runInteractiveSession(client: SshClient, options: SessionO
   }
   // Persistent sessions: a Tether server holds the session (subsystems never); any other keeps the plain path.
   const resume = options.resume;
+  let started = false;
   if (resume && !options.subsystem && (resume.enabled || resume.name !== undefined)) {
-    const held = await holdSession(client, session, {
+    // hold@ and exec / shell in one round trip; unheld, the command is already running as an ordinary session.
+    const held = await holdOrStart(client, session, {
       name: resume.name ?? '',
       command: options.command,
       connect: resume.reconnect,
       reconnect: reconnectPolicy(resume),
+      prepareResume: agentOnResume(options),
     });
     if (held) {
       if (options.defaultKeepalive) client.startKeepalive(DEFAULT_HELD_KEEPALIVE.interval, DEFAULT_HELD_KEEPALIVE.countMax, options.host);
@@ -169,10 +184,13 @@ export async function runInteractiveSession(client: SshClient, options: SessionO
         onResumed: options.onResumed,
       });
     }
+    started = true;
   }
-  if (options.subsystem && options.command) await session.subsystem(options.command);
-  else if (options.command) await session.exec(options.command);
-  else await session.shell();
+  if (!started) {
+    if (options.subsystem && options.command) await session.subsystem(options.command);
+    else if (options.command) await session.exec(options.command);
+    else await session.shell();
+  }
 
   const restoreTerminal = tty ? enterRawMode() : () => {};
   const onResize = () => session.windowChange({ columns: process.stdout.columns ?? 80, rows: process.stdout.rows ?? 24 });

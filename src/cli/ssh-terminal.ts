@@ -2,14 +2,16 @@
  * Terminal handling for `tether ssh`: questions and secrets on /dev/tty (never on stdin, which belongs to
  * the remote command), SSH_ASKPASS when there is no terminal, and raw mode with guaranteed restoration.
  */
-import { spawnSync } from 'node:child_process';
 import { askTerminal } from './prompt.ts';
+
+/** node:child_process loads when a command is run, not with every `tether ssh` (issue 17: start-up time). */
+const childProcess = () => process.getBuiltinModule('node:child_process');
 
 /** SSH_ASKPASS, as ssh uses it when there is no terminal (or SSH_ASKPASS_REQUIRE=force). */
 function askpass(prompt: string): string | undefined {
   const program = process.env.SSH_ASKPASS;
   if (!program) return undefined;
-  const result = spawnSync(program, [prompt], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 });
+  const result = childProcess().spawnSync(program, [prompt], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000 });
   if (result.status !== 0) return undefined;
   return result.stdout.replace(/\r?\n$/, '');
 }

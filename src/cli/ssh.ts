@@ -4,6 +4,7 @@
  * runs with OpenSSH's messages and exit statuses (the remote status, or 255 on any error of our own).
  */
 import { GetoptError } from './getopt.ts';
+import { prepareExit } from './exit.ts';
 import { EarlyExit, parseSshArguments, USAGE, type SshInvocation } from './ssh-arguments.ts';
 import { LOG, LogFileError, openSshLog, terminalSafe, type SshLog } from './ssh-log.ts';
 import { runLocalCommand } from './ssh-local-command.ts';
@@ -75,6 +76,8 @@ export async function sshMain(argv: string[]): Promise<number> {
   if (background?.role === 'parent') return background.status;
 
   let client: SshClient;
+  // _exit is loaded once connect() waits on the network, off the path a short command is timed on (exit.ts).
+  setImmediate(prepareExit);
   try {
     client = await connect({
       ...buildConnectOptions(settings, log, debug),

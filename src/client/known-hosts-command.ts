@@ -5,7 +5,6 @@
  * ${VAR}s expanded (the connection's tokens plus %H %I %f %K %t), and the program runs directly, without a
  * shell, stdin from /dev/null and stderr inherited. A non-zero exit is fatal ("KnownHostsCommand failed").
  */
-import { spawn } from 'node:child_process';
 import { isAbsolute } from 'node:path';
 import { splitArguments } from '../config/ssh/lexer.ts';
 import { expandString } from '../config/ssh/index.ts';
@@ -13,6 +12,9 @@ import type { TokenTable } from '../config/ssh/expand.ts';
 import { parseKnownHosts, type KnownHostsEntry } from '../keys/known-hosts.ts';
 import { fingerprint, type FingerprintHash } from '../keys/fingerprint.ts';
 import type { PublicKey } from '../keys/types.ts';
+
+/** node:child_process loads when a command is run, not with every `tether ssh` (issue 17: start-up time). */
+const childProcess = () => process.getBuiltinModule('node:child_process');
 
 /** Why the command was run: checking the name, checking the address (CheckHostIP), or ordering algorithms. */
 export type KnownHostsInvocation = 'HOSTNAME' | 'ADDRESS' | 'ORDER';
@@ -84,7 +86,7 @@ function capture(
   program: string, args: string[], env: NodeJS.ProcessEnv, tag: string, error: (message: string) => void,
 ): Promise<{ status: number; stdout: string } | undefined> {
   return new Promise((resolve) => {
-    const child = spawn(program, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = childProcess().spawn(program, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
     const chunks: Buffer[] = [];
     let size = 0;
     const timer = setTimeout(() => child.pid !== undefined && process.kill(child.pid, 'SIGKILL'), TIMEOUT_MS);

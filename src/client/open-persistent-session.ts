@@ -22,8 +22,26 @@ export async function holdSession(client: SshClient, session: Session, options: 
 }
 
 /**
+ * holdSession() in one round trip, for a caller that runs the command either way (the CLI, as ssh pipelines
+ * its session requests): hold@ and the shell / exec go out together. Resolves undefined when the session is
+ * not held — the server refused hold@ (any server without the extension), or accepted it and could not hold
+ * it (§3) — and `command` then runs on `session` as an ordinary session whose output is all still to be read
+ * there. Rejects with RequestRefusedError when the shell / exec was refused.
+ */
+export async function holdOrStart(client: SshClient, session: Session, options: PersistentSessionOptions & HoldOptions): Promise<PersistentSession | undefined> {
+  const persistent = new PersistentSession(client, session, options);
+  if (!(await persistent.holdAndStart(options.name ?? '', options.command))) {
+    persistent.removeAllListeners();
+    return undefined;
+  }
+  return persistent;
+}
+
+/**
  * The library's entry: connects with `options.connect`, opens a session that the server holds, and keeps it
- * across drops. Rejects with HoldRefusedError when the server does not hold sessions.
+ * across drops. Rejects with HoldRefusedError when the server does not hold sessions; the hold is asked for
+ * before the command is sent, so a server without the extension never runs it. One that accepts the hold and
+ * then cannot honour it (§3) runs it unheld: `held` is false, and a drop ends it.
  */
 export async function openPersistentSession(options: OpenPersistentSessionOptions): Promise<PersistentSession> {
   const client = await options.connect(undefined);

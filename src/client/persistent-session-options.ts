@@ -4,7 +4,7 @@
  */
 import type { ResumeAuth } from '../auth/client-auth.ts';
 import type { SshClient } from './client.ts';
-import type { PtyOptions } from './session.ts';
+import type { PtyOptions, Session } from './session.ts';
 
 /** The server will not hold the session (it answered "hold@" with CHANNEL_FAILURE, §2). */
 export class HoldRefusedError extends Error {
@@ -16,10 +16,13 @@ export class SessionDetachedError extends Error {
   override readonly name = 'SessionDetachedError';
 }
 
-/** The session could not be resumed: it is gone on the server, the time ran out, or connecting cannot succeed. */
+/**
+ * The session could not be resumed: it is gone on the server, the time ran out, connecting cannot succeed,
+ * resuming is off, or the server never held it (it accepted hold@ and then could not, PROTOCOL.sessions §3).
+ */
 export class SessionResumeError extends Error {
   override readonly name = 'SessionResumeError';
-  readonly reason: 'gone' | 'timeout' | 'fatal' | 'disabled';
+  readonly reason: 'gone' | 'timeout' | 'fatal' | 'disabled' | 'not-held';
   constructor(message: string, reason: SessionResumeError['reason'], cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
     this.reason = reason;
@@ -45,6 +48,12 @@ export interface PersistentSessionOptions {
    */
   connect: (resume: ResumeAuth | undefined) => Promise<SshClient>;
   reconnect?: ReconnectPolicy;
+  /**
+   * Called on each resume's channel before "resume@" is sent, for what the new connection must ask again: agent
+   * forwarding (auth-agent-req@openssh.com and the handler for the agent channels the server opens), so that
+   * the session's SSH_AUTH_SOCK reaches the agent over the connection it now runs on (PROTOCOL.sessions §9).
+   */
+  prepareResume?: (client: SshClient, session: Session) => void;
   /** Input kept until the server acknowledges it; reading from the writer pauses when full. Default 4 MiB. */
   inputBufferBytes?: number;
 }

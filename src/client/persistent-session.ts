@@ -99,29 +99,80 @@ export class PersistentSession extends EventEmitter<PersistentSessionEvents> {
     return this.output.received;
   }
 
+  /** Whether the server holds the session: it sent "session@" (§3). False for one it accepted but could not hold. */
+  get held(): boolean {
+    return this.info !== undefined;
+  }
+
   /** §2: asks the server to hold the session. Resolves false when it will not (nothing else was changed). */
   async requestHold(name: string): Promise<boolean> {
     const held = await this.link.session.channel.request(HOLD_REQUEST, encodeHold(name));
-    if (!held) {
-      clearInterval(this.ackTimer);
-      releaseLink(this.link);
-    }
+    if (!held) this.abandon();
     return held;
   }
 
-  /** Starts the program (or attaches to the named session) once the hold was accepted. */
+  /**
+   * Starts the program (or attaches to the named session) once the hold was accepted. A server that accepted
+   * it and then could not hold it answers without "session@" (§3): the session goes on unheld here (`held`
+   * false), its output passed through, and a drop ends it (SessionResumeError 'not-held').
+   */
   async start(command: string | undefined): Promise<void> {
     const link = this.link;
-    this.listen(link);
     try {
-      if (command !== undefined) await link.session.exec(command);
-      else await link.session.shell();
-      if (!this.info) throw new ProtocolError('server held the session without sending session@tether-ssh.org');
+      await this.startRequest(command);
     } catch (error) {
       this.finish({ error: error as Error });
       throw error;
     }
+    if (!this.info) this.listen(link);
     this.goLive(link);
+  }
+
+  /**
+   * hold@ and the shell / exec request sent together, as ssh pipelines its session requests (RFC 4254 §5.4:
+   * replies come in order; PROTOCOL.sessions §2). True when the session is held. False when it is not — the
+   * server refused hold@, or accepted it and sent no "session@" before the start's reply (§3) — and then this
+   * object has let go of the channel, whose program runs as an ordinary session, its output still unread in
+   * the channel for the caller. Rejects with RequestRefusedError when the shell / exec was refused.
+   */
+  async holdAndStart(name: string, command: string | undefined): Promise<boolean> {
+    const link = this.link;
+    const holding = link.session.channel.request(HOLD_REQUEST, encodeHold(name));
+    const starting = this.startRequest(command);
+    starting.catch(() => {});
+    // Nothing of the program precedes the hold's reply: the server answers it before it reads the start.
+    if (!(await holding)) {
+      this.abandon();
+      await starting;
+      return false;
+    }
+    try {
+      await starting;
+    } catch (error) {
+      this.finish({ error: error as Error });
+      throw error;
+    }
+    if (!this.info) {
+      this.abandon();
+      return false;
+    }
+    this.goLive(link);
+    return true;
+  }
+
+  /** Sends exec or shell now (Session's methods send before their first await) and resolves on the reply. */
+  private startRequest(command: string | undefined): Promise<void> {
+    const session = this.link.session;
+    return command !== undefined ? session.exec(command) : session.shell();
+  }
+
+  /** The session is not held: this object lets go of the channel, which stays as it was, for an ordinary session. */
+  private abandon(): void {
+    this.done = true;
+    this.ended.abort();
+    clearInterval(this.ackTimer);
+    releaseLink(this.link);
+    this.input.close();
   }
 
   /** RFC 4254 §6.7, remembered so a size changed while disconnected is sent after the resume (§4). */
@@ -172,11 +223,23 @@ export class PersistentSession extends EventEmitter<PersistentSessionEvents> {
     if (this.info && info.id !== this.info.id) throw new ProtocolError('session@tether-ssh.org names another session');
     const first = this.info === undefined;
     this.info = info;
+    if (!link.listening) {
+      // What the channel has before "session@" is a reattach's redraw (§5), not counted: it is passed on as it is.
+      this.takeBuffered(link);
+      this.listen(link);
+    }
     const offsets = { output: info.outputOffset, error: info.errorOffset };
     if (first) this.output.start(offsets);
     else link.lost = this.output.resync(offsets);
     link.sent = this.input.sync(info.inputOffset, first);
     link.counting = true;
+  }
+
+  /** Hands on the output the channel holds so far, through receive() (counted or not, as the link now is). */
+  private takeBuffered(link: SessionLink): void {
+    for (const [source, stream] of [[link.session.channel, 'output'], [link.session.channel.stderr, 'error']] as const) {
+      for (let chunk: Buffer | null; (chunk = source.read() as Buffer | null) !== null;) this.receive(link, stream, chunk);
+    }
   }
 
   private receive(link: SessionLink, stream: OutputStream, chunk: Buffer): void {
@@ -228,6 +291,8 @@ export class PersistentSession extends EventEmitter<PersistentSessionEvents> {
     if (this.info?.inputClosed) return;
     const { sent, eof } = this.input.sendTo(link.session.channel, link.sent);
     link.sent = sent;
+    // Unheld, nothing is acknowledged or sent again: what the channel has taken is done with.
+    if (!this.info) this.input.acknowledged(sent);
     if (eof) {
       link.eofSent = true;
       link.session.channel.end();
@@ -246,14 +311,17 @@ export class PersistentSession extends EventEmitter<PersistentSessionEvents> {
     if (link !== this.link || this.done) return;
     // Output the reader has not taken yet is ours (it is counted): take it all before counting for a resume.
     releaseLink(link);
-    for (const [source, stream] of [[link.session.channel, 'output'], [link.session.channel.stderr, 'error']] as const) {
-      for (let chunk: Buffer | null; (chunk = source.read() as Buffer | null) !== null;) this.receive(link, stream, chunk);
-    }
+    this.takeBuffered(link);
     link.live = false;
     const dropped = link.client.transport.isClosed;
     if (this.closing) return this.finish({ status: {} });
     if (this.detachedReason !== undefined) return this.finish({ error: new SessionDetachedError(this.detachedReason) });
     if (!dropped) return this.finish({ status: link.session.channel.exitStatus ?? {} });
+    if (!this.info) {
+      const cause = link.client.closed.then((error) => error ?? new Error('connection closed'));
+      void cause.then((error) => this.finish({ error: new SessionResumeError('the server did not hold the session', 'not-held', error) }));
+      return;
+    }
     void link.client.closed.then((error) => this.reconnect(error ?? new Error('connection closed')));
   }
 
@@ -286,6 +354,7 @@ export class PersistentSession extends EventEmitter<PersistentSessionEvents> {
     }
     try {
       const session = await client.session();
+      this.options.prepareResume?.(client, session);
       const link = openLink(client, session, true, (from, request, reply) => this.onRequest(from, request, reply));
       this.listen(link);
       this.link = link;

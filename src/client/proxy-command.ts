@@ -4,12 +4,15 @@
  * left on ours.
  * The command is stopped by PID with SIGHUP, as ssh does, when the stream is destroyed or we exit.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, open, openSync, rmSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
+
+/** node:child_process loads when a command is run, not with every `tether ssh` (issue 17: start-up time). */
+const childProcess = () => process.getBuiltinModule('node:child_process');
 
 /** The proxy command could not be started. */
 export class ProxyCommandError extends Error {
@@ -33,12 +36,12 @@ export class ProxyCommandStream extends Duplex {
     const dir = mkdtempSync(join(tmpdir(), 'tether-proxy-'));
     const input = join(dir, 'in');
     const output = join(dir, 'out');
-    const made = spawnSync('mkfifo', ['-m', '600', input, output], { stdio: 'ignore' });
+    const made = childProcess().spawnSync('mkfifo', ['-m', '600', input, output], { stdio: 'ignore' });
     if (made.status !== 0) {
       rmSync(dir, { recursive: true, force: true });
       throw new ProxyCommandError('proxy command failed: cannot create pipes (mkfifo)');
     }
-    this.child = spawn(shell, ['-c', `exec <'${input}' >'${output}'; exec ${command}`], {
+    this.child = childProcess().spawn(shell, ['-c', `exec <'${input}' >'${output}'; exec ${command}`], {
       stdio: ['ignore', 'ignore', 'inherit'],
       env: options.env ?? process.env,
     });

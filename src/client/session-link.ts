@@ -14,6 +14,8 @@ export interface SessionLink {
   counting: boolean;
   /** A resume channel: nothing before its "session@" belongs to the session's output. */
   resuming: boolean;
+  /** Output and close listeners are on the channel (listenToLink); until then its data waits in the channel. */
+  listening: boolean;
   live: boolean;
   /** The channel has closed (it is handled once the channel is live). */
   closed: boolean;
@@ -36,7 +38,7 @@ export function openLink(
   onRequest: (link: SessionLink, request: ChannelRequest, reply: (ok: boolean) => void) => void,
 ): SessionLink {
   const link: SessionLink = {
-    client, session, counting: false, resuming, live: false, closed: false, sent: 0, eofSent: false, lost: { output: 0, error: 0 }, cleanup: [],
+    client, session, counting: false, resuming, listening: false, live: false, closed: false, sent: 0, eofSent: false, lost: { output: 0, error: 0 }, cleanup: [],
   };
   const listener = (request: ChannelRequest, reply: (ok: boolean) => void) => onRequest(link, request, reply);
   session.channel.on('request', listener);
@@ -44,19 +46,26 @@ export function openLink(
   return link;
 }
 
-/** Output and close listeners, attached before the program starts so that what precedes "session@" is told apart. */
+/**
+ * Output and close listeners. A held session attaches them when "session@" arrives (or, on a resume channel,
+ * before anything is asked), so that what precedes "session@" is told apart; until then the channel keeps its
+ * data, which a session the server did not hold after all hands to an ordinary reader untouched.
+ */
 export function listenToLink(
   link: SessionLink,
   onData: (link: SessionLink, stream: OutputStream, chunk: Buffer) => void,
   onClosed: (link: SessionLink) => void,
 ): void {
   const channel = link.session.channel;
+  link.listening = true;
   const onOutput = (chunk: Buffer) => onData(link, 'output', chunk);
   const onError = (chunk: Buffer) => onData(link, 'error', chunk);
   const onClose = () => onClosed(link);
   channel.on('data', onOutput);
   channel.stderr.on('data', onError);
   channel.once('channel-closed', onClose);
+  // A close that came before the listener (the session was short) is handled as if it came now.
+  if (channel.fullyClosed) link.closed = true;
   link.cleanup.push(() => {
     channel.off('data', onOutput);
     channel.stderr.off('data', onError);

@@ -1,10 +1,12 @@
+
+/** node:child_process loads when a command is run, not with every `tether ssh` (issue 17: start-up time). */
+const childProcess = () => process.getBuiltinModule('node:child_process');
 /**
  * The local terminal's settings as a pty-req's terminal modes (RFC 4254 §8), as ssh sends them
  * (ttymodes.c ssh_tty_make_modes: tcgetattr of stdin, speeds first, then every control character and flag
  * of ttymodes.h). Node has no tcgetattr, so stty(1) reads the terminal and its `stty -a` report is parsed;
  * when stdin is not a terminal or stty fails, the caller falls back to conventional defaults.
  */
-import { spawnSync } from 'node:child_process';
 
 type Modes = Array<[opcode: number, value: number]>;
 
@@ -99,7 +101,7 @@ export function parseSttyReport(report: string): Modes {
  */
 export function localTerminalModes(fd = 0, isTerminal: boolean = fd === 0 ? process.stdin.isTTY === true : true): Modes | undefined {
   if (!isTerminal) return undefined;
-  const result = spawnSync('stty', ['-a'], { stdio: [fd, 'pipe', 'ignore'], encoding: 'utf8', timeout: 3000 });
+  const result = childProcess().spawnSync('stty', ['-a'], { stdio: [fd, 'pipe', 'ignore'], encoding: 'utf8', timeout: 3000 });
   if (result.status !== 0 || typeof result.stdout !== 'string') return undefined;
   const modes = parseSttyReport(result.stdout);
   return modes.length > 0 ? modes : undefined;

@@ -13,7 +13,6 @@
  * ForwardX11Timeout, new x11 channels are refused once it has passed.
  */
 import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import type { IncomingChannelOpen } from '../connection/connection.ts';
 import type { Channel } from '../connection/channel.ts';

@@ -7,9 +7,11 @@
  * (RFC 4253 §6.2: "the compression context MUST be continued"). Compression is applied before sealing and
  * undone after opening, both synchronously.
  */
-import { constants, createDeflate, createInflate } from 'node:zlib';
 import type { Deflate, Inflate } from 'node:zlib';
 import { DecodeError } from '../wire/errors.ts';
+
+/** node:zlib loads once compression is negotiated (off by default), not with every connection (issue 17: start-up time). */
+const zlib = () => process.getBuiltinModule('node:zlib');
 
 export interface Compressor {
   /** Deflates one payload and flushes it (Z_PARTIAL_FLUSH), continuing the stream. */
@@ -40,6 +42,7 @@ const COMPRESSION_LEVEL = 6;
 export function createCompressor(name: string): Compressor | null {
   if (name === 'none') return null;
   requireZlibName(name);
+  const { createDeflate, constants } = zlib();
   const stream = new SyncZlibStream(createDeflate({ level: COMPRESSION_LEVEL }), 'compression');
   return {
     compress: (payload) => stream.process(payload, constants.Z_PARTIAL_FLUSH, Number.POSITIVE_INFINITY),
@@ -50,6 +53,7 @@ export function createCompressor(name: string): Compressor | null {
 export function createDecompressor(name: string): Decompressor | null {
   if (name === 'none') return null;
   requireZlibName(name);
+  const { createInflate, constants } = zlib();
   const stream = new SyncZlibStream(createInflate(), 'decompression');
   return {
     decompress: (payload) => stream.process(payload, constants.Z_SYNC_FLUSH, MAX_DECOMPRESSED_PAYLOAD),

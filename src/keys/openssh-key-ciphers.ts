@@ -4,7 +4,8 @@
  * For the AES-GCM variant the 16-byte tag follows the encrypted section, outside its length field.
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import bcryptPbkdf from 'bcrypt-pbkdf';
+import { createRequire } from 'node:module';
+import type bcryptPbkdfModule from 'bcrypt-pbkdf';
 import { KeyFormatError, WrongPassphraseError } from './types.ts';
 
 export interface KeyFileCipher {
@@ -39,13 +40,25 @@ export function keyFileCipher(name: string): KeyFileCipher {
   return cipher;
 }
 
+let bcryptPbkdf: typeof bcryptPbkdfModule | undefined;
+
+/**
+ * bcrypt-pbkdf (and the tweetnacl it needs) loads only for an encrypted key: a static import would start
+ * Node's CommonJS loader and read both packages on every `tether ssh`, for keys that are mostly unencrypted
+ * (issue 17: start-up is most of a short command's time).
+ */
+function loadBcryptPbkdf(): typeof bcryptPbkdfModule {
+  bcryptPbkdf ??= createRequire(import.meta.url)('bcrypt-pbkdf') as typeof bcryptPbkdfModule;
+  return bcryptPbkdf;
+}
+
 /** bcrypt_pbkdf(passphrase, salt, rounds) → key || iv. */
 export function deriveKeyAndIv(cipher: KeyFileCipher, passphrase: Buffer, salt: Buffer, rounds: number): {
   key: Buffer;
   iv: Buffer;
 } {
   const out = Buffer.alloc(cipher.keyLength + cipher.ivLength);
-  if (bcryptPbkdf.pbkdf(passphrase, passphrase.length, salt, salt.length, out, out.length, rounds) !== 0) {
+  if (loadBcryptPbkdf().pbkdf(passphrase, passphrase.length, salt, salt.length, out, out.length, rounds) !== 0) {
     throw new KeyFormatError('invalid format: bad KDF parameters');
   }
   return { key: out.subarray(0, cipher.keyLength), iv: out.subarray(cipher.keyLength) };

@@ -22,7 +22,7 @@ export interface StoredCredentials {
 const NAME_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 /** mkstemp's ten random characters, as krb5_cc_new_unique's template "krb5cc_<uid>_XXXXXXXXXX". */
-function randomSuffix(): string {
+export function randomSuffix(): string {
   let suffix = '';
   for (let i = 0; i < 10; i++) suffix += NAME_ALPHABET[randomInt(NAME_ALPHABET.length)];
   return suffix;

@@ -7,7 +7,7 @@
  * "deny-all" refuses every source (not exempt) until entries expire. Addresses matching
  * PerSourcePenaltyExemptList are never penalised.
  */
-import type { PerSourcePenalties } from '../config/sshd/settings.ts';
+import type { PerSourcePenalties } from '../config/sshd/per-source-penalties.ts';
 import { addrMatchList } from '../match/addresses.ts';
 import { DisconnectError, DecodeError, ProtocolError } from '../wire/errors.ts';
 import type { ServerLogger } from './logger.ts';

@@ -16,7 +16,8 @@ import {
 } from '../connection/persistent-session-requests.ts';
 import type { EffectiveSshdSettings } from '../config/sshd/index.ts';
 import type { SessionRestrictions } from '../auth/server-auth.ts';
-import type { CreateHeldSession, HeldAttachment, HeldSessionSummary, SessionHolder } from '../sessions/holder-api.ts';
+import type { CreateHeldSession, HeldAttachment, HeldSessionFiles, HeldSessionSummary, SessionHolder } from '../sessions/holder-api.ts';
+import { HeldSessionCredentials, type ConnectionCredentials } from './held-session-files.ts';
 import type { SessionKind } from './session-environment.ts';
 import type { ServerLogger } from './logger.ts';
 import { sanitizeForLog } from './logger.ts';
@@ -39,6 +40,10 @@ export interface PersistenceContext {
   from: string;
   /** True once the connection itself is gone (its transport closed), as opposed to this channel alone. */
   connectionGone(): boolean;
+  /** The connection's Kerberos ccache and forwarded agent, which held sessions get stand-ins for (§9). */
+  credentials?: ConnectionCredentials;
+  /** The server runs as root and sessions as their users. */
+  switchUser?: boolean;
 }
 
 /** A login whose key options restrict it gets no resume token: a token logs in without those options. */
@@ -66,10 +71,14 @@ export class PersistentSession {
   private ackedInput = 0;
   private pendingInput = 0;
   private ackTimer: NodeJS.Timeout | undefined;
+  /** The session's own ccache and agent socket, led to this connection while it is attached (§9). */
+  private readonly files: HeldSessionCredentials | undefined;
 
   constructor(channel: Channel, context: PersistenceContext) {
     this.channel = channel;
     this.context = context;
+    const { account, credentials, switchUser, log } = context;
+    this.files = credentials && new HeldSessionCredentials(credentials, { uid: account.uid, gid: account.gid, switchUser: switchUser ?? false }, log);
   }
 
   /** The client takes part in the extension (it sent hold@ or resume@): it gets session@, ack@ and detached@. */
@@ -122,16 +131,25 @@ export class PersistentSession {
     return list?.find((summary) => summary.name === this.holdName && !summary.exited);
   }
 
-  /** A new held session; undefined (logged) when the holder cannot take it, so the caller runs it unheld. */
-  create(request: Omit<CreateHeldSession, 'name' | 'logSize' | 'idleTimeoutSeconds'>): Promise<HeldAttachment | undefined> {
+  /**
+   * A new held session; undefined (logged) when the holder cannot take it, so the caller runs it unheld. The
+   * program's environment names the session's own ccache and agent socket instead of the connection's (§9).
+   */
+  async create(request: Omit<CreateHeldSession, 'name' | 'logSize' | 'idleTimeoutSeconds' | 'files'>): Promise<HeldAttachment | undefined> {
     const { settings } = this.context;
+    const env = { ...request.program.env };
+    const files: HeldSessionFiles = this.files?.prepare(env) ?? {};
     const full: CreateHeldSession = {
       ...request,
+      program: { ...request.program, env },
       name: this.holdName || undefined,
       logSize: settings.persistentSessionLogSize,
       idleTimeoutSeconds: settings.persistentSessionTimeout,
+      ...(Object.keys(files).length > 0 ? { files } : {}),
     };
-    return this.withHolder('create', (holder) => holder.create(full));
+    const attachment = await this.withHolder('create', (holder) => holder.create(full));
+    if (!attachment) this.files?.discard(files);
+    return attachment;
   }
 
   /** §5: the session by name, redrawn; undefined when the user has none by that name. */
@@ -164,6 +182,7 @@ export class PersistentSession {
   begin(attachment: HeldAttachment): void {
     this.attachment = attachment;
     const channel = this.channel;
+    if (attachment.reattached) this.files?.attach(attachment.summary.files);
     if (attachment.redraw.length > 0) channel.write(attachment.redraw);
     if (this.participating) {
       const info = {
@@ -183,6 +202,7 @@ export class PersistentSession {
     const { account, log } = this.context;
     log.verbose(`${attachment.reattached ? 'Reattached' : 'Holding'} session ${sanitizeForLog(attachment.summary.name, 64)} for ${sanitizeForLog(account.name)} from ${this.context.from}`);
     void attachment.ended.then((end) => {
+      this.files?.release();
       if (end.kind === 'exited') return;
       this.over = true;
       this.stopAcks();
@@ -236,6 +256,7 @@ export class PersistentSession {
    */
   channelClosed(): void {
     this.stopAcks();
+    this.files?.release();
     const attachment = this.attachment;
     if (!attachment || this.over) return;
     this.over = true;
@@ -246,6 +267,7 @@ export class PersistentSession {
   /** The connection ended (however): the session stays held. */
   connectionEnded(): void {
     this.stopAcks();
+    this.files?.release();
     if (!this.attachment || this.over) return;
     this.over = true;
     this.attachment.detach();

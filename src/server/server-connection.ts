@@ -32,6 +32,8 @@ import type { PreauthEnd } from './penalties.ts';
 import type { SystemPaths } from './system-paths.ts';
 import type { SessionHolders } from './session-holders.ts';
 import { storeDelegatedCredentials, type StoredCredentials } from './gssapi-credentials.ts';
+import { ForwardedAgentSocket, forwardedAgentSocket } from './agent-forwarding.ts';
+import type { ConnectionCredentials } from './held-session-files.ts';
 
 /** What every connection of one server shares. */
 export interface ServerRuntime {
@@ -349,6 +351,17 @@ export class ServerConnection extends EventEmitter implements ContainedConnectio
     return new ConnectionResources(shared, user, caps, this.runtime.logger, who, () => connection.noteRefusal());
   }
 
+  /** What a held session on this connection takes its ccache and agent from (held-session-files.ts). */
+  private heldSessionCredentials(): ConnectionCredentials | undefined {
+    const context = this.handlerContext;
+    if (!context) return undefined;
+    return {
+      ccache: () => this.gssapiCredentials,
+      agent: () => forwardedAgentSocket(context.connection),
+      newAgentListener: () => new ForwardedAgentSocket(context),
+    };
+  }
+
   private openSession(request: IncomingChannelOpen, context: SessionContext): void {
     const { logger, startProcess } = this.runtime;
     if (this.noMoreSessions) {
@@ -376,6 +389,8 @@ export class ServerConnection extends EventEmitter implements ContainedConnectio
           log: logger,
           from: this.from,
           connectionGone: () => this.transport.isClosed,
+          credentials: this.heldSessionCredentials(),
+          switchUser: this.runtime.switchUser,
         }
       : undefined;
     const session = new SessionChannel(channel, context, logger, startProcess, extensions, persistence);

@@ -6,6 +6,18 @@
  */
 import type { SessionProcess, SessionProgram } from './session-process.ts';
 
+/**
+ * Files of a held session that stand in for a connection's (docs/PROTOCOL.sessions §9): the server makes them
+ * and points them at whichever connection is attached; the holder removes them when the session ends. Each is
+ * a path directly in /tmp.
+ */
+export interface HeldSessionFiles {
+  /** The session's Kerberos credential cache, KRB5CCNAME in its environment (a copy of the connection's). */
+  ccache?: string;
+  /** The session's SSH_AUTH_SOCK: a socket the attached connection's forwarded agent listens on, if any. */
+  agentSocket?: string;
+}
+
 export interface HeldSessionSummary {
   id: string;
   name: string;
@@ -18,6 +30,7 @@ export interface HeldSessionSummary {
   attached: boolean;
   terminal: boolean;
   exited: boolean;
+  files?: HeldSessionFiles;
 }
 
 export interface CreateHeldSession {
@@ -33,6 +46,8 @@ export interface CreateHeldSession {
   logSize: number;
   /** PersistentSessionTimeout: seconds a detached session is kept before it is hung up. */
   idleTimeoutSeconds: number;
+  /** Files to remove when the session ends (the server has made them). */
+  files?: HeldSessionFiles;
 }
 
 export interface AttachHeldSession {

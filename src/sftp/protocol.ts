@@ -11,5 +11,6 @@
 export * from './protocol/constants.ts';
 export * from './protocol/attributes.ts';
 export * from './protocol/framing.ts';
+export * from './protocol/buffer-pool.ts';
 export * from './protocol/requests.ts';
 export * from './protocol/responses.ts';

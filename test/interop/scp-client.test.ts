@@ -1,7 +1,8 @@
 /**
  * `tether scp` against OpenSSH's sshd, over SFTP (the default) and the legacy protocol (-O, which runs the
- * remote's own /usr/bin/scp): a file each way byte-exact, a tree with -r keeping modes and times with -p,
- * remote-to-remote through this host (-3, the default) in both protocols, a jump host, and OpenSSH's
+ * remote's own /usr/bin/scp): a 256 MiB file each way byte-exact, a tree with -r keeping modes and times
+ * with -p, remote-to-remote through this host (-3, the default) in both protocols, the same file and tree
+ * checks through a jump host (-J), and OpenSSH's
  * messages and exit statuses for missing files, compared with stock scp's.
  */
 import { after, before, describe, test } from 'node:test';
@@ -11,6 +12,7 @@ import { chmodSync, mkdirSync, readFileSync, rmSync, statSync, utimesSync, write
 import { join } from 'node:path';
 import type { RunningSshd } from '../helpers/openssh.ts';
 import { startSftpPeers, type SftpPeers } from './sftp-client-harness.ts';
+import { MiB, sha256File, writeBigFile } from './big-files.ts';
 import { runProgram, runTether } from '../helpers/tether.ts';
 
 describe('tether scp against OpenSSH', () => {
@@ -26,7 +28,7 @@ describe('tether scp against OpenSSH', () => {
   });
   after(() => peers?.stop());
 
-  const scp = (args: string[]) => runTether(['scp', '-F', config, ...args], { timeoutMs: 90_000 });
+  const scp = (args: string[], timeoutMs = 90_000) => runTether(['scp', '-F', config, ...args], { timeoutMs });
 
   function fresh(name: string): string {
     const path = join(dir, name);
@@ -60,17 +62,17 @@ describe('tether scp against OpenSSH', () => {
   }
 
   for (const [label, flags] of [['SFTP', []], ['legacy scp (-O)', ['-O']]] as const) {
-    test(`${label}: a file each way byte-exact, a tree with -rp`, { timeout: 120_000 }, async () => {
+    test(`${label}: 256 MiB each way byte-exact, a tree with -rp`, { timeout: 180_000 }, async () => {
       const local = fresh(`local-${flags.length}`);
       const remote = fresh(`remote-${flags.length}`);
-      const data = randomBytes(2 * 1024 * 1024 + 3);
-      writeFileSync(join(local, 'file'), data);
-      let result = await scp([...flags, join(local, 'file'), `target:${remote}/`]);
+      const digest = await writeBigFile(join(local, 'file'), 256 * MiB, label);
+      let result = await scp([...flags, join(local, 'file'), `target:${remote}/`], 150_000);
       assert.equal(result.status, 0, result.stderr);
-      assert.ok(readFileSync(join(remote, 'file')).equals(data));
-      result = await scp([...flags, `target:${remote}/file`, join(local, 'back')]);
+      assert.equal(await sha256File(join(remote, 'file')), digest, 'uploaded copy');
+      result = await scp([...flags, `target:${remote}/file`, join(local, 'back')], 150_000);
       assert.equal(result.status, 0, result.stderr);
-      assert.ok(readFileSync(join(local, 'back')).equals(data));
+      assert.equal(await sha256File(join(local, 'back')), digest, 'downloaded copy');
+      for (const path of [join(local, 'file'), join(local, 'back'), join(remote, 'file')]) rmSync(path, { force: true });
       makeTree(local);
       result = await scp([...flags, '-rp', join(local, 'tree'), `target:${remote}`]);
       assert.equal(result.status, 0, result.stderr);
@@ -81,21 +83,49 @@ describe('tether scp against OpenSSH', () => {
       assert.equal(result.stdout.length, 0, 'no progress meter when stdout is not a terminal');
     });
 
-    test(`${label}: remote to remote through this host (-3), and through a jump host`, { timeout: 120_000 }, async () => {
+    test(`${label}: remote to remote through this host (-3)`, { timeout: 120_000 }, async () => {
       const source = fresh(`r2r-source-${flags.length}`);
       const destination = fresh(`r2r-destination-${flags.length}`);
       makeTree(source);
-      let result = await scp([...flags, '-3', '-r', '-p', `target:${source}/tree`, `jump:${destination}/`]);
+      const result = await scp([...flags, '-3', '-r', '-p', `target:${source}/tree`, `jump:${destination}/`]);
       assert.equal(result.status, 0, result.stderr);
       assertSameTree(join(source, 'tree'), join(destination, 'tree'), true);
-      result = await scp([...flags, '-J', 'jump', `target:${source}/tree/a`, join(destination, 'via-jump')]);
-      assert.equal(result.status, 0, result.stderr);
-      assert.equal(readFileSync(join(destination, 'via-jump'), 'utf8'), 'a\n');
     });
 
-    test(`${label}: a missing file: stock scp's message and status`, async () => {
+    test(`${label}: through a jump host (-J): a file each way byte-exact, a tree with -rp each way`, { timeout: 120_000 }, async () => {
+      const local = fresh(`jump-local-${flags.length}`);
+      const remote = fresh(`jump-remote-${flags.length}`);
+      const via = ['-J', 'jump'];
+      const data = randomBytes(5 * 1024 * 1024 + 11);
+      writeFileSync(join(local, 'file'), data);
+      let result = await scp([...flags, ...via, join(local, 'file'), `target:${remote}/`]);
+      assert.equal(result.status, 0, result.stderr);
+      assert.ok(readFileSync(join(remote, 'file')).equals(data), 'uploaded copy');
+      result = await scp([...flags, ...via, `target:${remote}/file`, join(local, 'back')]);
+      assert.equal(result.status, 0, result.stderr);
+      assert.ok(readFileSync(join(local, 'back')).equals(data), 'downloaded copy');
+      makeTree(local);
+      result = await scp([...flags, ...via, '-rp', join(local, 'tree'), `target:${remote}`]);
+      assert.equal(result.status, 0, result.stderr);
+      assertSameTree(join(local, 'tree'), join(remote, 'tree'), true);
+      result = await scp([...flags, ...via, '-rp', `target:${remote}/tree`, join(local, 'tree-back')]);
+      assert.equal(result.status, 0, result.stderr);
+      assertSameTree(join(local, 'tree'), join(local, 'tree-back'), true);
+    });
+
+    test(`${label}: a missing file, a directory without -r: stock scp's messages and statuses`, async () => {
       const local = fresh(`missing-${flags.length}`);
-      for (const args of [[`target:${local}/no-such`, local], [join(local, 'no-such'), `target:${local}/`]]) {
+      writeFileSync(join(local, 'present'), 'here\n');
+      const cases = [
+        [`target:${local}/no-such`, local],
+        [join(local, 'no-such'), `target:${local}/`],
+        ['-3', `target:${local}/no-such`, `jump:${local}/`],
+        ['-3', `target:${local}/present`, `jump:${local}/no-such-directory/`],
+        // A directory without -r, each way.
+        [`target:${local}`, join(local, 'copy')],
+        [local, `target:${local}/copy`],
+      ];
+      for (const args of cases) {
         const ours = await scp([...flags, ...args]);
         const theirs = await runProgram('scp', ['-F', config, ...flags, ...args], { timeoutMs: 30_000 });
         assert.equal(ours.status, theirs.status, `${args.join(' ')}: ${ours.stderr}`);

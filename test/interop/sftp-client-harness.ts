@@ -3,7 +3,7 @@
  * ssh_config naming each of them (Host target, jump, …) with the key, known_hosts and quiet logging, so
  * stock sftp/scp and tether's read the same file.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeKey, publicKeyLine, startSshd, tempDir, type RunningSshd } from '../helpers/openssh.ts';
 
@@ -12,6 +12,8 @@ export interface SftpPeers {
   /** The ssh_config for -F. */
   config: string;
   servers: Record<string, RunningSshd>;
+  /** Adds a Host block named `name` to the config, like the others but on `port` (a link proxy's). */
+  addHost(name: string, port: number): void;
   stop(): Promise<void>;
 }
 
@@ -30,6 +32,9 @@ export async function startSftpPeers(names: string[]): Promise<SftpPeers> {
     dir,
     config,
     servers,
+    addHost(name, port) {
+      appendFileSync(config, [`Host ${name}`, `  Port ${port}`, ...common].join('\n') + '\n');
+    },
     async stop() {
       for (const server of Object.values(servers)) await server.stop();
       rmSync(dir, { recursive: true, force: true });

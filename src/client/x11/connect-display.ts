@@ -3,7 +3,6 @@
  * for local displays, TCP port 6000 + N for host:N. Only ever where DISPLAY points.
  */
 import { connect, type Socket } from 'node:net';
-import { getSystemErrorMessage } from 'node:util';
 import type { DisplayTarget } from './display.ts';
 
 /** The local X server could not be reached; the message is ssh's. */
@@ -14,7 +13,7 @@ export class DisplayConnectError extends Error {
 /** "No such file or directory" for ENOENT, like strerror(3) in ssh's message (libuv's text, capitalized as glibc's). */
 function describe(error: NodeJS.ErrnoException): string {
   if (typeof error.errno !== 'number') return error.message;
-  const text = getSystemErrorMessage(error.errno);
+  const text = process.getBuiltinModule('node:util').getSystemErrorMessage(error.errno);
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 

@@ -7,11 +7,13 @@
  *
  * xauth runs without a shell (argument vector only), with the caller's environment so it sees $XAUTHORITY.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { xauthDisplayName } from './display.ts';
+
+/** node:child_process loads when a command is run, not with every `tether ssh` (issue 17: start-up time). */
+const childProcess = () => process.getBuiltinModule('node:child_process');
 
 /** The only protocol ssh generates and spoofs. */
 export const MIT_MAGIC_COOKIE = 'MIT-MAGIC-COOKIE-1';
@@ -49,7 +51,7 @@ export class XauthDataError extends Error {
 
 function runXauth(program: string, args: string[]): Promise<{ ok: boolean; stdout: string }> {
   return new Promise((resolve) => {
-    execFile(program, args, { timeout: XAUTH_TIME_LIMIT_MS, encoding: 'utf8' }, (error, stdout) => {
+    childProcess().execFile(program, args, { timeout: XAUTH_TIME_LIMIT_MS, encoding: 'utf8' }, (error, stdout) => {
       resolve({ ok: error === null, stdout: stdout ?? '' });
     });
   });

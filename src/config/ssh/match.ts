@@ -3,13 +3,15 @@
  * each optionally negated with `!`. Criteria are read with the keyword tokeniser (so `exec "a b"` is one
  * argument) and evaluated left to right; once one fails, later `exec` commands are not run.
  */
-import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { FatalProblem } from './errors.ts';
 import { expandString, ExpansionError } from './expand.ts';
 import { nextDelimitedToken, type TokenCursor } from '../syntax.ts';
 import { connectionHash } from './tokens.ts';
 import { matchHostname, matchPatternList } from './patterns.ts';
+
+/** node:child_process loads when a command is run, not with every `tether ssh` (issue 17: start-up time). */
+const childProcess = () => process.getBuiltinModule('node:child_process');
 
 export interface MatchEnvironment {
   /** The host being looked up: HostName (with %h expanded) if already set, else the destination. */
@@ -49,7 +51,7 @@ export function runMatchExec(cmd: string, env: NodeJS.ProcessEnv, timeoutMs: num
   } catch (err) {
     throw new FatalProblem(`Shell "${shell}" is not executable: ${(err as NodeJS.ErrnoException).message}`);
   }
-  const child = spawnSync(shell, ['-c', cmd], { env, stdio: ['ignore', 'ignore', 'inherit'], timeout: timeoutMs });
+  const child = childProcess().spawnSync(shell, ['-c', cmd], { env, stdio: ['ignore', 'ignore', 'inherit'], timeout: timeoutMs });
   if (child.status === null) return -1; // killed by a signal (or by our timeout): "exited abnormally"
   return child.status;
 }

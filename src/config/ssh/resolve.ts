@@ -347,10 +347,13 @@ function buildResolved(
     sessionResume: s.sessionResume === undefined ? true : bool(s.sessionResume),
     sessionResumeTimeout: s.sessionResumeTimeout ?? 600,
     options: s,
-    raw: {},
+    raw: {}, // replaced by a getter below
     warnings,
     connection: c,
   };
-  resolved.raw = parseDashG(formatDashG(resolved));
+  // `raw` is what `ssh -G` would print, parsed back: formatting every keyword costs milliseconds that a plain
+  // connection never uses (issue 17: start-up), so it is worked out on first read, from the values then.
+  let raw: Record<string, string[]> | undefined;
+  Object.defineProperty(resolved, 'raw', { enumerable: true, get: () => (raw ??= parseDashG(formatDashG(resolved))) });
   return resolved;
 }

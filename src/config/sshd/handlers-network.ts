@@ -3,7 +3,7 @@
 // PermitOpen and PermitListen (servconf.c process_server_config_line_depth), and OpenSSH 9.8's
 // PerSourcePenalties and PerSourcePenaltyExemptList.
 import { splitHostPort, timeValue, type DirectiveContext } from './directive-kit.ts';
-import type { PerSourcePenalties } from './settings.ts';
+import type { PerSourcePenalties } from './per-source-penalties.ts';
 import { addrMatchList } from '../../match/addresses.ts';
 import { parseIpqos, parseNonNegativeInt, parsePort, parseScaled, parseTime } from '../values.ts';
 

@@ -4,6 +4,7 @@
 // Match block carries over to a connection (servconf.c copy_set_server_options).
 import { assembleAlgorithms, type AlgorithmFamily } from './algorithms.ts';
 import type { LogLevel, SyslogFacility } from './values.ts';
+import { perSourcePenalties, type PerSourcePenalties } from './per-source-penalties.ts';
 import { fillPersistentSessionDefaults, PERSISTENT_SESSION_MATCH_SCALARS, type PersistentSessionSettings } from './persistent-settings.ts';
 
 export type ForwardingPolicy = 'yes' | 'no' | 'local' | 'remote';
@@ -161,41 +162,6 @@ export interface EffectiveSshdSettings extends PersistentSessionSettings {
   debianBanner: boolean;
 }
 
-/** PerSourcePenalties (sshd_config(5) of OpenSSH 9.8): seconds per event, the table's bounds and overflow. */
-export interface PerSourcePenalties {
-  enabled: boolean;
-  crash: number;
-  authfail: number;
-  noauth: number;
-  graceExceeded: number;
-  max: number;
-  min: number;
-  maxSources4: number;
-  maxSources6: number;
-  overflow: 'permissive' | 'deny-all';
-  overflow6: 'permissive' | 'deny-all';
-}
-
-/**
- * OpenSSH 9.8's values (servconf.c fill_default_server_options), except that penalties start disabled: they
- * are not in OpenSSH 9.2, whose behaviour a configuration without PerSourcePenalties keeps (sshd 9.8 with
- * them on fails 9.2's own regress tests, e.g. login-timeout). `PerSourcePenalties yes`, or any penalty
- * setting, turns them on with these values.
- */
-export const PER_SOURCE_PENALTY_DEFAULTS: PerSourcePenalties = {
-  enabled: false,
-  crash: 90,
-  authfail: 5,
-  noauth: 1,
-  graceExceeded: 20,
-  max: 600,
-  min: 15,
-  maxSources4: 65536,
-  maxSources6: 65536,
-  overflow: 'permissive',
-  overflow6: 'permissive',
-};
-
 type AlgorithmKey =
   | 'ciphers' | 'macs' | 'kexAlgorithms' | 'caSignatureAlgorithms' | 'hostbasedAcceptedAlgorithms'
   | 'hostKeyAlgorithms' | 'pubkeyAcceptedAlgorithms';
@@ -242,13 +208,6 @@ const noneToNull = (v: string | undefined | null, dflt: string | null = null): s
   const s = v ?? dflt;
   return s === null || s.toLowerCase() === 'none' ? null : s;
 };
-
-function perSourcePenalties(set: Partial<PerSourcePenalties> | undefined): PerSourcePenalties {
-  const out = { ...PER_SOURCE_PENALTY_DEFAULTS, ...set };
-  // overflow6 follows overflow unless set itself (servconf.c).
-  if (set?.overflow6 === undefined) out.overflow6 = out.overflow;
-  return out;
-}
 
 /**
  * fill_default_server_options: every unset option takes OpenSSH 9.2's default, "none" clears paths, and

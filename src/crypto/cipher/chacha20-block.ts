@@ -4,8 +4,8 @@
  * chacha20-poly1305@openssh.com needs per packet only keystream block 0 of K_1 (4 bytes encrypt the
  * packet_length) and block 0 of K_2 (its first 32 bytes are the Poly1305 key); node:crypto would need a
  * fresh cipher context for each (a few microseconds apiece, measured in bench/packet-path.ts), while one
- * block here costs a fraction of that and allocates nothing. The body is still encrypted by OpenSSL from
- * block 1 on.
+ * block here costs a fraction of that and allocates nothing. A large body is encrypted by OpenSSL from
+ * block 1 on; a small one here too (xorFromBlockOne).
  *
  * The state uses DJB's original layout, as OpenSSH does (PROTOCOL.chacha20poly1305): words 12–13 a 64-bit
  * block counter and words 14–15 a 64-bit nonce, here the uint64 sequence number in big-endian bytes, loaded
@@ -27,12 +27,36 @@ export class ChachaBlock {
 
   /** Computes keystream block 0 for `sequence` (uint32) into `words`. */
   blockZero(sequence: number): Int32Array {
+    return this.block(sequence, 0);
+  }
+
+  /**
+   * XORs `length` bytes of `from` (at `fromOffset`) with the keystream for `sequence` from block 1 on (the
+   * packet body of chacha20-poly1305@openssh.com) into `to` at `toOffset`. For small bodies only: OpenSSL
+   * is far faster per byte, but a cipher context costs more than several blocks here (an acknowledgement,
+   * a window adjust, a keystroke).
+   */
+  xorFromBlockOne(sequence: number, from: Uint8Array, fromOffset: number, to: Uint8Array, toOffset: number, length: number): void {
+    const words = this.words;
+    for (let done = 0, counter = 1; done < length; counter++) {
+      this.block(sequence, counter);
+      const n = Math.min(64, length - done);
+      for (let i = 0; i < n; i++) {
+        to[toOffset + done + i] = from[fromOffset + done + i]! ^ ((words[i >>> 2]! >>> ((i & 3) << 3)) & 0xff);
+      }
+      done += n;
+    }
+  }
+
+  /** Computes keystream block `counter` (below 2^32) for `sequence` (uint32) into `words`. */
+  private block(sequence: number, counter: number): Int32Array {
     const k = this.key;
     // Nonce bytes 00 00 00 00 || uint32 sequence big-endian: word 14 is zero, word 15 the byte-swapped number.
     const nonceLow = byteSwap32(sequence >>> 0);
     let x0 = SIGMA[0]!, x1 = SIGMA[1]!, x2 = SIGMA[2]!, x3 = SIGMA[3]!;
     let x4 = k[0]!, x5 = k[1]!, x6 = k[2]!, x7 = k[3]!, x8 = k[4]!, x9 = k[5]!, x10 = k[6]!, x11 = k[7]!;
-    let x12 = 0, x13 = 0, x14 = 0, x15 = nonceLow;
+    const counterLow = counter | 0;
+    let x12 = counterLow, x13 = 0, x14 = 0, x15 = nonceLow;
     for (let round = 0; round < 10; round++) {
       // Column round, then diagonal round (RFC 8439 §2.3), each quarter round as in §2.1.
       x0 = (x0 + x4) | 0; x12 = rotl(x12 ^ x0, 16); x8 = (x8 + x12) | 0; x4 = rotl(x4 ^ x8, 12);
@@ -56,7 +80,7 @@ export class ChachaBlock {
     out[0] = x0 + SIGMA[0]!; out[1] = x1 + SIGMA[1]!; out[2] = x2 + SIGMA[2]!; out[3] = x3 + SIGMA[3]!;
     out[4] = x4 + k[0]!; out[5] = x5 + k[1]!; out[6] = x6 + k[2]!; out[7] = x7 + k[3]!;
     out[8] = x8 + k[4]!; out[9] = x9 + k[5]!; out[10] = x10 + k[6]!; out[11] = x11 + k[7]!;
-    out[12] = x12; out[13] = x13; out[14] = x14; out[15] = x15 + nonceLow;
+    out[12] = x12 + counterLow; out[13] = x13; out[14] = x14; out[15] = x15 + nonceLow;
     return out;
   }
 

@@ -17,7 +17,7 @@
  *
  * Per packet, one OpenSSL context encrypts or decrypts the body (from block 1, the IV's counter set to 1);
  * the two block-0 keystreams (length and Poly1305 key) come from ChachaBlock, which costs less than a
- * context each.
+ * context each, and so does a small body.
  */
 import { createCipheriv, createDecipheriv, createSecretKey, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
@@ -30,6 +30,12 @@ import type { PacketOpener, PacketSealer } from './types.ts';
 
 const BLOCK_SIZE = 8;
 const TAG_LENGTH = 16;
+/**
+ * Bodies up to this size are encrypted by ChachaBlock rather than an OpenSSL context: a context costs as much
+ * as ~10–30 blocks here (bench/packet-path.ts), and small packets (acknowledgements, window adjusts,
+ * keystrokes, echoes) are most of an interactive session's.
+ */
+const SMALL_BODY = 512;
 
 /** The two ChaCha20 keys of one direction, with the per-packet keystream pieces they yield. */
 class ChachaKeys {
@@ -67,12 +73,14 @@ class ChachaKeys {
     return this.iv;
   }
 
-  encryptBody(iv: Buffer, plain: Uint8Array): Buffer {
-    return createCipheriv('chacha20', this.bodyKey, iv).update(plain);
-  }
-
-  decryptBody(iv: Buffer, encrypted: Uint8Array): Buffer {
-    return createDecipheriv('chacha20', this.bodyKey, iv).update(encrypted);
+  /** ChaCha20 is its own inverse: the body's keystream from block 1, XORed (after startBody for `sequence`). */
+  cryptBody(sequence: number, iv: Buffer, input: Uint8Array, decrypt: boolean): Buffer {
+    if (input.length <= SMALL_BODY) {
+      const output = Buffer.allocUnsafe(input.length);
+      this.bodyBlock.xorFromBlockOne(sequence, input, 0, output, 0, input.length);
+      return output;
+    }
+    return (decrypt ? createDecipheriv : createCipheriv)('chacha20', this.bodyKey, iv).update(input);
   }
 }
 
@@ -94,7 +102,7 @@ export class ChachaPolySealer extends SealerBase implements PacketSealer {
     const tag = framing.subarray(4);
     this.keys.cryptLength(sequence, packet, length);
     const iv = this.keys.startBody(sequence);
-    const body = this.keys.encryptBody(iv, packet.subarray(4));
+    const body = this.keys.cryptBody(sequence, iv, packet.subarray(4), false);
     poly1305PairInto(this.keys.polyKey, length, body, tag, 0);
     return [length, body, tag];
   }
@@ -135,7 +143,7 @@ export class ChachaPolyOpener implements PacketOpener {
     if (!timingSafeEqual(this.expectedTag, packet.subarray(end))) {
       throw new MacError(`chacha20-poly1305 authentication failed for packet ${sequence >>> 0}`);
     }
-    const plain = this.keys.decryptBody(iv, packet.subarray(4, end));
+    const plain = this.keys.cryptBody(sequence, iv, packet.subarray(4, end), true);
     const payload = payloadLength(length, plain[0]!);
     return plain.subarray(1, 1 + payload);
   }

@@ -4,12 +4,13 @@
  * the current resume token, expiry, and the one attachment it may have at a time.
  */
 import { randomBytes } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { proofMatches, RESUME_TOKEN_LENGTH } from '../../auth/resume-credential.ts';
 import { startPipeProcess } from '../pipe-process.ts';
 import { startPtyProcess } from '../pty-process.ts';
 import { deliverSignal, type ProcessExit, type SessionProcess, type SessionProgram } from '../session-process.ts';
-import type { HeldSessionSummary } from '../holder-api.ts';
+import type { HeldSessionFiles, HeldSessionSummary } from '../holder-api.ts';
 import { OutputLog } from './output-log.ts';
 import { HeldScreen } from './screen.ts';
 
@@ -38,6 +39,8 @@ export interface HeldSessionOptions {
   greeting: Buffer;
   logSize: number;
   idleTimeoutSeconds: number;
+  /** The session's own files (holder-api.ts), removed with it. */
+  files?: HeldSessionFiles;
   /** Called once the session is over and should leave the holder's tables. */
   onRemoved: (session: HeldSession) => void;
 }
@@ -55,6 +58,7 @@ export class HeldSession {
   readonly id: string;
   readonly name: string;
   readonly command: string;
+  readonly files: HeldSessionFiles | undefined;
   readonly createdAt = Date.now();
   lastActivityAt = Date.now();
   readonly process: SessionProcess;
@@ -75,11 +79,20 @@ export class HeldSession {
   /** What the last attachment's client acknowledged: a detached session without a terminal keeps it. */
   private lastAcknowledged: { output: number; error: number } | undefined;
   private readonly pausedStreams = new Set<'output' | 'error'>();
+  /**
+   * Output read from the program that the log has no room for yet: appending it would overwrite bytes an
+   * attachment still needs (a read can be larger than the room kept free, and a log as small as 4 KiB is
+   * allowed). The stream is paused while any waits, so this holds at most about one read per stream.
+   */
+  private readonly waiting: Record<'output' | 'error', Buffer[]> = { output: [], error: [] };
+  /** The program's exit, once its output streams have ended; it counts once the waiting output is in the logs. */
+  private exitedWith: ProcessExit | undefined;
 
   constructor(options: HeldSessionOptions) {
     this.id = options.id;
     this.name = options.name;
     this.command = options.command;
+    this.files = options.files;
     this.onRemoved = options.onRemoved;
     this.idleTimeoutMs = options.idleTimeoutSeconds * 1000;
     // The holder already runs as the user: whatever runAs the server computed does not apply here.
@@ -102,9 +115,8 @@ export class HeldSession {
     // has been taken from the stream, while the stream is paused for a slow attachment).
     const drained = [this.process.output, this.process.errorOutput].map((stream) => (stream ? finished(stream).catch(() => {}) : undefined));
     void Promise.all([this.process.exit, ...drained]).then(([exit]) => {
-      this.exitStatus = exit;
-      this.observer?.changed();
-      if (this.hungUp) this.remove();
+      this.exitedWith = exit;
+      this.finishIfDrained();
     });
     this.startExpiry();
   }
@@ -137,16 +149,26 @@ export class HeldSession {
       attached: this.attached,
       terminal: this.terminal,
       exited: this.exitStatus !== undefined,
+      ...(this.files ? { files: this.files } : {}),
     };
   }
 
   private recordOutput(log: OutputLog, chunk: Buffer): void {
     if (this.removed) return;
-    log.append(chunk);
-    if (log === this.output) this.screen?.write(chunk);
-    this.lastActivityAt = Date.now();
-    this.observer?.changed();
+    this.waiting[log === this.output ? 'output' : 'error'].push(chunk);
     this.updateFlow();
+  }
+
+  /** Exited, and every byte it wrote is in the logs: the exit is told (and a hung-up session leaves). */
+  private finishIfDrained(): void {
+    const exit = this.exitedWith;
+    if (exit === undefined || this.exitStatus !== undefined) return;
+    if (!this.removed && (this.waiting.output.length > 0 || this.waiting.error.length > 0)) return;
+    // Known even once removed: kill() must not signal a process group that is gone (its id may be reused).
+    this.exitStatus = exit;
+    if (this.removed) return;
+    this.observer?.changed();
+    if (this.hungUp) this.remove();
   }
 
   /**
@@ -162,16 +184,36 @@ export class HeldSession {
     return this.lastAcknowledged[stream];
   }
 
-  /** Pauses reading a stream of the program while the log has no room left in front of a needed byte. */
+  /**
+   * Moves waiting output into the logs as far as they have room in front of the bytes still needed, and
+   * pauses reading a stream of the program while its log has no room left (or output waits).
+   */
   updateFlow(): void {
     if (this.removed) return;
+    let appended = false;
     for (const [stream, log, readable] of [
       ['output', this.output, this.process.output],
       ['error', this.error, this.process.errorOutput],
     ] as const) {
       if (!log || !readable) continue;
       const needed = this.neededOffset(stream);
-      const full = needed !== undefined && log.end - needed >= log.capacity - Math.min(READ_HEADROOM, log.capacity >> 1);
+      const queue = this.waiting[stream];
+      while (queue.length > 0) {
+        const room = needed === undefined ? Infinity : log.capacity - (log.end - needed);
+        if (room <= 0) break;
+        const chunk = queue[0]!;
+        let part = chunk;
+        if (chunk.length <= room) queue.shift();
+        else {
+          part = chunk.subarray(0, room);
+          queue[0] = chunk.subarray(room);
+        }
+        log.append(part);
+        if (log === this.output) this.screen?.write(part);
+        appended = true;
+      }
+      const full =
+        queue.length > 0 || (needed !== undefined && log.end - needed >= log.capacity - Math.min(READ_HEADROOM, log.capacity >> 1));
       if (full && !this.pausedStreams.has(stream)) {
         this.pausedStreams.add(stream);
         readable.pause();
@@ -180,6 +222,11 @@ export class HeldSession {
         readable.resume();
       }
     }
+    if (appended) {
+      this.lastActivityAt = Date.now();
+      this.observer?.changed();
+    }
+    this.finishIfDrained();
   }
 
   /**
@@ -292,6 +339,14 @@ export class HeldSession {
     this.process.output.resume();
     this.process.errorOutput?.resume();
     this.screen?.dispose();
+    // The credential cache and agent socket that stood in for a connection's go with the session.
+    for (const path of Object.values(this.files ?? {})) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // Gone already (the user's kdestroy), or no longer ours to remove.
+      }
+    }
     this.onRemoved(this);
   }
 }

@@ -10,7 +10,7 @@ import type { AttachmentEnd } from '../holder-api.ts';
 import type { HeldSession, SessionObserver } from './held-session.ts';
 import type { OutputLog } from './output-log.ts';
 import {
-  encodeOutput,
+  encodeOutputHeader,
   sendControl,
   field,
   FRAME_CONTROL,
@@ -31,8 +31,14 @@ export class HolderAttachment implements SessionObserver {
   private lastAck: number;
   private ackScheduled = false;
   private waitingForDrain = false;
+  private pumpScheduled = false;
   private hangingUp = false;
   private acked: { output: number; error: number } | undefined;
+  /**
+   * Per stream, where each output write still in flight starts (oldest first): those bytes are views of the
+   * log (no copy), so the log must keep them until the socket has taken them.
+   */
+  private readonly inFlight: { output: number[]; error: number[] } = { output: [], error: [] };
 
   private readonly socket: Socket;
   private readonly session: HeldSession;
@@ -47,7 +53,7 @@ export class HolderAttachment implements SessionObserver {
   }
 
   needed(stream: 'output' | 'error'): number {
-    const cursor = stream === 'output' ? this.outputCursor : this.errorCursor;
+    const cursor = this.inFlight[stream][0] ?? (stream === 'output' ? this.outputCursor : this.errorCursor);
     return this.acked ? Math.min(cursor, this.acked[stream]) : cursor;
   }
 
@@ -64,8 +70,17 @@ export class HolderAttachment implements SessionObserver {
     this.pump();
   }
 
+  /**
+   * Pumps once the program's reads of this turn of the event loop are all in the log: libuv reads a pipe
+   * up to 32 times in one go (64 KiB each), and they leave together in one writev, waking the server once.
+   */
   changed(): void {
-    this.pump();
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
   }
 
   inputWritten(inputOffset: number): void {
@@ -122,32 +137,46 @@ export class HolderAttachment implements SessionObserver {
 
   private pump(): void {
     if (this.ended || this.waitingForDrain || this.socket.destroyed) return;
+    // The frames of one pump leave in one writev (headers beside views of the log: no copies).
+    this.socket.cork();
+    let sent = false;
     for (;;) {
       // A chunk of each stream in turn, so a flood on one does not starve the other.
       const sentOutput = this.sendFrom(this.session.output, STREAM_OUTPUT);
       const sentError = this.session.error !== null && this.sendFrom(this.session.error, STREAM_ERROR);
       if (!sentOutput && !sentError) break;
-      this.session.updateFlow();
-      if (this.socket.writableNeedDrain) {
+      sent = true;
+      if (this.socket.writableLength >= MAX_DATA_CHUNK) {
         this.waitingForDrain = true;
         this.socket.once('drain', () => {
           this.waitingForDrain = false;
           this.pump();
         });
-        return;
+        break;
       }
     }
-    this.sendExit();
+    this.socket.uncork();
+    if (sent) this.session.updateFlow();
+    if (!this.waitingForDrain) this.sendExit();
   }
 
   /** One chunk from `log` at its cursor, if there is any; true when it sent one. */
   private sendFrom(log: OutputLog, stream: number): boolean {
     const cursor = stream === STREAM_OUTPUT ? this.outputCursor : this.errorCursor;
     if (cursor >= log.end) return false;
-    const read = log.read(cursor, MAX_DATA_CHUNK);
+    const read = log.view(cursor, MAX_DATA_CHUNK);
     if (read.offset > cursor) this.send({ op: 'lost', stream, from: cursor, to: read.offset });
-    this.socket.write(encodeOutput(stream, read.offset, read.data));
     const next = read.offset + read.data.length;
+    const inFlight = this.inFlight[stream === STREAM_OUTPUT ? 'output' : 'error'];
+    inFlight.push(read.offset);
+    const release = log.pin(read.offset);
+    this.socket.write(encodeOutputHeader(stream, read.offset, read.data.length));
+    this.socket.write(read.data, () => {
+      release();
+      inFlight.shift();
+      // Pinned bytes count as needed: the program may have been paused for them.
+      if (!this.ended) this.session.updateFlow();
+    });
     if (stream === STREAM_OUTPUT) this.outputCursor = next;
     else this.errorCursor = next;
     return true;

@@ -163,6 +163,7 @@ export class Holder {
         greeting: request.greeting ?? Buffer.alloc(0),
         logSize: request.logSize,
         idleTimeoutSeconds: request.idleTimeoutSeconds,
+        ...(request.files ? { files: request.files } : {}),
         onRemoved: (gone) => this.removed(gone),
       });
     } catch (error) {

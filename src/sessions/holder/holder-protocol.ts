@@ -13,7 +13,7 @@
  */
 import type { Socket } from 'node:net';
 import type { ProcessExit } from '../session-process.ts';
-import type { AttachmentEnd, HeldSessionSummary } from '../holder-api.ts';
+import type { AttachmentEnd, HeldSessionFiles, HeldSessionSummary } from '../holder-api.ts';
 
 export const FRAME_CONTROL = 1;
 /** Holder → server: byte stream (0 stdout / terminal, 1 stderr), uint64 offset of the first byte, the bytes. */
@@ -23,9 +23,15 @@ export const FRAME_INPUT = 3;
 /** Holder → server: a piece of a terminal redraw, sent before the "attached" message. */
 export const FRAME_REDRAW = 4;
 
-/** Largest data carried in one frame; a frame is at most this plus its header. */
-export const MAX_DATA_CHUNK = 64 * 1024;
 export const MAX_FRAME_LENGTH = 256 * 1024;
+/**
+ * Largest data carried in one frame: a frame (with its largest header, an output frame's 14 bytes) stays
+ * within MAX_FRAME_LENGTH, which holders and servers of every version enforce (a holder outlives the server
+ * that started it). Large frames mean few writes and events per byte on both sides (issue 17).
+ */
+export const MAX_DATA_CHUNK = MAX_FRAME_LENGTH - 64;
+/** Bytes before an output frame's data: uint32 length, byte type, byte stream, uint64 offset. */
+export const OUTPUT_HEADER_LENGTH = 14;
 /** A redraw is the screen plus scrollback; more than this is refused rather than buffered. */
 export const MAX_REDRAW_LENGTH = 16 * 1024 * 1024;
 
@@ -58,7 +64,7 @@ export type WireSummary = HeldSessionSummary;
 
 /** What the server sends as control messages. */
 export type ServerMessage =
-  | { op: 'create'; name?: string; program: unknown; greeting?: string; command: string; logSize: number; idleTimeoutSeconds: number }
+  | { op: 'create'; name?: string; program: unknown; greeting?: string; command: string; logSize: number; idleTimeoutSeconds: number; files?: HeldSessionFiles }
   | { op: 'attach'; id?: string; name?: string; replay: 'offsets' | 'screen'; outputFrom?: number; errorFrom?: number; reason?: string }
   | { op: 'list'; seq: number }
   | { op: 'spend'; seq: number; id: string; proof: string; connectionSessionId: string; user: string }
@@ -92,6 +98,10 @@ export type HolderMessage =
   | { op: 'list'; seq: number; sessions: WireSummary[] }
   | { op: 'spent'; seq: number; ok: boolean };
 
+/**
+ * A decoded frame; a data frame (output, input, redraw) may come as several pieces of consecutive bytes
+ * (FrameDecoder), an output piece with the offset of its own first byte.
+ */
 export type Frame =
   | { type: typeof FRAME_CONTROL; message: Record<string, unknown> }
   | { type: typeof FRAME_OUTPUT; stream: number; offset: number; data: Buffer }
@@ -111,12 +121,28 @@ export function encodeControl(message: ServerMessage | HolderMessage): Buffer {
   return Buffer.concat([header(body.length, FRAME_CONTROL), body]);
 }
 
+/**
+ * The header of an output frame carrying `length` bytes from `offset`: written just before the data (one
+ * writev with the socket corked), so the data is never copied to be framed.
+ */
+export function encodeOutputHeader(stream: number, offset: number, length: number): Buffer {
+  const head = Buffer.allocUnsafe(OUTPUT_HEADER_LENGTH);
+  head.writeUInt32BE(OUTPUT_HEADER_LENGTH - 4 + length, 0);
+  head[4] = FRAME_OUTPUT;
+  head[5] = stream;
+  // Offsets are safe integers (< 2^53): two uint32 halves avoid a BigInt per frame.
+  head.writeUInt32BE(Math.floor(offset / 0x1_0000_0000), 6);
+  head.writeUInt32BE(offset >>> 0, 10);
+  return head;
+}
+
 export function encodeOutput(stream: number, offset: number, data: Buffer): Buffer {
-  const head = header(9 + data.length, FRAME_OUTPUT);
-  const fields = Buffer.allocUnsafe(9);
-  fields.writeUInt8(stream, 0);
-  fields.writeBigUInt64BE(BigInt(offset), 1);
-  return Buffer.concat([head, fields, data]);
+  return Buffer.concat([encodeOutputHeader(stream, offset, data.length), data]);
+}
+
+/** The header of an input or redraw frame of `length` bytes, for a corked write just before the data. */
+export function encodeBytesHeader(type: typeof FRAME_INPUT | typeof FRAME_REDRAW, length: number): Buffer {
+  return header(length, type);
 }
 
 export function encodeBytes(type: typeof FRAME_INPUT | typeof FRAME_REDRAW, data: Buffer): Buffer {
@@ -128,57 +154,125 @@ export function* chunked(data: Buffer): Generator<Buffer> {
   for (let at = 0; at < data.length; at += MAX_DATA_CHUNK) yield data.subarray(at, at + MAX_DATA_CHUNK);
 }
 
-function decodeFrame(type: number, payload: Buffer): Frame {
-  switch (type) {
-    case FRAME_CONTROL: {
-      let message: unknown;
-      try {
-        message = JSON.parse(payload.toString('utf8'));
-      } catch {
-        throw new HolderProtocolError('control message is not JSON');
-      }
-      if (typeof message !== 'object' || message === null || Array.isArray(message) || typeof (message as { op?: unknown }).op !== 'string') {
-        throw new HolderProtocolError('control message without op');
-      }
-      return { type, message: message as Record<string, unknown> };
-    }
-    case FRAME_OUTPUT: {
-      if (payload.length < 9) throw new HolderProtocolError('short output frame');
-      const stream = payload.readUInt8(0);
-      const offset = payload.readBigUInt64BE(1);
-      if (stream > STREAM_ERROR || offset > BigInt(Number.MAX_SAFE_INTEGER)) throw new HolderProtocolError('bad output frame');
-      return { type, stream, offset: Number(offset), data: Buffer.from(payload.subarray(9)) };
-    }
-    case FRAME_INPUT:
-    case FRAME_REDRAW:
-      return { type, data: Buffer.from(payload) };
-    default:
-      throw new HolderProtocolError(`unknown frame type ${type}`);
+function decodeControl(payload: Buffer): Frame {
+  let message: unknown;
+  try {
+    message = JSON.parse(payload.toString('utf8'));
+  } catch {
+    throw new HolderProtocolError('control message is not JSON');
   }
+  if (typeof message !== 'object' || message === null || Array.isArray(message) || typeof (message as { op?: unknown }).op !== 'string') {
+    throw new HolderProtocolError('control message without op');
+  }
+  return { type: FRAME_CONTROL, message: message as Record<string, unknown> };
 }
 
-/** Reassembles frames from a byte stream; never holds more than one frame's worth beyond what it yields. */
+/**
+ * Reassembles frames from a byte stream, holding at most one control message's worth. Data frames (output,
+ * input, redraw) are not reassembled: their bytes are handed on as they arrive, as pieces of the frame (an
+ * output piece with its own offset), each a view of the chunk it came in (a socket's chunks are fresh
+ * buffers, never reused), so a frame that spans reads costs no copy and no buffer of its size.
+ */
 export class FrameDecoder {
-  private pending: Buffer[] = [];
-  private pendingLength = 0;
+  /** The current frame's header as far as it has come: length, type, and an output frame's stream and offset. */
+  private readonly head = Buffer.alloc(OUTPUT_HEADER_LENGTH);
+  private headLength = 0;
+  private inBody = false;
+  /** Bytes of the current frame's body still to come. */
+  private remaining = 0;
+  private type = 0;
+  private stream = 0;
+  /** Output: the offset of the next byte of the frame. */
+  private offset = 0;
+  private deliveredPiece = false;
+  private readonly control: Buffer[] = [];
 
-  /** The frames completed by `chunk`; throws HolderProtocolError on a frame that breaks the rules. */
+  /** The frames (and pieces of data frames) in `chunk`; throws HolderProtocolError on a frame that breaks the rules. */
   push(chunk: Buffer): Frame[] {
-    this.pending.push(chunk);
-    this.pendingLength += chunk.length;
     const frames: Frame[] = [];
-    while (this.pendingLength >= 4) {
-      const buffer = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
-      this.pending = [buffer];
-      const length = buffer.readUInt32BE(0);
-      if (length < 1 || length > MAX_FRAME_LENGTH) throw new HolderProtocolError(`bad frame length ${length}`);
-      if (buffer.length < 4 + length) break;
-      frames.push(decodeFrame(buffer.readUInt8(4), buffer.subarray(5, 4 + length)));
-      const rest = buffer.subarray(4 + length);
-      this.pending = rest.length > 0 ? [rest] : [];
-      this.pendingLength = rest.length;
+    let at = 0;
+    for (;;) {
+      if (this.inBody) {
+        const n = Math.min(this.remaining, chunk.length - at);
+        if (n > 0) this.piece(chunk.subarray(at, at + n), frames);
+        at += n;
+        this.remaining -= n;
+        if (this.remaining > 0) return frames;
+        this.endFrame(frames);
+        continue;
+      }
+      if (at >= chunk.length) return frames;
+      const want = this.headLength < 5 ? 5 : OUTPUT_HEADER_LENGTH;
+      const n = Math.min(want - this.headLength, chunk.length - at);
+      chunk.copy(this.head, this.headLength, at, at + n);
+      const before = this.headLength;
+      this.headLength += n;
+      at += n;
+      if (before < 4 && this.headLength >= 4) {
+        // Refused from the length alone, before any of the body is taken.
+        const length = this.head.readUInt32BE(0);
+        if (length < 1 || length > MAX_FRAME_LENGTH) throw new HolderProtocolError(`bad frame length ${length}`);
+      }
+      if (this.headLength === 5) this.startFrame();
+      else if (this.headLength === OUTPUT_HEADER_LENGTH) this.startOutputBody();
     }
-    return frames;
+  }
+
+  private startFrame(): void {
+    const length = this.head.readUInt32BE(0);
+    this.type = this.head[4]!;
+    this.deliveredPiece = false;
+    switch (this.type) {
+      case FRAME_OUTPUT:
+        if (length < 10) throw new HolderProtocolError('short output frame');
+        return; // the stream and offset come first
+      case FRAME_CONTROL:
+      case FRAME_INPUT:
+      case FRAME_REDRAW:
+        this.inBody = true;
+        this.remaining = length - 1;
+        return;
+      default:
+        throw new HolderProtocolError(`unknown frame type ${this.type}`);
+    }
+  }
+
+  private startOutputBody(): void {
+    this.stream = this.head[5]!;
+    const high = this.head.readUInt32BE(6);
+    // 2^53 - 1 is the largest offset: the high half below 2^21.
+    if (this.stream > STREAM_ERROR || high >= 0x20_0000) throw new HolderProtocolError('bad output frame');
+    this.offset = high * 0x1_0000_0000 + this.head.readUInt32BE(10);
+    this.inBody = true;
+    this.remaining = this.head.readUInt32BE(0) - (OUTPUT_HEADER_LENGTH - 4);
+  }
+
+  private piece(data: Buffer, frames: Frame[]): void {
+    this.deliveredPiece = true;
+    switch (this.type) {
+      case FRAME_CONTROL:
+        this.control.push(data);
+        return;
+      case FRAME_OUTPUT:
+        frames.push({ type: FRAME_OUTPUT, stream: this.stream, offset: this.offset, data });
+        this.offset += data.length;
+        return;
+      default:
+        frames.push({ type: this.type as typeof FRAME_INPUT | typeof FRAME_REDRAW, data });
+    }
+  }
+
+  private endFrame(frames: Frame[]): void {
+    if (this.type === FRAME_CONTROL) {
+      const payload = this.control.length === 1 ? this.control[0]! : Buffer.concat(this.control);
+      this.control.length = 0;
+      frames.push(decodeControl(payload));
+    } else if (!this.deliveredPiece) {
+      // A data frame without data still arrives once.
+      this.piece(Buffer.alloc(0), frames);
+    }
+    this.inBody = false;
+    this.headLength = 0;
   }
 }
 

@@ -3,7 +3,7 @@
  * field by the holder (any process of the user may connect, and a bad request must only fail itself).
  */
 import type { SessionProgram, TerminalRequest } from '../session-process.ts';
-import type { AttachHeldSession, CreateHeldSession, HeldSessionSummary } from '../holder-api.ts';
+import type { AttachHeldSession, CreateHeldSession, HeldSessionFiles, HeldSessionSummary } from '../holder-api.ts';
 import { field, HolderProtocolError, type ServerMessage } from './holder-protocol.ts';
 
 /** Bounds on what one request may make the holder hold. */
@@ -29,7 +29,24 @@ export function encodeCreate(request: CreateHeldSession): ServerMessage {
     command: request.command,
     logSize: request.logSize,
     idleTimeoutSeconds: request.idleTimeoutSeconds,
+    ...(request.files ? { files: request.files } : {}),
   };
+}
+
+/** A session's files are single names directly in /tmp: the holder unlinks them and nothing else. */
+const SESSION_FILE = /^\/tmp\/[A-Za-z0-9._-]{1,100}$/;
+
+function decodeFiles(value: unknown): HeldSessionFiles | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) throw new HolderProtocolError('bad session files');
+  const files: HeldSessionFiles = {};
+  for (const key of ['ccache', 'agentSocket'] as const) {
+    const path = field(value as Record<string, unknown>, key, 'string', true);
+    if (path === undefined) continue;
+    if (!SESSION_FILE.test(path) || path.includes('..')) throw new HolderProtocolError(`bad session file ${key}`);
+    files[key] = path;
+  }
+  return files;
 }
 
 function stringArray(value: unknown, name: string, max: number): string[] {
@@ -69,6 +86,7 @@ export function decodeCreate(message: Record<string, unknown>): CreateHeldSessio
   const idleTimeoutSeconds = field(message, 'idleTimeoutSeconds', 'number')!;
   if (idleTimeoutSeconds < 0) throw new HolderProtocolError('bad idle timeout');
   const greeting = field(message, 'greeting', 'string', true);
+  const files = decodeFiles(message.files);
   return {
     ...(name ? { name } : {}),
     program: decodeProgram(field(message, 'program', 'object')!),
@@ -76,6 +94,7 @@ export function decodeCreate(message: Record<string, unknown>): CreateHeldSessio
     command: field(message, 'command', 'string')!,
     logSize: Math.min(Math.max(logSize, MIN_LOG_SIZE), MAX_LOG_SIZE),
     idleTimeoutSeconds,
+    ...(files ? { files } : {}),
   };
 }
 
@@ -114,5 +133,6 @@ export function decodeSummary(value: unknown): HeldSessionSummary {
     attached: field(summary, 'attached', 'boolean')!,
     terminal: field(summary, 'terminal', 'boolean')!,
     exited: field(summary, 'exited', 'boolean')!,
+    ...(summary.files !== undefined ? { files: decodeFiles(summary.files) } : {}),
   };
 }

@@ -9,7 +9,7 @@ import { DELIVERABLE_SIGNALS, SessionSpawnError, type ProcessExit } from '../ses
 import type { AttachmentEnd, HeldAttachment, HeldSessionSummary, OutputGap } from '../holder-api.ts';
 import {
   chunked,
-  encodeBytes,
+  encodeBytesHeader,
   encodeControl,
   field,
   FRAME_CONTROL,
@@ -56,6 +56,9 @@ export class RemoteAttachment implements HeldAttachment {
   private readonly gapListeners: Array<(gap: OutputGap) => void> = [];
   private finished = false;
   private exitReceived = false;
+  private corked = false;
+  /** The client's latest output acknowledgement, not yet passed on (see acknowledgeOutput). */
+  private pendingAck: { output: number; error: number } | undefined;
 
   private readonly socket: Socket;
 
@@ -66,8 +69,13 @@ export class RemoteAttachment implements HeldAttachment {
     this.input = new Writable({
       write: (chunk: Buffer, _encoding, callback) => {
         if (socket.destroyed) return callback();
+        this.corkForTick();
         let last = true;
-        for (const piece of chunked(chunk)) last = socket.write(encodeBytes(FRAME_INPUT, piece));
+        for (const piece of chunked(chunk)) {
+          // Header and data side by side in the corked socket: one writev per tick, the data not copied.
+          socket.write(encodeBytesHeader(FRAME_INPUT, piece.length));
+          last = socket.write(piece);
+        }
         // The holder stops reading its socket while the program's input is backed up; so do we.
         if (last) callback();
         else socket.once('drain', () => callback());
@@ -211,7 +219,28 @@ export class RemoteAttachment implements HeldAttachment {
   }
 
   private sendControl(message: ServerMessage): void {
-    if (!this.socket.destroyed && this.socket.writable) this.socket.write(encodeControl(message));
+    if (this.socket.destroyed || !this.socket.writable) return;
+    // An acknowledgement still waiting goes first: control messages keep their order.
+    if (this.pendingAck && message.op !== 'ack') this.flushAck();
+    this.socket.write(encodeControl(message));
+  }
+
+  /** What is written to the holder in one tick leaves in one writev. */
+  private corkForTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
+  }
+
+  private flushAck(): void {
+    const ack = this.pendingAck;
+    if (!ack) return;
+    this.pendingAck = undefined;
+    this.sendControl({ op: 'ack', ...ack });
   }
 
   onInputAck(listener: (inputOffset: number) => void): void {
@@ -222,8 +251,14 @@ export class RemoteAttachment implements HeldAttachment {
     this.gapListeners.push(listener);
   }
 
+  /**
+   * Passed on once per turn of the event loop: acknowledgements that arrived together (a server behind on its
+   * input reads several at once) cost the holder one message, and each holder message is a system call.
+   */
   acknowledgeOutput(outputReceived: number, errorReceived: number): void {
-    this.sendControl({ op: 'ack', output: outputReceived, error: errorReceived });
+    const scheduled = this.pendingAck !== undefined;
+    this.pendingAck = { output: outputReceived, error: errorReceived };
+    if (!scheduled) setImmediate(() => this.flushAck());
   }
 
   resize(columns: number, rows: number): void {

@@ -24,7 +24,7 @@ export interface GlobFilesystem<Attrs> {
 
 export interface GlobMatch<Attrs> {
   path: string;
-  /** The match's lstat()-like attributes (GLOB_KEEPSTAT); absent for a NOCHECK pattern. */
+  /** The match's lstat()-like attributes (GLOB_KEEPSTAT; with `mark`, a link's target's); absent for a NOCHECK pattern. */
   attrs?: Attrs;
 }
 
@@ -269,13 +269,18 @@ function join(prefix: string, name: string): string {
 }
 
 async function addMatch<Attrs>(path: string, known: Attrs | undefined, fs: GlobFilesystem<Attrs>, options: GlobOptions, found: GlobMatch<Attrs>[]): Promise<void> {
-  const attrs = known ?? (await fs.lstat(path.length > 1 ? path.replace(/\/+$/, '') || '/' : path));
+  // As glob2: lstat of the path as written, so "link/" follows the link (POSIX path resolution) and a
+  // trailing slash on a file fails.
+  const attrs = known ?? (await fs.lstat(path));
   if (attrs === undefined) return;
   let marked = path;
+  let kept = attrs;
   if (options.mark && !path.endsWith('/')) {
-    // A symbolic link is marked when what it points to is a directory (glob2's second stat).
+    // A symbolic link is marked when what it points to is a directory (glob2's second stat), and that stat,
+    // when it succeeds, is what glob2 keeps for the match (sftp's `ls -l link` shows the target).
     const target = !fs.isDirectory(attrs) && fs.isSymlink(attrs) ? await fs.stat(path) : undefined;
     if (fs.isDirectory(attrs) || (target !== undefined && fs.isDirectory(target))) marked += '/';
+    kept = target ?? attrs;
   }
-  found.push({ path: marked, attrs });
+  found.push({ path: marked, attrs: kept });
 }

@@ -5,48 +5,24 @@
  * whatever order the server answers. Replies are decoded by src/sftp/protocol.ts; a status other than OK
  * rejects with SftpStatusError (its `code` is the SSH_FX_* status, its message OpenSSH's fx2txt text).
  */
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { Channel } from '../../connection/channel.ts';
 import {
   decodeLimitsReply, decodeResponse, decodeStatvfsReply, decodeUsersGroupsReply, decodeVersion, encodeExtendedRequest, encodeInit, encodeRead, encodeRequest,
-  encodeWrite, SftpPacketParser, SftpStatusError, SFTP_EXTENSION, SFTP_VERSION, SSH_FX, SSH_FXP,
+  encodeWrite, finishWritePacket, PacketBufferPool, SftpPacketParser, SftpStatusError, SFTP_EXTENSION, SFTP_MAX_PACKET_LENGTH, SFTP_VERSION, SSH_FX, SSH_FXP,
+  writeDataOffset,
   type SftpAttributes, type SftpExtendedRequest, type SftpLimits, type SftpNameEntry, type SftpResponse, type SftpStatvfs, type SftpUsersGroups,
 } from '../protocol.ts';
 import { DecodeError } from '../../wire/errors.ts';
+import { replyError, SftpConnectionError, SftpProtocolError } from './errors.ts';
+import { DEFAULT_MAX_REQUESTS, DEFAULT_REQUEST_SIZE, transferSizes } from './transfer-sizes.ts';
 
 export { SftpStatusError, SSH_FX, SSH_FXF, type SftpAttributes, type SftpNameEntry, type SftpStatvfs } from '../protocol.ts';
 export { FILE_TYPE, isDirectory, isRegularFile, isSymlink } from './file-type.ts';
+export { SftpConnectionError, SftpProtocolError, SftpReplyError, serverText } from './errors.ts';
+export { DEFAULT_MAX_REQUESTS, DEFAULT_REQUEST_SIZE } from './transfer-sizes.ts';
 
-/** The stream ended or failed while requests were outstanding, or before the server said VERSION. */
-export class SftpConnectionError extends Error {
-  override readonly name = 'SftpConnectionError';
-}
-
-/** The server broke the protocol (a reply to no request, a reply of the wrong type, a malformed packet). */
-export class SftpProtocolError extends Error {
-  override readonly name = 'SftpProtocolError';
-}
-
-/** A status reply: `message` is OpenSSH's text for the code, `serverMessage` what the server said ("" if nothing). */
-export class SftpReplyError extends SftpStatusError {
-  readonly serverMessage: string;
-  constructor(code: number, serverMessage: string) {
-    super(code);
-    this.serverMessage = serverMessage;
-  }
-}
-
-/** The server's text when it gave one, else OpenSSH's (what do_realpath prints). */
-export function serverText(error: SftpStatusError): string {
-  return error instanceof SftpReplyError && error.serverMessage !== '' ? error.serverMessage : error.message;
-}
-
-function replyError(response: Extract<SftpResponse, { type: typeof SSH_FXP.STATUS }>): SftpReplyError {
-  return new SftpReplyError(response.code, response.message);
-}
-
-/** OpenSSH's defaults (sftp-client.c): 32 KiB per request, 64 requests in flight. */
-export const DEFAULT_REQUEST_SIZE = 32768;
-export const DEFAULT_MAX_REQUESTS = 64;
 /** Directories larger than this are refused rather than held in memory. */
 const MAX_DIRECTORY_ENTRIES = 1 << 20;
 
@@ -60,7 +36,19 @@ export interface SftpClientOptions {
   requestSize?: number;
   /** Requests in flight per transfer (sftp -R); by default 64 (fewer if the server's handle limit is lower). */
   maxRequests?: number;
+  /**
+   * Whether the stream has copied or sent what it was given by the time a write's callback runs, so that a
+   * WRITE packet's buffer may be reused then. A channel or a socket has; a PassThrough has not (its reader
+   * may still hold the buffer). By default: whether the stream is a Channel or a net.Socket.
+   */
+  streamCopiesWrites?: boolean;
 }
+
+/** Buffers for READ replies and WRITEs (fastGet, fastPut), each back once its file write or send is done. */
+const POOLED_PACKET_SIZE = SFTP_MAX_PACKET_LENGTH + 4;
+const POOLED_FREE = DEFAULT_MAX_REQUESTS;
+/** Free buffers kept between transfers. */
+const POOLED_IDLE = 2;
 
 export class SftpClient {
   readonly version: number;
@@ -75,12 +63,16 @@ export class SftpClient {
   readonly closed: Promise<Error | undefined>;
 
   private readonly stream: Duplex;
+  private readonly pool: PacketBufferPool;
+  private readonly reuseWritten: boolean;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private failure: Error | undefined;
 
-  private constructor(stream: Duplex, version: number, extensions: Map<string, string>, closed: Promise<Error | undefined>) {
+  private constructor(stream: Duplex, version: number, extensions: Map<string, string>, closed: Promise<Error | undefined>, pool: PacketBufferPool, reuseWritten: boolean) {
     this.stream = stream;
+    this.pool = pool;
+    this.reuseWritten = reuseWritten;
     this.version = version;
     this.extensions = extensions;
     this.closed = closed;
@@ -88,7 +80,8 @@ export class SftpClient {
 
   /** Says INIT, waits for VERSION (draft-02 §4), and asks for the server's limits when it offers them. */
   static async open(stream: Duplex, options: SftpClientOptions = {}): Promise<SftpClient> {
-    const parser = new SftpPacketParser();
+    const pool = new PacketBufferPool(POOLED_PACKET_SIZE, POOLED_FREE);
+    const parser = new SftpPacketParser(undefined, pool);
     // Packets before VERSION go to `hello`; after it, to the client made from it.
     const state: { client?: SftpClient } = {};
     let hello: ((payload: Buffer) => void) | undefined;
@@ -135,24 +128,10 @@ export class SftpClient {
       throw new SftpProtocolError(`parse version: ${(error as Error).message}`);
     }
     const extensions = new Map(announced.extensions.map((extension) => [extension.name, extension.data]));
-    const client = new SftpClient(stream, announced.version, extensions, closed);
+    const reuseWritten = options.streamCopiesWrites ?? (stream instanceof Channel || stream instanceof Socket);
+    const client = new SftpClient(stream, announced.version, extensions, closed, pool, reuseWritten);
     state.client = client;
-    const sizes = { read: options.requestSize ?? DEFAULT_REQUEST_SIZE, write: options.requestSize ?? DEFAULT_REQUEST_SIZE, requests: options.maxRequests ?? DEFAULT_MAX_REQUESTS };
-    // sftp-client.c do_init: without -B the server's limits choose the size; they only ever lower -R's default.
-    if (client.supports(SFTP_EXTENSION.LIMITS, '1')) {
-      const limits = await client.limits();
-      const packetRoom = (limits.maxPacketLength || 256 * 1024) - 1024;
-      if (options.requestSize === undefined) {
-        sizes.read = Math.max(64, Math.min(limits.maxReadLength || packetRoom, packetRoom));
-        sizes.write = Math.max(64, Math.min(limits.maxWriteLength || packetRoom, packetRoom));
-      }
-      if (options.maxRequests === undefined && limits.maxOpenHandles) sizes.requests = Math.max(1, Math.min(DEFAULT_MAX_REQUESTS, limits.maxOpenHandles));
-    }
-    // Version 0 servers cannot take large packets (sftp-client.c).
-    if (announced.version === 0) {
-      sizes.read = Math.min(sizes.read, 20480);
-      sizes.write = Math.min(sizes.write, 20480);
-    }
+    const sizes = await transferSizes(client, announced.version, options);
     client.readSize = sizes.read;
     client.writeSize = sizes.write;
     client.maxRequests = sizes.requests;
@@ -172,13 +151,15 @@ export class SftpClient {
 
   // --- requests -------------------------------------------------------------------------------------
 
-  private send(packet: (id: number) => Buffer): Promise<SftpResponse> {
+  /** Sends one request; `sent` runs once the stream has taken the packet (its buffer may then be reused). */
+  private send(packet: (id: number) => Buffer, sent?: () => void): Promise<SftpResponse> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId;
     this.nextId = (this.nextId + 1) >>> 0;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.stream.write(packet(id));
+      if (sent) this.stream.write(packet(id), () => sent());
+      else this.stream.write(packet(id));
     });
   }
 
@@ -211,8 +192,8 @@ export class SftpClient {
   }
 
   /** Expects STATUS: OK resolves, anything else rejects. */
-  private async expectOk(packet: (id: number) => Buffer): Promise<void> {
-    const response = await this.send(packet);
+  private async expectOk(packet: (id: number) => Buffer, sent?: () => void): Promise<void> {
+    const response = await this.send(packet, sent);
     if (response.type !== SSH_FXP.STATUS) throw this.unexpected(response, 'SSH2_FXP_STATUS', SSH_FXP.STATUS);
     if (response.code !== SSH_FX.OK) throw replyError(response);
   }
@@ -302,6 +283,33 @@ export class SftpClient {
 
   write(handle: Buffer, offset: number, data: Buffer): Promise<void> {
     return this.expectOk((id) => encodeWrite(id, handle, offset, data));
+  }
+
+  /**
+   * A buffer to build a WRITE of up to `length` bytes in, for writePacket(): the data goes at
+   * writeDataOffset(handle). Pooled: a bulk upload reads its file straight into packets that are reused.
+   */
+  writeBuffer(handle: Buffer, length: number): Buffer {
+    return this.pool.take(writeDataOffset(handle) + length);
+  }
+
+  /**
+   * WRITE of the `length` bytes already at writeDataOffset(handle) in `packet` (from writeBuffer()): no copy
+   * of them. The packet must not be touched afterwards; it goes back to the pool once sent.
+   */
+  writePacket(handle: Buffer, offset: number, packet: Buffer, length: number): Promise<void> {
+    const reuse = this.reuseWritten ? () => this.pool.release(packet) : undefined;
+    return this.expectOk((id) => finishWritePacket(packet, id, handle, offset, length), reuse);
+  }
+
+  /** Hands back data from read() that the caller holds no view of any more: its buffer is reused. */
+  recycle(data: Buffer): void {
+    this.pool.release(data);
+  }
+
+  /** A transfer has ended: the buffers it kept in flight are not kept for the next one. */
+  transferDone(): void {
+    this.pool.trim(POOLED_IDLE);
   }
 
   async opendir(path: string): Promise<Buffer> {

@@ -8,7 +8,7 @@
  */
 import { constants } from 'node:fs';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
-import { SftpStatusError, SSH_FXF, SFTP_EXTENSION, type SftpAttributes } from '../protocol.ts';
+import { SftpStatusError, SSH_FXF, SFTP_EXTENSION, writeDataOffset, type SftpAttributes } from '../protocol.ts';
 import type { SftpClient } from './sftp-client.ts';
 import { isRegularFile } from './file-type.ts';
 import { localErrorText } from './local-errors.ts';
@@ -171,6 +171,8 @@ export async function fastGet(client: SftpClient, remotePath: string, localPath:
           request(reply.offset + data.length, reply.length - data.length);
           if (data.length < requestSize) requestSize = Math.max(MIN_READ_SIZE, data.length);
         }
+        // Nothing holds the reply any more: its buffer carries a later one.
+        client.recycle(data);
         if (maxRequests > 0) {
           // Past the expected end, one request at a time until EOF.
           if (size > 0 && offset > size) maxRequests = 1;
@@ -181,6 +183,7 @@ export async function fastGet(client: SftpClient, remotePath: string, localPath:
       }
     } finally {
       if (size !== 0) options.progress?.stop();
+      client.transferDone();
     }
     if (connectionError !== undefined) throw connectionError;
     const interrupted = options.signal?.aborted === true;
@@ -246,6 +249,7 @@ export async function fastPut(client: SftpClient, localPath: string, remotePath:
     }
     const pflags = SSH_FXF.WRITE | SSH_FXF.CREAT | (options.resume ? SSH_FXF.APPEND : SSH_FXF.TRUNC);
     const handle = await client.open(remotePath, pflags, attrs).catch(worded(`dest open "${remotePath}"`));
+    const dataOffset = writeDataOffset(handle);
     let position = offset;
     let highwater = offset;
     let reordered = false;
@@ -261,21 +265,24 @@ export async function fastPut(client: SftpClient, localPath: string, remotePath:
       for (;;) {
         const stopping = endOfFile || writeError !== undefined || connectionError !== undefined || readError !== undefined || options.signal?.aborted;
         if (!stopping && inFlight < client.maxRequests) {
-          const chunk = Buffer.allocUnsafe(client.writeSize);
+          // The file is read straight into the WRITE packet, after room for its header: no copy of the data.
+          const packet = client.writeBuffer(handle, client.writeSize);
           let bytesRead = 0;
           try {
-            ({ bytesRead } = await file.read(chunk, 0, chunk.length, offset));
+            ({ bytesRead } = await file.read(packet, dataOffset, client.writeSize, offset));
           } catch (error) {
+            client.recycle(packet);
             readError = error;
             continue;
           }
           if (bytesRead === 0) {
+            client.recycle(packet);
             endOfFile = true;
             continue;
           }
           const at = offset;
           inFlight++;
-          client.write(handle, at, chunk.subarray(0, bytesRead)).then(
+          client.writePacket(handle, at, packet, bytesRead).then(
             () => completions.push({ offset: at, length: bytesRead }),
             (error: unknown) => completions.push({ offset: at, length: bytesRead, error }),
           );
@@ -297,6 +304,7 @@ export async function fastPut(client: SftpClient, localPath: string, remotePath:
       }
     } finally {
       options.progress?.stop();
+      client.transferDone();
     }
     if (connectionError !== undefined) throw connectionError;
     const interrupted = options.signal?.aborted === true;

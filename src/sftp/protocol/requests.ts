@@ -194,7 +194,38 @@ export function encodeRead(id: number, handle: Buffer, offset: number, length: n
 }
 
 export function encodeWrite(id: number, handle: Buffer, offset: number, data: Buffer): Buffer {
-  return encodeRequest({ type: SSH_FXP.WRITE, id, handle, offset, data });
+  const at = writeDataOffset(handle);
+  const packet = Buffer.allocUnsafe(at + data.length);
+  packet.set(data, at);
+  return finishWritePacket(packet, id, handle, offset, data.length);
+}
+
+/**
+ * Where a WRITE packet's data starts (draft-02 §6.4: length, type, id, string handle, uint64 offset, then
+ * the data's length): a sender that reads the data straight into a packet leaves this much room before it.
+ */
+export function writeDataOffset(handle: Buffer): number {
+  return 4 + 1 + 4 + 4 + handle.length + 8 + 4;
+}
+
+/**
+ * Fills in the fields of a WRITE packet whose `dataLength` bytes of data are already in `packet` at
+ * writeDataOffset(handle); returns the packet (a view of exactly its length). No copy of the data.
+ */
+export function finishWritePacket(packet: Buffer, id: number, handle: Buffer, offset: number, dataLength: number): Buffer {
+  const at = writeDataOffset(handle);
+  if (packet.length < at + dataLength) throw new RangeError(`WRITE packet of ${packet.length} bytes cannot hold ${dataLength} bytes of data`);
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`WRITE offset ${offset}`);
+  let position = packet.writeUInt32BE(at - 4 + dataLength, 0);
+  packet[position++] = SSH_FXP.WRITE;
+  position = packet.writeUInt32BE(id >>> 0, position);
+  position = packet.writeUInt32BE(handle.length, position);
+  position += handle.copy(packet, position);
+  // uint64 as two halves: no BigInt per packet.
+  position = packet.writeUInt32BE(Math.floor(offset / 2 ** 32), position);
+  position = packet.writeUInt32BE(offset >>> 0, position);
+  packet.writeUInt32BE(dataLength, position);
+  return packet.subarray(0, at + dataLength);
 }
 
 // Extended requests (PROTOCOL §4.3–4.12)

@@ -2,7 +2,7 @@
  * What every request handler works with, and the replies they share: a status logged as sftp-server logs
  * it ("sent status …" for failures, and for every status above VERBOSE), and a NAME reply of one path.
  */
-import { encodeName, encodeStatus, SSH_FX } from '../protocol.ts';
+import { encodeName, encodeStatus, SSH_FX, type PacketBufferPool } from '../protocol.ts';
 import type { HandleTable } from './handles.ts';
 import type { SftpLog } from './log.ts';
 import type { NameLookup } from './names.ts';
@@ -23,6 +23,8 @@ export interface SftpContext {
   names: NameLookup;
   readOnly: boolean;
   account: SftpAccount;
+  /** Buffers for READ replies and received WRITEs, given back once written (session.ts, file-requests.ts). */
+  buffers: PacketBufferPool;
 }
 
 export function statusReply(context: SftpContext, id: number, code: number, message = serverStatusMessage(code)): Buffer {

@@ -11,6 +11,9 @@ import { statusReply, onTarget, type SftpContext } from './context.ts';
 import { closeEntry } from './handles.ts';
 import { visible } from './log.ts';
 
+/** Free packet buffers kept once a file is closed. */
+const POOLED_AFTER_CLOSE = 2;
+
 /** The access mode bits of open(2)'s flags (fs.constants lacks O_ACCMODE). */
 const O_ACCMODE = 3;
 
@@ -56,6 +59,8 @@ export async function openFile(context: SftpContext, id: number, path: string, p
 export async function closeHandle(context: SftpContext, id: number, handle: Buffer): Promise<Buffer> {
   const entry = context.handles.remove(handle);
   if (!entry) return statusReply(context, id, SSH_FX.NO_SUCH_FILE);
+  // A transfer ends with its CLOSE: the buffers it kept in flight are not kept for the next one.
+  if (entry.kind === 'file') context.buffers.trim(POOLED_AFTER_CLOSE);
   if (entry.kind === 'file') context.log.info(`close "${visible(entry.name)}" bytes read ${entry.bytesRead} written ${entry.bytesWritten}`);
   else context.log.info(`closedir "${visible(entry.name)}"`);
   await closeEntry(entry);
@@ -69,12 +74,21 @@ export async function readFile(context: SftpContext, id: number, handle: Buffer,
   const entry = context.handles.file(handle);
   if (!entry) return statusReply(context, id, SSH_FX.FAILURE);
   const wanted = Math.min(length, SFTP_MAX_READ_LENGTH);
-  // The data is read straight into the reply packet: no copy of a large read.
-  const packet = Buffer.allocUnsafe(DATA_HEADER + wanted);
+  // The data is read straight into the reply packet, a pooled buffer the session gives back once the reply
+  // is written: no copy of a large read, and no new buffer for each.
+  const packet = context.buffers.take(DATA_HEADER + wanted);
   let count = 0;
   if (wanted > 0) {
-    ({ bytesRead: count } = await entry.file.read(packet, DATA_HEADER, wanted, offset));
-    if (count === 0) return statusReply(context, id, SSH_FX.EOF);
+    try {
+      ({ bytesRead: count } = await entry.file.read(packet, DATA_HEADER, wanted, offset));
+    } catch (error) {
+      context.buffers.release(packet);
+      throw error;
+    }
+    if (count === 0) {
+      context.buffers.release(packet);
+      return statusReply(context, id, SSH_FX.EOF);
+    }
   }
   entry.bytesRead += count;
   packet.writeUInt32BE(DATA_HEADER - 4 + count, 0);
@@ -84,17 +98,22 @@ export async function readFile(context: SftpContext, id: number, handle: Buffer,
   return packet.subarray(0, DATA_HEADER + count);
 }
 
+/** `data` lies in the request's packet, which goes back to the pool once written (nothing else holds it). */
 export async function writeFile(context: SftpContext, id: number, handle: Buffer, offset: number, data: Buffer): Promise<Buffer> {
-  const entry = context.handles.file(handle);
-  if (!entry) return statusReply(context, id, SSH_FX.FAILURE);
-  let written = 0;
-  while (written < data.length) {
-    const { bytesWritten } = await entry.file.write(data, written, data.length - written, entry.append ? null : offset + written);
-    if (bytesWritten === 0) return statusReply(context, id, SSH_FX.FAILURE);
-    written += bytesWritten;
+  try {
+    const entry = context.handles.file(handle);
+    if (!entry) return statusReply(context, id, SSH_FX.FAILURE);
+    let written = 0;
+    while (written < data.length) {
+      const { bytesWritten } = await entry.file.write(data, written, data.length - written, entry.append ? null : offset + written);
+      if (bytesWritten === 0) return statusReply(context, id, SSH_FX.FAILURE);
+      written += bytesWritten;
+    }
+    entry.bytesWritten += written;
+    return statusReply(context, id, SSH_FX.OK);
+  } finally {
+    context.buffers.release(data);
   }
-  entry.bytesWritten += written;
-  return statusReply(context, id, SSH_FX.OK);
 }
 
 export async function fstatHandle(context: SftpContext, id: number, handle: Buffer): Promise<Buffer> {

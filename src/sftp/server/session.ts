@@ -11,11 +11,12 @@
  * MAX_QUEUED_BYTES (input pauses, so the channel's window closes), and replies to what the output stream
  * accepts: input pauses while it is full.
  */
+import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { DecodeError } from '../../wire/errors.ts';
 import {
-  decodeInit, decodeRequest, encodeVersion, OPENSSH_EXTENSIONS, peekRequestId, SFTP_VERSION, SftpPacketParser, SSH_FX, SSH_FXP,
-  UnknownSftpTypeError,
+  decodeInit, decodeRequest, encodeVersion, OPENSSH_EXTENSIONS, PacketBufferPool, peekRequestId, SFTP_MAX_PACKET_LENGTH, SFTP_VERSION, SftpPacketParser,
+  SSH_FX, SSH_FXP, UnknownSftpTypeError,
 } from '../protocol.ts';
 import { statusReply, type SftpContext } from './context.ts';
 import { closeEntry, HandleTable } from './handles.ts';
@@ -29,6 +30,8 @@ import { statusForError } from './status.ts';
 export const MAX_IN_PROGRESS = 64;
 /** Received requests not yet started, in bytes, before input pauses. */
 export const MAX_QUEUED_BYTES = 1024 * 1024;
+/** Packet buffers kept for reuse (READ replies, WRITE requests): as many as may be in progress at once. */
+const POOLED_FREE = MAX_IN_PROGRESS;
 
 export interface SftpServerOptions extends RequestPolicy {
   input: Readable;
@@ -42,6 +45,12 @@ export interface SftpServerOptions extends RequestPolicy {
   /** From SSH_CONNECTION, for the session log lines; "UNKNOWN" without it. */
   clientAddress: string;
   maxOpenHandles?: number;
+  /**
+   * Whether `output` has copied or sent a reply by the time its write callback runs, so that a READ reply's
+   * buffer may be reused then. A socket has (sftp-server's stdout); a PassThrough has not. By default:
+   * whether it is a net.Socket.
+   */
+  outputCopiesWrites?: boolean;
 }
 
 const CONCURRENT = new Set<number>([SSH_FXP.READ, SSH_FXP.WRITE]);
@@ -49,7 +58,9 @@ const CONCURRENT = new Set<number>([SSH_FXP.READ, SSH_FXP.WRITE]);
 export class SftpServerSession {
   private readonly options: SftpServerOptions;
   private readonly context: SftpContext;
-  private readonly parser = new SftpPacketParser();
+  private readonly buffers = new PacketBufferPool(SFTP_MAX_PACKET_LENGTH + 4, POOLED_FREE);
+  private readonly parser = new SftpPacketParser(undefined, this.buffers);
+  private readonly reuseReplies: boolean;
   private readonly queue: Buffer[] = [];
   private queuedBytes = 0;
   /** Started requests in order, until their replies have been written. */
@@ -77,7 +88,9 @@ export class SftpServerSession {
       names: new NameLookup(options.root ?? '/'),
       readOnly: options.readOnly,
       account: options.account,
+      buffers: this.buffers,
     };
+    this.reuseReplies = options.outputCopiesWrites ?? options.output instanceof Socket;
     this.done = new Promise((resolve) => (this.finished = resolve));
   }
 
@@ -157,7 +170,10 @@ export class SftpServerSession {
     output.cork();
     while (this.replies[0]?.done) {
       const { reply } = this.replies.shift()!;
-      if (reply && !this.ended && !output.write(reply)) this.outputFull = true;
+      if (!reply || this.ended) continue;
+      // A READ reply's buffer carries a later one once the output has taken it.
+      const written = this.reuseReplies && this.buffers.owns(reply) ? output.write(reply, () => this.buffers.release(reply)) : output.write(reply);
+      if (!written) this.outputFull = true;
     }
     // One writev(2) for all of them.
     output.uncork();

@@ -145,6 +145,27 @@ describe('chacha20-poly1305@openssh.com', () => {
     }
   });
 
+  it('bodies on both sides of the small-body threshold (TypeScript blocks / OpenSSL) match the model both ways', () => {
+    const key = randomBytes(64);
+    const [k2, k1] = [key.subarray(0, 32), key.subarray(32)];
+    const sealer = createSealer(keysFor(key));
+    const opener = createOpener(keysFor(key));
+    for (const [index, size] of [0, 1, 59, 60, 63, 64, 123, 490, 500, 503, 504, 505, 511, 512, 513, 520, 1000, 4096, 32768].entries()) {
+      const sequence = 0xfffffff0 + index;
+      const payload = randomBytes(size);
+      const wire = sealer.seal(sequence >>> 0, payload);
+      const nonce = seqNonce(sequence >>> 0);
+      const length = xor(wire.subarray(0, 4), referenceKeystream(k1, nonce, 0n, 4)).readUInt32BE(0);
+      const body = xor(wire.subarray(4, 4 + length), referenceKeystream(k2, nonce, 1n, length));
+      assert.deepEqual(body.subarray(1, length - body[0]!), payload, `sealed, payload ${size}`);
+      let padding = 4;
+      while ((1 + size + padding) % 8 !== 0) padding++;
+      const modelled = modelSeal(key, sequence >>> 0, payload, padding);
+      opener.packetLength(sequence >>> 0, modelled.subarray(0, 4));
+      assert.deepEqual(opener.open(sequence >>> 0, modelled), payload, `opened, payload ${size}`);
+    }
+  });
+
   it('decrypts the length with K_1 only, before authenticating', () => {
     const key = randomBytes(64);
     const wire = createSealer(keysFor(key)).seal(9, Buffer.alloc(100));

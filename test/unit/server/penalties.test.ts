@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { PenaltyTable, classifyPreauthEnd, type PenaltyPolicy } from '../../../src/server/penalties.ts';
 import { netBlockOf } from '../../../src/server/net-block.ts';
 import { createLogger } from '../../../src/server/logger.ts';
-import { PER_SOURCE_PENALTY_DEFAULTS, type PerSourcePenalties } from '../../../src/config/sshd/settings.ts';
+import { PER_SOURCE_PENALTY_DEFAULTS, type PerSourcePenalties } from '../../../src/config/sshd/per-source-penalties.ts';
 import { dashTSettings, formatDashT, parseSshdConfigText, SshdConfigError } from '../../../src/config/sshd/index.ts';
 import { DecodeError, DisconnectError, ProtocolError } from '../../../src/wire/errors.ts';
 

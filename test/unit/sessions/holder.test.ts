@@ -296,3 +296,30 @@ test('a program that cannot be started fails the create with SessionSpawnError; 
     await fixture.close();
   }
 });
+
+test('output arrives byte-exact through a log smaller than a read, to a slow attachment that never acknowledges', async () => {
+  // The holder frames output straight from its log (no copies): bytes still queued on the socket must not
+  // change when the program's next output wraps the ring over them. And a read of the program's output
+  // (up to 64 KiB) larger than the room left in the log waits for room instead of overwriting unsent bytes.
+  const fixture = await inProcessHolder();
+  try {
+    const lines = 300_000;
+    const attachment = await fixture.client.create(shellSession(`seq 1 ${lines}`, { logSize: 16 * 1024 }));
+    const chunks: Buffer[] = [];
+    let reads = 0;
+    attachment.output.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      // Slow: every few reads the reader stops for a moment, so the socket and the log back up.
+      if (++reads % 4 === 0) {
+        attachment.output.pause();
+        setTimeout(() => attachment.output.resume(), 2);
+      }
+    });
+    await within(attachment.exit, 30_000);
+    const expected = Array.from({ length: lines }, (_, i) => `${i + 1}\n`).join('');
+    await waitFor(() => Buffer.concat(chunks).length >= expected.length, 10_000);
+    assert.equal(Buffer.concat(chunks).toString(), expected);
+  } finally {
+    await fixture.close();
+  }
+});

@@ -50,3 +50,35 @@ test('the ring grows with the output and starts small', () => {
   assert.deepEqual(log.read(0, 5).data, Buffer.from('hello'));
   assert.deepEqual(log.read(5, 200_000).data, bytes(5, 100_000));
 });
+
+test('view() returns the bytes without a copy, ending at the wrap', () => {
+  const log = new OutputLog(1000);
+  log.append(bytes(0, 1600));
+  // Offsets 600..999 sit at the ring's end, 1000..1599 at its start.
+  const first = log.view(700, 10_000);
+  assert.equal(first.offset, 700);
+  assert.deepEqual(first.data, bytes(700, 1000));
+  assert.equal(first.data.buffer, (log as unknown as { ring: Buffer }).ring.buffer, 'a view of the ring');
+  const second = log.view(1000, 10_000);
+  assert.deepEqual(second.data, bytes(1000, 1600));
+  assert.equal(log.view(100, 50).offset, 600, 'clamped to the oldest byte held');
+});
+
+test('a pinned view keeps its bytes when later output overwrites them; a released one does not cost a copy', () => {
+  const log = new OutputLog(1000);
+  log.append(bytes(0, 1000));
+  const pinned = log.view(0, 500);
+  const release = log.pin(0);
+  log.append(bytes(1000, 1300));
+  assert.deepEqual(pinned.data, bytes(0, 500), 'the queued bytes did not change');
+  assert.deepEqual(log.read(1000, 300).data, bytes(1000, 1300));
+  release();
+  const ring = (log as unknown as { ring: Buffer }).ring;
+  const later = log.view(1300, 100);
+  const releaseLater = log.pin(1300);
+  releaseLater();
+  log.append(bytes(1300, 2300));
+  assert.equal((log as unknown as { ring: Buffer }).ring, ring, 'no pins left: written in place');
+  assert.deepEqual(log.read(1300, 1000).data, bytes(1300, 2300));
+  assert.equal(later.offset, 1300);
+});
