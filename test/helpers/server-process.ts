@@ -54,8 +54,11 @@ export interface ServerProcess {
   alive(): boolean;
   /** VmRSS in bytes. */
   rss(): number;
-  /** Common ssh arguments: no config, temporary known_hosts, key auth as TEST_USER. */
-  sshArgs(): string[];
+  /**
+   * Common ssh arguments: no config, temporary known_hosts, key auth as TEST_USER; `viaPort` connects there
+   * instead of the server's port (a link proxy in front of it).
+   */
+  sshArgs(viaPort?: number): string[];
   /**
    * Kills the server process with `signal` (SIGKILL: no chance to clean up) and starts it again on the same
    * port, configuration and keys; `pid`, `child` and the log are then the new process's.
@@ -150,7 +153,7 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
         if (Date.now() > deadline) throw new Error(`no server log line matching ${pattern} within ${timeoutMs} ms; log tail:\n${log.slice(-3000)}`);
       }
     },
-    sshArgs: () => [
+    sshArgs: (viaPort?: number) => [
       '-F', 'none',
       '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
       '-o', 'StrictHostKeyChecking=no',
@@ -159,7 +162,7 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
       '-o', 'BatchMode=yes',
       '-o', 'IdentitiesOnly=yes',
       '-i', clientKey,
-      '-p', String(port),
+      '-p', String(viaPort ?? port),
     ],
     async restart(signal = 'SIGKILL') {
       const exited = new Promise((resolve) => (alive() ? child.once('exit', resolve) : resolve(undefined)));

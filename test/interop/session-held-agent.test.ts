@@ -52,7 +52,7 @@ describe('agent forwarding of a held session follows the attached connection', {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const args = (...extra: string[]) => [...server.sshArgs().map((a, i, all) => (all[i - 1] === '-p' ? String(proxy.port) : a)), ...extra];
+  const args = (...extra: string[]) => [...server.sshArgs(proxy.port), ...extra];
 
   function client(...extra: string[]): RunningClient {
     const running = runSshClient([...args(...extra), '-o', 'Session=agent', `${TEST_USER}@127.0.0.1`, PROBE], { SSH_AUTH_SOCK: agentSocket });

@@ -52,7 +52,7 @@ describe('a held session keeps its Kerberos credentials across connections', { t
     rmSync(sessions, { recursive: true, force: true });
   });
 
-  const args = () => [...server.sshArgs().map((a, i, all) => (all[i - 1] === '-p' ? String(proxy.port) : a)), ...GSSAPI];
+  const args = () => [...server.sshArgs(proxy.port), ...GSSAPI];
 
   function client(): RunningClient {
     const running = runSshClient([...args(), '-o', 'Session=krb', `${TEST_USER}@127.0.0.1`, PROBE], kdc.env);

@@ -73,7 +73,7 @@ describe('a hold the server accepted but could not honour', { timeout: 90_000 },
     rmSync(sessions, { recursive: true, force: true });
   });
 
-  const args = (...extra: string[]) => [...server.sshArgs().map((a, i, all) => (all[i - 1] === '-p' ? String(proxy.port) : a)), ...extra];
+  const args = (...extra: string[]) => [...server.sshArgs(proxy.port), ...extra];
 
   for (const tty of [false, true]) {
     test(`tether ssh prints the command's output and exit status (${tty ? '-tt' : 'no PTY'})`, async () => {

@@ -38,7 +38,7 @@ describe('tether ssh resumes a held session through a dropped link', { timeout: 
   });
 
   /** The server's ssh arguments with the proxy's port in place of the server's. */
-  const args = (...extra: string[]) => [...server.sshArgs().map((a, i, all) => (all[i - 1] === '-p' ? String(proxy.port) : a)), ...extra];
+  const args = (...extra: string[]) => [...server.sshArgs(proxy.port), ...extra];
 
   /** Cuts the link once `ready` holds, keeps it down 3 s, brings it back. */
   async function outage(running: Running, ready: () => boolean): Promise<void> {
