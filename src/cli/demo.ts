@@ -77,6 +77,7 @@ export async function demoMain(argv: string[]): Promise<number> {
     hostKeys: hostKeys.map((entry) => entry.key),
     logger,
     passwords: new PasswordFileVerifier(passwordFile),
+    releaseMemoryAfterBursts: true,
   });
   await server.listen();
 

@@ -111,7 +111,7 @@ function writeAll(stream: Writable, data: string | Buffer): Promise<void> {
 }
 
 /** scp.c run_err: the error to the other end (so it knows) and to our stderr. */
-async function runErr(output: Writable, hooks: ScpHooks, message: string): Promise<void> {
+export async function runErr(output: Writable, hooks: ScpHooks, message: string): Promise<void> {
   await writeAll(output, `\x01scp: ${message}\n`);
   hooks.localError(`${message}\n`);
 }

@@ -1,7 +1,8 @@
 /**
  * `tether scp`: scp(1) as OpenSSH 9.2 has it (scp.c main, toremote, tolocal). SFTP by default (scp-sftp.ts),
  * the legacy protocol with -O (scp-protocol.ts, running `scp -t`/`scp -f` on the remote), remote-to-remote
- * copies through this host (the default, -3) or directly from the first remote with -R, local copies by cp.
+ * copies through this host (the default, -3) or directly from the first remote with -R, local copies by cp;
+ * and, as `scp -t`/`scp -f`, the remote end of a legacy copy (scp-remote.ts).
  * Connections are made as `tether ssh` makes them (sftp-connect.ts). Exit status 0, or 1 after any error;
  * 255 when scp gives up altogether.
  */
@@ -12,6 +13,7 @@ import { hostColon, parseUri, parseUserHostPath, type RemoteSpec } from './sftp-
 import { ProgressMeter, progressName } from './progress-meter.ts';
 import { FatalScpError, sinkSftp, sourceSftp, throughLocalSftp, type ScpSftpOptions } from './scp-sftp.ts';
 import { ByteReader, receiveFiles, ScpProtocolError, sendFiles, type ScpHooks } from './scp-protocol.ts';
+import { serveScpRemote } from './scp-remote.ts';
 import type { SftpClient, TransferProgress } from '../sftp/client/index.ts';
 
 const OPTSTRING = '12346ABCTdfOpqRrstvD:F:J:M:P:S:c:i:l:o:X:';
@@ -35,6 +37,8 @@ interface ScpInvocation {
   requestSize?: number;
   maxRequests?: number;
   operands: string[];
+  /** -t (receive) or -f (send): this scp is the remote end of a legacy-protocol copy (scp-remote.ts). */
+  remoteRole?: 'sink' | 'source';
 }
 
 class ScpExit extends Error {
@@ -97,7 +101,8 @@ function parseScpArguments(argv: string[]): ScpInvocation {
         break;
       }
       case 'd': invocation.targetShouldBeDirectory = true; break;
-      case 'f': case 't': throw new ScpExit(1, 'scp: the remote end of the scp protocol is not provided by tether; use OpenSSH\'s scp\r\n');
+      case 'f': invocation.remoteRole = 'source'; break;
+      case 't': invocation.remoteRole = 'sink'; break;
       // -T only relaxes a check on file names we do not make; -D, -M and -S name programs Tether does not run,
       // and accepting them silently would pretend to.
       case 'T': break;
@@ -106,6 +111,8 @@ function parseScpArguments(argv: string[]): ScpInvocation {
   }
   ssh.push('-oForwardAgent=no');
   invocation.operands = parsed.operands;
+  // scp.c main: the remote end takes what it is given (a sink checks its one target itself).
+  if (invocation.remoteRole) return invocation;
   if (invocation.operands.length < 2) throw new ScpExit(1, SCP_USAGE);
   if (invocation.operands.length > 2) invocation.targetShouldBeDirectory = true;
   return invocation;
@@ -166,6 +173,10 @@ export async function scpMain(argv: string[]): Promise<number> {
     if (!(error instanceof ScpExit)) throw error;
     process.stderr.write(error.message);
     return error.status;
+  }
+  if (invocation.remoteRole) {
+    const { remoteRole: role, operands, recursive, preserve, targetShouldBeDirectory } = invocation;
+    return serveScpRemote({ role, operands, recursive, preserve, targetShouldBeDirectory });
   }
   if (!process.stdout.isTTY) invocation.showProgress = false;
   const connections: TransferConnection[] = [];

@@ -254,6 +254,7 @@ function startServer(choice: ConfigChoice, logger: ServerLogger, singleConnectio
     passwords: choosePasswordVerifier(choice.embedded),
     singleConnection,
     paths: systemPathsFromEnvironment(),
+    releaseMemoryAfterBursts: true,
   });
 }
 

@@ -10,14 +10,13 @@
  * confines every path to DIR itself (src/sftp/server/paths.ts).
  */
 import { realpathSync, statSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { userInfo } from 'node:os';
 import { posix } from 'node:path';
-import type { Writable } from 'node:stream';
 import { getopt, GetoptError } from './getopt.ts';
 import { createSftpLog, isLogFacility, parseLogLevel, type SftpLogLevel } from '../sftp/server/log.ts';
 import { requestNames } from '../sftp/server/requests.ts';
 import { SftpServerSession } from '../sftp/server/session.ts';
+import { asyncStdout } from './stdout-stream.ts';
 
 const PROGRAM = 'sftp-server';
 const CHROOT_OPTION = '--chroot=';
@@ -46,15 +45,6 @@ function isDirectory(path: string): boolean {
     return statSync(path).isDirectory();
   } catch {
     return false;
-  }
-}
-
-/** stdout as an asynchronous stream: replies queue without blocking the requests still being served. */
-function outputStream(): Writable {
-  try {
-    return new Socket({ fd: 1, readable: false, writable: true });
-  } catch {
-    return process.stdout;
   }
 }
 
@@ -156,7 +146,8 @@ export async function sftpServerMain(argv: string[]): Promise<number> {
     }
   }
 
-  const output = outputStream();
+  // Replies queue without blocking the requests still being served.
+  const output = asyncStdout();
   const session = new SftpServerSession({ input: process.stdin, output, log, root, cwd, account, clientAddress, readOnly, allowed, denied });
   await session.start();
   // Everything replied must reach the client before the process ends.

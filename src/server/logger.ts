@@ -15,6 +15,8 @@ export interface ServerLogger {
   info(message: string): void;
   verbose(message: string): void;
   debug(message: string): void;
+  /** A line another program already filtered by its own level (internal-sftp's -l): written whatever ours. */
+  line(message: string): void;
 }
 
 /**
@@ -91,6 +93,7 @@ export function createLogger(options: LoggerOptions = {}): ServerLogger {
     info: at('INFO'),
     verbose: at('VERBOSE'),
     debug: at('DEBUG', 'debug1: '),
+    line: write,
   };
 }
 

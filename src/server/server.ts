@@ -28,6 +28,7 @@ import { SOFTWARE_VERSION } from '../transport/version.ts';
 import { startPipeProcess } from '../sessions/pipe-process.ts';
 import { startPtyProcess } from '../sessions/pty-process.ts';
 import { SessionHolders, type HolderFactory } from './session-holders.ts';
+import { MemoryRelease } from './memory-release.ts';
 
 export interface ServerOptions {
   /** The configuration (loadSshdConfig / parseSshdConfigText). */
@@ -56,6 +57,12 @@ export interface ServerOptions {
    * server given its own `startProcess` holds no session: the holder would run programs that one cannot see.
    */
   holders?: HolderFactory;
+  /**
+   * Hand memory back to the system once a burst of connections or channels is over (memory-release.ts). It
+   * runs a full garbage collection of the whole process, so it is off unless asked for; `tether server`
+   * asks for it.
+   */
+  releaseMemoryAfterBursts?: boolean;
 }
 
 export interface BoundAddress {
@@ -103,6 +110,7 @@ export class Server extends EventEmitter {
   private holders: SessionHolders | undefined;
   private closing = false;
   private bound: BoundAddress[] = [];
+  private memory: MemoryRelease | undefined;
 
   constructor(options: ServerOptions) {
     super();
@@ -137,6 +145,13 @@ export class Server extends EventEmitter {
     return this.connections.size;
   }
 
+  /** Open connections plus their channels: what a burst raises. */
+  private load(): number {
+    let load = this.connections.size;
+    for (const connection of this.connections) load += connection.connection?.channelCount ?? 0;
+    return load;
+  }
+
   private async buildRuntime(): Promise<ServerRuntime> {
     const { config, hostKeys } = this.options;
     const switchUser = this.options.switchUser ?? runningAsRoot();
@@ -161,6 +176,12 @@ export class Server extends EventEmitter {
   /** Starts listening on every address; resolves with what was bound, rejects if any address fails. */
   async listen(): Promise<BoundAddress[]> {
     this.runtime ??= await this.buildRuntime();
+    if (this.options.releaseMemoryAfterBursts && !this.memory) {
+      this.memory = new MemoryRelease({
+        load: () => this.load(),
+        released: (peak, load, ms) => this.logger.verbose(`load down from ${peak} to ${load} connections and channels: memory released in ${ms.toFixed(0)} ms`),
+      });
+    }
     const targets =
       this.options.listen ?? this.options.config.settings.listenAddresses.map((a) => ({ address: a.address, port: a.port }));
     for (const target of targets) {
@@ -254,6 +275,7 @@ export class Server extends EventEmitter {
     connection.once('closed', () => {
       release();
       this.connections.delete(connection);
+      this.memory?.sample();
       this.emit('connection-closed', connection);
       if (this.options.singleConnection) void this.close();
     });
@@ -290,6 +312,7 @@ export class Server extends EventEmitter {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.memory?.stop();
     await Promise.all(this.tcpServers.map((tcp) => new Promise<void>((resolve) => tcp.close(() => resolve()))));
     const open = [...this.connections];
     for (const connection of open) connection.disconnect();

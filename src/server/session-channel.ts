@@ -219,7 +219,7 @@ export class SessionChannel {
     // session.c check_quietlogin(): only a shell (no command, forced or not) without ~/.hushlogin is greeted.
     const quiet = request.kind !== 'shell' || choice.forced !== undefined || existsSync(join(this.context.account.home, '.hushlogin'));
     const command = request.kind === 'shell' && choice.forced === undefined ? `-${basename(this.context.account.shell)}` : (choice.program.args[1] ?? '');
-    return { program, paths, quiet, x11, command };
+    return { program, paths, quiet, x11, command, logsToServer: choice.logsToServer === true };
   }
 
   private launch(prepared: NonNullable<ReturnType<SessionChannel['prepare']>>): boolean {
@@ -235,7 +235,7 @@ export class SessionChannel {
     x11?.started(program);
     const greeting = loginGreeting(this.context, paths, this.process, quiet);
     if (greeting !== '') this.channel.write(Buffer.from(greeting));
-    pumpSession(this.channel, this.process);
+    pumpSession(this.channel, this.process, prepared.logsToServer ? { errorsToLog: (line) => this.log.line(line) } : {});
     return true;
   }
 
@@ -284,6 +284,6 @@ export class SessionChannel {
     this.process = attachment;
     this.context.markInteractive?.(attachment.terminal);
     persistent.begin(attachment);
-    pumpSession(this.channel, attachment, persistent.connectionGone);
+    pumpSession(this.channel, attachment, { connectionGone: persistent.connectionGone });
   }
 }

@@ -62,6 +62,11 @@ export interface ProgramChoice {
   forced?: string;
   /** What the client asked for, for the log ("" for a shell). */
   requested: string;
+  /**
+   * internal-sftp: its stderr is its log (it runs with -e), which sshd writes to its own log rather than
+   * sending to the client, since the in-process sftp-server logs through sshd.
+   */
+  logsToServer?: boolean;
 }
 
 /** Builds the program for a session request. */
@@ -128,7 +133,7 @@ export function chooseProgram(
     // The child runs the same code as this server: from the sources when this does.
     if (runningFromSources()) env.TETHER_SOURCE = '1';
     else if (process.env.TETHER_SOURCE) env.TETHER_SOURCE = process.env.TETHER_SOURCE;
-    return { program: { ...sftp, env, cwd, runAs, terminal: options.terminal }, forced, requested };
+    return { program: { ...sftp, env, cwd, runAs, terminal: options.terminal }, forced, requested, logsToServer: true };
   }
   const args = command === undefined ? ['-l'] : ['-c', command];
   return {

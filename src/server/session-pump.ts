@@ -7,8 +7,11 @@ import { Writable } from 'node:stream';
 import type { Channel } from '../connection/channel.ts';
 import { encodeExitSignal, encodeExitStatus } from '../connection/session-requests.ts';
 import type { ProcessExit, SessionProcess } from '../sessions/session-process.ts';
+import { sanitizeForLog } from './logger.ts';
 
 const OUTPUT_HIGH_WATER = 64 * 1024;
+/** A log line from a program longer than this is cut: the log is for people, and it bounds what we hold. */
+const MAX_LOG_LINE = 4096;
 
 /** A Writable that sends into the channel as data (stdout) or extended data (stderr), with backpressure. */
 function channelWriter(channel: Channel, extended: boolean): Writable {
@@ -22,6 +25,28 @@ function channelWriter(channel: Channel, extended: boolean): Writable {
   });
 }
 
+/** A Writable that hands each line written into it to `log`, without its line ending. */
+function lineLogger(log: (line: string) => void): Writable {
+  let partial = '';
+  const emit = (line: string) => {
+    const text = line.replace(/\r$/, '');
+    if (text !== '') log(sanitizeForLog(text, MAX_LOG_LINE));
+  };
+  return new Writable({
+    decodeStrings: true,
+    write(chunk: Buffer, _encoding, callback) {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop()!.slice(0, MAX_LOG_LINE);
+      for (const line of lines) emit(line);
+      callback();
+    },
+    final(callback) {
+      emit(partial);
+      callback();
+    },
+  });
+}
+
 function finished(stream: Writable): Promise<void> {
   return new Promise((resolve) => {
     if (stream.writableFinished) return resolve();
@@ -31,11 +56,18 @@ function finished(stream: Writable): Promise<void> {
   });
 }
 
-/**
- * `connectionGone` (held sessions): the channel's end closes the program's stdin only when the client sent
- * EOF or CLOSE, not when the connection dropped, so a resumed session's program still reads its input.
- */
-export function pumpSession(channel: Channel, process: SessionProcess, connectionGone?: () => boolean): void {
+export interface PumpOptions {
+  /**
+   * Held sessions: the channel's end closes the program's stdin only when the client sent EOF or CLOSE, not
+   * when the connection dropped, so a resumed session's program still reads its input.
+   */
+  connectionGone?: () => boolean;
+  /** The program's stderr is its log (internal-sftp): each line goes here instead of to the client. */
+  errorsToLog?: (line: string) => void;
+}
+
+export function pumpSession(channel: Channel, process: SessionProcess, options: PumpOptions = {}): void {
+  const { connectionGone, errorsToLog } = options;
   process.input.on('error', () => {});
   process.output.on('error', () => {});
   // Client → program. On a terminal the client's EOF means nothing to the program (a pty cannot be
@@ -51,7 +83,7 @@ export function pumpSession(channel: Channel, process: SessionProcess, connectio
   process.output.pipe(stdout);
   const outputs = [finished(stdout)];
   if (process.errorOutput) {
-    const stderr = channelWriter(channel, true);
+    const stderr = errorsToLog ? lineLogger(errorsToLog) : channelWriter(channel, true);
     process.errorOutput.on('error', () => {});
     process.errorOutput.pipe(stderr);
     outputs.push(finished(stderr));

@@ -323,14 +323,6 @@ async function waitForChildren(server: ServerProcess, timeoutMs: number): Promis
   return left;
 }
 
-/**
- * What glibc keeps of a burst's freed native memory (socket read buffers, OpenSSL contexts): measured here,
- * 2,000 half-open connections or a rekey storm leave RSS 15–17 MiB above the baseline for good while the V8
- * heap is back at its size, and MALLOC_TRIM_THRESHOLD_ does not return it. A leak of anything per
- * connection or per message grows far past it; the floods also check that a second identical flood keeps
- * nothing more than the first.
- */
-const ALLOCATOR_ALLOWANCE_KIB = 32 * 1024;
 
 export interface Recovery {
   /** Violations, each a sentence; empty when the server recovered. */
@@ -353,7 +345,7 @@ export async function checkRecovered(server: ServerProcess, baseline: Baseline, 
   if (!server.alive()) return { problems: [...problems, exited()], rssKiB: 0, fds: 0 };
   let rss = rssKiB(server.pid);
   let fds = fdCount(server.pid);
-  const limit = baseline.rssKiB * (1 + rssTolerance) + ALLOCATOR_ALLOWANCE_KIB;
+  const limit = baseline.rssKiB * (1 + rssTolerance);
   for (const deadline = Date.now() + settleMs; (rss > limit || fds > baseline.fds) && Date.now() < deadline; ) {
     await sleep(200);
     rss = rssKiB(server.pid);
@@ -361,7 +353,7 @@ export async function checkRecovered(server: ServerProcess, baseline: Baseline, 
   }
   const children = await waitForChildren(server, 1000);
   if (rss > limit) {
-    problems.push(`after ${attack}: server RSS ${(rss / 1024).toFixed(1)} MiB is not back within ${rssTolerance * 100}% (+${ALLOCATOR_ALLOWANCE_KIB / 1024} MiB) of its baseline ${(baseline.rssKiB / 1024).toFixed(1)} MiB after ${settleMs} ms`);
+    problems.push(`after ${attack}: server RSS ${(rss / 1024).toFixed(1)} MiB is not back within ${rssTolerance * 100}% of its baseline ${(baseline.rssKiB / 1024).toFixed(1)} MiB after ${settleMs} ms`);
   }
   if (fds !== baseline.fds) problems.push(`after ${attack}: the server has ${fds} open descriptors, baseline ${baseline.fds} (${describeFds(server.pid)})`);
   if (children.length > 0) problems.push(`after ${attack}: ${children.length} process(es) still run under the server: ${children.join(', ')}`);

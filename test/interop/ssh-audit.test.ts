@@ -12,7 +12,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort, tempDir } from '../helpers/openssh.ts';
-import { REPO_ROOT, startTetherCollecting } from '../helpers/tether.ts';
+import { REPO_ROOT, runTether, startTetherCollecting } from '../helpers/tether.ts';
 import { stopProcess } from '../helpers/processes.ts';
 import { run } from './server-harness.ts';
 import { defaultConfigText } from '../../src/server/default-config.ts';
@@ -54,6 +54,7 @@ describe('ssh-audit (newest) against tether server', () => {
   let stateDir: string;
   let defaultPort: number;
   let hardenedPort: number;
+  let hardened: string;
   const servers: ChildProcess[] = [];
 
   before(async () => {
@@ -63,7 +64,7 @@ describe('ssh-audit (newest) against tether server', () => {
     // No configuration file: the embedded default (and its host keys, generated into the state directory).
     servers.push(await startServer(['-p', String(defaultPort)], env));
     // The profile as a user would apply it: Include at the top of the configuration.
-    const hardened = join(stateDir, 'sshd_config_hardened');
+    hardened = join(stateDir, 'sshd_config_hardened');
     writeFileSync(hardened, `Include ${HARDENED}\n${defaultConfigText({ port: hardenedPort, stateDir })}`);
     servers.push(await startServer(['-f', hardened], env));
   });
@@ -93,5 +94,16 @@ describe('ssh-audit (newest) against tether server', () => {
     assert.deepEqual(report.kex.map((k) => k.algorithm).filter((k) => !k.startsWith('kex-strict')), [
       'mlkem768x25519-sha256', 'sntrup761x25519-sha512', 'sntrup761x25519-sha512@openssh.com',
     ]);
+  });
+
+  it('the hardened profile turns on PerSourcePenalties with 9.8\'s defaults; the default leaves them off, as 9.2', async () => {
+    const effective = async (args: string[]) => {
+      const result = await runTether(['server', '-T', ...args], { env: { ...process.env, TETHER_STATE_DIR: stateDir } });
+      assert.equal(result.status, 0, result.stderr.toString());
+      return result.stdout.toString().split('\n').find((line) => line.startsWith('persourcepenalties ')) ?? '';
+    };
+    assert.equal(await effective(['-f', hardened]), 'persourcepenalties crash:90 authfail:5 noauth:1 grace-exceeded:20 max:600 min:15 max-sources4:65536 max-sources6:65536 overflow:permissive overflow6:permissive');
+    // Off, -T prints no line for it, as 9.2's sshd -T (which has no such keyword) does not.
+    assert.equal(await effective(['-p', String(defaultPort)]), '');
   });
 });

@@ -40,9 +40,13 @@ export function runningFromSources(): boolean {
   return import.meta.url.endsWith('.ts');
 }
 
-/** The command line that serves SFTP: node, bin/tether.js, sftp-server, the root (if any), the arguments. */
+/**
+ * The command line that serves SFTP: node, bin/tether.js, sftp-server, the root (if any), -e, the
+ * arguments. With -e its log (at the level of internal-sftp's own -l, ERROR by default) goes to stderr,
+ * which the server writes to its log: sshd's in-process sftp-server logs through sshd, not to the client.
+ */
 export function sftpServerCommand(args: string[], root: string | null): { file: string; args: string[] } {
-  return { file: process.execPath, args: [tetherEntry(), 'sftp-server', ...(root === null ? [] : [`--chroot=${root}`]), ...args] };
+  return { file: process.execPath, args: [tetherEntry(), 'sftp-server', ...(root === null ? [] : [`--chroot=${root}`]), '-e', ...args] };
 }
 
 /** What a ForceCommand internal-sftp session that is not an SFTP subsystem runs: sshd's refusal. */

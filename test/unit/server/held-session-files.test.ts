@@ -13,7 +13,7 @@ import type { ServerLogger } from '../../../src/server/logger.ts';
 
 function recordingLog(): ServerLogger & { lines: string[] } {
   const lines: string[] = [];
-  return { level: 'INFO', lines, error: (m) => lines.push(m), info: (m) => lines.push(m), verbose: () => {}, debug: () => {} } as ServerLogger & { lines: string[] };
+  return { level: 'INFO', lines, error: (m) => lines.push(m), info: (m) => lines.push(m), verbose: () => {}, debug: () => {}, line: (m) => lines.push(m) } as ServerLogger & { lines: string[] };
 }
 
 test('a refreshed ccache goes only to a name the server made for this user', () => {
