@@ -59,7 +59,7 @@ export class MemoryRelease {
   private readonly timer: NodeJS.Timeout;
   private peak = 0;
   private lastRelease = -Infinity;
-  /** RSS after the last release (or at the first sample): what an idle server should come back to. */
+  /** RSS after the last release (or at the first idle sample): what an idle server should come back to. */
   private settledRss: number | undefined;
 
   constructor(options: MemoryReleaseOptions) {
@@ -71,12 +71,9 @@ export class MemoryRelease {
   /** Takes a sample now (also called when a connection closes, so a short burst's peak is not missed). */
   sample(): void {
     const load = this.options.load();
-    const rss = this.rss();
-    this.settledRss ??= rss;
     this.peak = Math.max(this.peak, load);
     const burstOver = this.peak - load >= MIN_BURST && load <= this.peak / 4;
-    const grownWhileIdle = load === 0 && rss > this.settledRss * (1 + IDLE_GROWTH) + IDLE_GROWTH_BYTES;
-    if (!burstOver && !grownWhileIdle) return;
+    if (!burstOver && !(load === 0 && this.grownSinceRelease())) return;
     const now = performance.now();
     if (now - this.lastRelease < MIN_RELEASE_INTERVAL_MS) return;
     const peak = this.peak;
@@ -89,6 +86,13 @@ export class MemoryRelease {
 
   private rss(): number {
     return (this.options.rss ?? process.memoryUsage.rss)();
+  }
+
+  /** Whether RSS is well past its size after the last release (the first idle sample sets that size). */
+  private grownSinceRelease(): boolean {
+    const rss = this.rss();
+    this.settledRss ??= rss;
+    return rss > this.settledRss * (1 + IDLE_GROWTH) + IDLE_GROWTH_BYTES;
   }
 
   stop(): void {
