@@ -3,10 +3,12 @@
 // scripts/bundle.js): main.js and one file per command, so a command loads two files instead of every
 // module; dist/src/ is the unbundled fallback. With TETHER_SOURCE=1 the TypeScript sources run directly
 // (Node ≥ 23 strips the types).
-import { existsSync } from 'node:fs';
-import * as nodeModule from 'node:module';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
+// Builtins come through process.getBuiltinModule: an ES import of one reads all its exports, which loads
+// fs.promises and more that a command may never use (scripts/bundle.js does the same for the bundles).
+const { existsSync } = process.getBuiltinModule('node:fs');
+const nodeModule = process.getBuiltinModule('node:module');
+const { homedir } = process.getBuiltinModule('node:os');
+const { join } = process.getBuiltinModule('node:path');
 
 if (!process.env.TETHER_SOURCE && !process.env.NODE_DISABLE_COMPILE_CACHE) {
   // V8's code cache roughly halves start-up. It lives under the user's own home, never a shared /tmp, so no

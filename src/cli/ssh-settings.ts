@@ -119,7 +119,7 @@ export async function resolveClientSettings(
     subsystem: resolved.sessionType === 'subsystem',
     noSession: resolved.sessionType === 'none' || resolved.stdioForward !== undefined,
     // On the wire, OpenSSH 10's default order (ML-KEM first, AES-GCM before CTR); -G keeps 9.2's lists.
-    kex: clientProposal('kexAlgorithms', resolved.kexAlgorithms, KEX_METHODS.keys()),
+    kex: clientProposal('kexAlgorithms', resolved.kexAlgorithms, KEX_METHODS),
     ciphers: clientProposal('ciphers', resolved.ciphers, CIPHERS.keys()),
     macs: implementedSubset(resolved.macs, MACS.keys()),
     // ssh prefers key types it already knows for this host unless HostKeyAlgorithms was set explicitly.

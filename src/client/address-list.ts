@@ -9,9 +9,12 @@
  * The messages are ssh's: "Connecting to NAME [ADDR] port N." and "connect to address ADDR port N: REASON" at
  * debug level, "ssh: connect to host NAME port N: REASON" for the attempt that ends it.
  */
-import { lookup } from 'node:dns/promises';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+
+// Loaded for a name, not an address: node:dns/promises sets up a resolver (reading /etc/resolv.conf) as it
+// loads (issue 17).
+const dns = () => process.getBuiltinModule('node:dns/promises');
 
 /** The TCP connection could not be made (ssh: "connect to host H port P: Connection refused"). */
 export class ConnectError extends Error {
@@ -93,7 +96,7 @@ export async function resolveAddresses(name: string, family?: 4 | 6): Promise<st
     return [name];
   }
   try {
-    const found = await lookup(name, { all: true, order: 'verbatim', ...(family ? { family } : {}) });
+    const found = await dns().lookup(name, { all: true, order: 'verbatim', ...(family ? { family } : {}) });
     const addresses = [...new Set(found.map((entry) => entry.address))].slice(0, MAX_ADDRESSES_PER_NAME);
     if (addresses.length === 0) throw Object.assign(new Error('no addresses'), { code: 'ENOTFOUND' });
     return addresses;

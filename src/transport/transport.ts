@@ -15,7 +15,7 @@ import { DISCONNECT_REASON, SSH_MSG } from '../wire/message-numbers.ts';
 import { DecodeError, DisconnectError, ProtocolError } from '../wire/errors.ts';
 import { MacError } from '../crypto/cipher/types.ts';
 import { DEFAULT_CIPHERS, DEFAULT_MACS } from '../crypto/cipher/index.ts';
-import { DEFAULT_KEX } from '../crypto/kex/methods.ts';
+import { defaultKex } from '../crypto/kex/methods.ts';
 import { IdentificationError, IdentificationReader, SOFTWARE_VERSION, printable } from './version.ts';
 import { KeyExchangeMachine, isStrictKexMessage } from './handshake.ts';
 import { PacketLayer } from './packet-layer.ts';
@@ -72,7 +72,7 @@ export class Transport extends KeyExchangeMachine {
     this.role = options.role;
     this.stream = options.stream;
     this.preferences = {
-      kex: options.algorithms?.kex ?? DEFAULT_KEX,
+      kex: options.algorithms?.kex ?? defaultKex(),
       hostKey: options.algorithms?.hostKey ?? DEFAULT_HOST_KEY_ALGORITHMS,
       cipher: options.algorithms?.cipher ?? [...DEFAULT_CIPHERS],
       mac: options.algorithms?.mac ?? [...DEFAULT_MACS],

@@ -6,8 +6,11 @@
  * or the host name when there is no address (ProxyCommand, a jump host's channel); otherwise the host name as
  * connected to.
  */
-import { lookup, lookupService } from 'node:dns/promises';
 import { isIP } from 'node:net';
+
+// Loaded when used: node:dns/promises sets up a resolver (reading /etc/resolv.conf) as it loads, which every
+// start of ssh would pay for otherwise (issue 17).
+const dns = () => process.getBuiltinModule('node:dns/promises');
 
 export interface GssapiTargetOptions {
   /** The host name the connection was made to (HostName, or the alternate reached). */
@@ -34,7 +37,7 @@ export async function gssapiTargetHost(options: GssapiTargetOptions): Promise<st
 async function confirmedName(plain: string, port: number): Promise<string | undefined> {
   let name: string;
   try {
-    ({ hostname: name } = await lookupService(plain, port));
+    ({ hostname: name } = await dns().lookupService(plain, port));
   } catch {
     return undefined;
   }
@@ -42,7 +45,7 @@ async function confirmedName(plain: string, port: number): Promise<string | unde
   if (isIP(name) !== 0) return undefined;
   name = name.toLowerCase();
   try {
-    const addresses = await lookup(name, { all: true });
+    const addresses = await dns().lookup(name, { all: true });
     return addresses.some((entry) => entry.address === plain) ? name : undefined;
   } catch {
     return undefined;

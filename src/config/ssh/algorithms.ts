@@ -176,8 +176,9 @@ export function resolveAlgorithmOption(option: AlgorithmOption, spec: string | u
  * Keeps the names Tether implements, in the order the configuration prefers them. Use it to build the
  * KEXINIT proposal from a resolved list.
  */
-export function implementedSubset(resolved: readonly string[], implemented: Iterable<string>): string[] {
-  const ours = new Set(implemented);
+export function implementedSubset(resolved: readonly string[], implemented: Iterable<string> | ReadonlyMap<string, unknown>): string[] {
+  // A map is asked name by name: KEX_METHODS learns whether ML-KEM works only when asked about it.
+  const ours = 'has' in implemented ? implemented as ReadonlyMap<string, unknown> : new Set(implemented);
   return resolved.filter((name) => ours.has(name));
 }
 
@@ -200,7 +201,7 @@ const OPENSSH10_DEFAULTS: Partial<Record<AlgorithmOption, readonly string[]>> = 
  * as one run (the option unset, or names appended with `+` or prepended with `^`), that run becomes OpenSSH
  * 10's list. Anything else was chosen explicitly and is proposed as configured. Then, as implementedSubset.
  */
-export function clientProposal(option: AlgorithmOption, resolved: readonly string[], implemented: Iterable<string>): string[] {
+export function clientProposal(option: AlgorithmOption, resolved: readonly string[], implemented: Iterable<string> | ReadonlyMap<string, unknown>): string[] {
   const modern = OPENSSH10_DEFAULTS[option];
   const defaults: readonly string[] = ALGORITHM_OPTIONS[option].defaults;
   let list = [...resolved];

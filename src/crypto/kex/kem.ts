@@ -4,7 +4,6 @@
  * operations on byte strings: generate a key pair, encapsulate a fresh secret to a public key, decapsulate a
  * ciphertext with the secret key.
  */
-import * as nodeCrypto from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { ProtocolError } from '../../wire/errors.ts';
 import { KEX_FAILED } from './key-agreement.ts';
@@ -47,7 +46,9 @@ const MLKEM768_PUBLIC_KEY_BYTES = 1184;
 const MLKEM768_CIPHERTEXT_BYTES = 1088;
 
 function probeMlKem(): NodeKemApi | undefined {
-  const api = nodeCrypto as unknown as Partial<NodeKemApi>;
+  // Not a namespace import: in the bundle that would build an object of every node:crypto export, reading
+  // webcrypto and loading it at start-up (scripts/bundle.js).
+  const api = process.getBuiltinModule('node:crypto') as unknown as Partial<NodeKemApi>;
   if (typeof api.encapsulate !== 'function' || typeof api.decapsulate !== 'function') return undefined;
   try {
     // The build may still lack the algorithm (OpenSSL older than 3.5): try it once.

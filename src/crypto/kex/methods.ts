@@ -53,10 +53,10 @@ const hybrid = (hash: HashName, agreement: KeyAgreementMethod) =>
 const x25519 = keyPairAgreement(x25519Agreement);
 const sntrup = hybridKemAgreement(sntrup761(), 'sha512');
 
-/** OpenSSH 10's order (kex.h KEX_SERVER_KEX / KEX_CLIENT_KEX), with what this build can do. */
+const MLKEM768X25519 = 'mlkem768x25519-sha256';
+
+/** OpenSSH 10's order (kex.h KEX_SERVER_KEX / KEX_CLIENT_KEX), after mlkem768x25519-sha256 when this build has it. */
 const METHOD_LIST: KexMethod[] = [
-  // Node 22 has no ML-KEM: then the method is neither offered nor listed (`ssh -Q kex`).
-  ...(mlkem768Available() ? [{ name: 'mlkem768x25519-sha256', ...hybrid('sha256', hybridKemAgreement(mlkem768(), 'sha256')) }] : []),
   { name: 'sntrup761x25519-sha512', ...hybrid('sha512', sntrup) },
   { name: 'sntrup761x25519-sha512@openssh.com', ...hybrid('sha512', sntrup) },
   { name: 'curve25519-sha256', ...ecdh('sha256', x25519) },
@@ -70,10 +70,63 @@ const METHOD_LIST: KexMethod[] = [
   { name: 'diffie-hellman-group14-sha256', ...dh('sha256', fixedGroup('modp14')) },
 ];
 
-export const KEX_METHODS: ReadonlyMap<string, KexMethod> = new Map(METHOD_LIST.map((m) => [m.name, m]));
+/**
+ * The methods by name, in order. Node 22 has no ML-KEM: then its method is neither offered nor listed (`ssh -Q
+ * kex`). Finding out takes a trial of node:crypto (kem.ts, about 2 ms), so it is asked only when that method
+ * is looked up or the whole list is read, not at start-up: a connection that does not propose it never pays
+ * (issue 17).
+ */
+class KexMethods implements ReadonlyMap<string, KexMethod> {
+  readonly #others = new Map(METHOD_LIST.map((m) => [m.name, m]));
+  #all: Map<string, KexMethod> | undefined;
+
+  #everything(): Map<string, KexMethod> {
+    if (this.#all === undefined) {
+      const mlkem: KexMethod[] = mlkem768Available() ? [{ name: MLKEM768X25519, ...hybrid('sha256', hybridKemAgreement(mlkem768(), 'sha256')) }] : [];
+      this.#all = new Map([...mlkem, ...METHOD_LIST].map((m) => [m.name, m]));
+    }
+    return this.#all;
+  }
+
+  has(name: string): boolean {
+    return name === MLKEM768X25519 ? mlkem768Available() : this.#others.has(name);
+  }
+
+  get(name: string): KexMethod | undefined {
+    return name === MLKEM768X25519 ? this.#everything().get(name) : this.#others.get(name);
+  }
+
+  get size(): number {
+    return this.#everything().size;
+  }
+
+  keys(): MapIterator<string> {
+    return this.#everything().keys();
+  }
+
+  values(): MapIterator<KexMethod> {
+    return this.#everything().values();
+  }
+
+  entries(): MapIterator<[string, KexMethod]> {
+    return this.#everything().entries();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, KexMethod]> {
+    return this.entries();
+  }
+
+  forEach(callback: (value: KexMethod, key: string, map: ReadonlyMap<string, KexMethod>) => void, thisArg?: unknown): void {
+    for (const [name, method] of this.#everything()) callback.call(thisArg, method, name, this);
+  }
+}
+
+export const KEX_METHODS: ReadonlyMap<string, KexMethod> = new KexMethods();
 
 /** Our default order when nothing is configured: every method we implement, in OpenSSH 10's order. */
-export const DEFAULT_KEX = METHOD_LIST.map((m) => m.name);
+export function defaultKex(): string[] {
+  return [...KEX_METHODS.keys()];
+}
 
 /** Pseudo-algorithms announced in the kex list (RFC 8308 §2.1; OpenSSH PROTOCOL §1.9 strict kex). */
 export const EXT_INFO_CLIENT = 'ext-info-c';
