@@ -87,6 +87,10 @@ export async function stdioFlushed(): Promise<void> {
   await Promise.all([drained(process.stdout), drained(process.stderr)]);
 }
 
+function profiling(): boolean {
+  return process.execArgv.some((flag) => flag.startsWith('--cpu-prof') || flag.startsWith('--heap-prof'));
+}
+
 /** Runs the 'exit' listeners once, as process.exit() does, then ends the process with `status`. */
 export function exitNow(status: number): never {
   process.exitCode = status;
@@ -108,6 +112,7 @@ export function exitNow(status: number): never {
   // Loading node:ffi queues an ExperimentalWarning for the next tick; _exit in this tick means it never
   // prints.
   const rawExit = (process as PreparedProcess)[PREPARED_EXIT] ?? loadRawExit();
-  if (rawExit !== undefined) rawExit(status & 0xff);
+  // --cpu-prof writes its profile from Node's exit path, which _exit would skip (profiling, issue 17).
+  if (rawExit !== undefined && !profiling()) rawExit(status & 0xff);
   process.exit(status);
 }

@@ -10,6 +10,7 @@
  * the peer's window already limits it, and counting it could stop two peers that both send bulk data
  * waiting on each other.
  */
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { SSH_MSG } from '../wire/message-numbers.ts';
 import { ProtocolError } from '../wire/errors.ts';
@@ -17,6 +18,7 @@ import type { PacketOpener, PacketSealer } from '../crypto/cipher/types.ts';
 import { PAYLOAD_OFFSET, createNoneOpener, createNoneSealer } from '../crypto/cipher/index.ts';
 import { ByteQueue } from './byte-queue.ts';
 import { PacketCompression } from './packet-compression.ts';
+import { SentBlocks } from './sent-blocks.ts';
 
 /** Stop reading from the stream when this much undecoded input is waiting. */
 const INPUT_HIGH_WATER = 1024 * 1024;
@@ -52,6 +54,12 @@ export class PacketLayer {
   private sealer: PacketSealer = createNoneSealer();
   private opener: PacketOpener = createNoneOpener();
   private readonly compression: PacketCompression;
+  /**
+   * Reused memory for sealed channel data (sent-blocks.ts), over a socket only: its write callback means the
+   * kernel has copied the bytes, where a stream in the process (a channel under -J, a test's pair) may still
+   * hold the very buffer after its callback.
+   */
+  private readonly sentBlocks: SentBlocks | undefined;
   private sendSequence = 0;
   private receiveSequence = 0;
   private incomingLength = -1;
@@ -77,6 +85,7 @@ export class PacketLayer {
     this.options = options;
     this.stream = options.stream;
     this.compression = new PacketCompression((message) => options.debug(message));
+    this.sentBlocks = options.stream instanceof Socket ? new SentBlocks() : undefined;
   }
 
   /** The larger of the two directions' byte counts under the current keys (RekeyLimit). */
@@ -116,7 +125,7 @@ export class PacketLayer {
       const packet = this.input.take(total, this.reassemblyBuffer(total));
       this.incomingLength = -1;
       let payload = this.opener.open(this.receiveSequence, packet);
-      // An opener may return a view of the packet (none does): one in the reused buffer must be copied out.
+      // The native openers return a view of the packet, decrypted in place: one in the reused buffer is copied out.
       if (this.reassembly !== undefined && payload.buffer === this.reassembly.buffer) payload = Buffer.from(payload);
       this.dispatchSequence = this.receiveSequence;
       this.packetsReceived++;
@@ -138,7 +147,7 @@ export class PacketLayer {
   /**
    * Where a packet that spans socket chunks is copied together: one buffer, grown to the largest such packet
    * and reused, rather than a new one for about every other packet of a bulk transfer (32 KiB packets, 64 KiB
-   * reads). Nothing outlives the packet in it: openers decrypt into buffers of their own.
+   * reads). Nothing outlives the packet in it: a payload an opener left there (decrypted in place) is copied out.
    */
   private reassemblyBuffer(total: number): Buffer | undefined {
     if (this.input.contiguous >= total) return undefined;
@@ -189,7 +198,9 @@ export class PacketLayer {
     const compressed = this.compression.compress(payload);
     // zlib returns a buffer of its own; it goes back into the plaintext buffer to be sealed.
     if (compressed !== payload) this.sealer.plaintext(compressed.length).set(compressed, PAYLOAD_OFFSET);
-    const pieces = this.sealer.sealPlaintext(this.sendSequence, compressed.length);
+    const channelData = isChannelData(type);
+    const blocks = channelData ? this.sentBlocks : undefined;
+    const pieces = this.sealer.sealPlaintext(this.sendSequence, compressed.length, blocks);
     this.sendSequence = (this.sendSequence + 1) >>> 0;
     let packetLength = 0;
     for (const piece of pieces) packetLength += piece.length;
@@ -205,7 +216,7 @@ export class PacketLayer {
     }
     const last = pieces.length - 1;
     for (let i = 0; i < last; i++) this.stream.write(pieces[i]);
-    if (isChannelData(type)) return this.stream.write(pieces[last]);
+    if (channelData) return this.stream.write(pieces[last], blocks?.claim() ? blocks.written : undefined);
     this.outputBacklog += packetLength;
     if (this.outputBacklog > OUTPUT_BACKLOG_HIGH_WATER && !this.backlogPaused) {
       this.options.debug(`output backlog ${this.outputBacklog} bytes: not reading from the peer until it drains`);

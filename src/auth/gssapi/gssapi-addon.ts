@@ -8,10 +8,9 @@
  * The two calls that may contact the KDC (init and accept) run on libuv's thread pool and return promises;
  * the rest are local and synchronous.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { findNativeAddon, requireNativeAddon } from '../../crypto/native-addon.ts';
 
 /** Opaque handles owned by the addon; released by their finalizers, or earlier by the release calls. */
 export interface GssNameHandle {
@@ -134,15 +133,7 @@ let state: LoadState | undefined;
 
 /** Walks up from `start` to the package root (src/auth/gssapi when run from sources, dist/src/… when built). */
 export function findAddon(start: string): string | undefined {
-  let directory = start;
-  for (let i = 0; i < 7; i++) {
-    const candidate = join(directory, 'native', 'gssapi', 'build', 'Release', 'gssapi.node');
-    if (existsSync(candidate)) return candidate;
-    const parent = dirname(directory);
-    if (parent === directory) break;
-    directory = parent;
-  }
-  return undefined;
+  return findNativeAddon('gssapi', 'gssapi.node', start);
 }
 
 /** Loads the addon found from `start`, or says why it cannot be. */
@@ -150,7 +141,7 @@ export function loadAddon(start: string): LoadState {
   const path = findAddon(start);
   if (!path) return { reason: 'native/gssapi is not built (it needs libkrb5-dev when npm install runs)' };
   try {
-    return { addon: createRequire(import.meta.url)(path) as GssapiAddon };
+    return { addon: requireNativeAddon<GssapiAddon>(path) };
   } catch (error) {
     return { reason: `native/gssapi cannot be loaded: ${(error as Error).message}` };
   }

@@ -4,10 +4,9 @@
  * built by `npm install`) offers sendmsg/recvmsg with fds, O_NONBLOCK control and a poll watcher; this module
  * finds it and gives it types.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import { findNativeAddon, requireNativeAddon } from '../../crypto/native-addon.ts';
 
 /** The addon is not built (no compiler at install time): multiplexing cannot pass descriptors. */
 export class FdPassingUnavailableError extends Error {
@@ -41,21 +40,10 @@ export interface FdPassAddon {
 
 let loaded: FdPassAddon | undefined;
 
-/** Walks up from this file to the package root (src/… when run from sources, dist/src/… when built). */
-function addonPath(): string | undefined {
-  let directory = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const candidate = join(directory, 'native', 'fdpass', 'build', 'Release', 'fdpass.node');
-    if (existsSync(candidate)) return candidate;
-    directory = dirname(directory);
-  }
-  return undefined;
-}
-
 export function fdPass(): FdPassAddon {
   if (loaded) return loaded;
-  const path = addonPath();
+  const path = findNativeAddon('fdpass', 'fdpass.node', dirname(fileURLToPath(import.meta.url)));
   if (!path) throw new FdPassingUnavailableError('file descriptor passing is unavailable: native/fdpass is not built (run npm install)');
-  loaded = createRequire(import.meta.url)(path) as FdPassAddon;
+  loaded = requireNativeAddon<FdPassAddon>(path);
   return loaded;
 }

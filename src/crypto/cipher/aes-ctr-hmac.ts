@@ -11,8 +11,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, createSecretKey, timingSafeEqual } from 'node:crypto';
 import type { Cipheriv, Decipheriv, KeyObject } from 'node:crypto';
-import { DecodeError } from '../../wire/errors.ts';
-import { SealerBase, checkPacketLength, payloadLength, writeSequence } from './framing.ts';
+import { SealerBase, checkPacketLength, expectPacketSize, payloadLength, writeSequence } from './framing.ts';
 import { MacError } from './types.ts';
 import type { PacketOpener, PacketSealer } from './types.ts';
 
@@ -145,11 +144,5 @@ export class CtrHmacOpener implements PacketOpener {
     first.copy(out, 0, 5, 5 + fromFirst);
     if (payload > fromFirst) rest.copy(out, fromFirst, 0, payload - fromFirst);
     return out;
-  }
-}
-
-function expectPacketSize(packet: Buffer, expected: number): void {
-  if (packet.length !== expected) {
-    throw new DecodeError(`packet holds ${packet.length} bytes where its length field implies ${expected}`);
   }
 }

@@ -12,8 +12,7 @@
  */
 import { createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto';
 import type { CipherGCMTypes, KeyObject } from 'node:crypto';
-import { DecodeError } from '../../wire/errors.ts';
-import { SealerBase, checkPacketLength, payloadLength } from './framing.ts';
+import { SealerBase, checkPacketLength, expectPacketSize, payloadLength } from './framing.ts';
 import { MacError } from './types.ts';
 import type { PacketOpener, PacketSealer } from './types.ts';
 
@@ -84,9 +83,7 @@ export class AesGcmOpener implements PacketOpener {
   open(sequence: number, packet: Buffer): Buffer {
     const length = packet.readUInt32BE(0);
     const end = 4 + length;
-    if (packet.length !== end + TAG_LENGTH) {
-      throw new DecodeError(`packet holds ${packet.length} bytes where its length field implies ${end + TAG_LENGTH}`);
-    }
+    expectPacketSize(packet, end + TAG_LENGTH);
     const { algorithm, key, nonce } = this.state;
     const decipher = createDecipheriv(algorithm, key, nonce, { authTagLength: TAG_LENGTH });
     decipher.setAAD(packet.subarray(0, 4));

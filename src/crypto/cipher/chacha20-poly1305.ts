@@ -21,9 +21,8 @@
  */
 import { createCipheriv, createDecipheriv, createSecretKey, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { DecodeError } from '../../wire/errors.ts';
 import { ChachaBlock } from './chacha20-block.ts';
-import { SealerBase, checkPacketLength, payloadLength } from './framing.ts';
+import { SealerBase, checkPacketLength, expectPacketSize, payloadLength } from './framing.ts';
 import { poly1305Into, poly1305PairInto } from './poly1305.ts';
 import { MacError } from './types.ts';
 import type { PacketOpener, PacketSealer } from './types.ts';
@@ -135,9 +134,7 @@ export class ChachaPolyOpener implements PacketOpener {
     if (length < 0) throw new Error('packetLength() must be called before open() for each packet');
     this.pendingLength = -1;
     const end = 4 + length;
-    if (packet.length !== end + TAG_LENGTH) {
-      throw new DecodeError(`packet holds ${packet.length} bytes where its length field implies ${end + TAG_LENGTH}`);
-    }
+    expectPacketSize(packet, end + TAG_LENGTH);
     const iv = this.keys.startBody(sequence);
     poly1305Into(this.keys.polyKey, packet.subarray(0, end), this.expectedTag, 0);
     if (!timingSafeEqual(this.expectedTag, packet.subarray(end))) {

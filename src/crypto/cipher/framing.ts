@@ -13,6 +13,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { DecodeError } from '../../wire/errors.ts';
+import type { SealedOutput } from './types.ts';
 
 /** RFC 4253 §6: "There MUST be at least four bytes of padding." */
 export const MIN_PADDING = 4;
@@ -78,7 +79,7 @@ export abstract class SealerBase {
    * Frames, pads, encrypts and authenticates the payload written into plaintext() as packet `sequence`.
    * Returns the wire bytes as buffers to write in order; none aliases the plaintext buffer.
    */
-  sealPlaintext(sequence: number, payloadLength: number): Buffer[] {
+  sealPlaintext(sequence: number, payloadLength: number, output?: SealedOutput): Buffer[] {
     const packet = this.plaintextBuffer;
     const alignedStart = this.lengthEncrypted ? 0 : 4;
     const padding = paddingLength(PAYLOAD_OFFSET - alignedStart + payloadLength, this.blockSize);
@@ -89,7 +90,7 @@ export abstract class SealerBase {
     const paddingStart = end - padding;
     if (this.zeroPadding) packet.fill(0, paddingStart, end);
     else fillRandomPadding(packet, paddingStart, padding);
-    return this.protect(sequence, packet.subarray(0, end));
+    return this.protect(sequence, packet.subarray(0, end), output);
   }
 
   /** Seals a finished payload (a copy into the plaintext buffer): one buffer holding the whole packet. */
@@ -101,9 +102,10 @@ export abstract class SealerBase {
 
   /**
    * Encrypts and authenticates `packet` (the framed plaintext, length field first; a view of the reused
-   * plaintext buffer) and returns the wire bytes, none of them aliasing `packet`.
+   * plaintext buffer) and returns the wire bytes, none of them aliasing `packet`; a mode that writes them
+   * into one buffer may take it from `output`.
    */
-  protected abstract protect(sequence: number, packet: Buffer): Buffer[];
+  protected abstract protect(sequence: number, packet: Buffer, output?: SealedOutput): Buffer[];
 }
 
 /** OpenSSH's PACKET_MAX_SIZE: no packet_length above this is accepted, so input buffering stays bounded. */
@@ -122,6 +124,13 @@ export function checkPacketLength(packetLength: number, blockSize: number, lengt
   const aligned = lengthInClear ? packetLength : 4 + packetLength;
   if (aligned % alignment !== 0) {
     throw new DecodeError(`packet_length ${packetLength} is not aligned to the ${alignment}-byte block size`);
+  }
+}
+
+/** The packet handed to open() must be exactly what its length field and the MAC or tag add up to. */
+export function expectPacketSize(packet: Buffer, expected: number): void {
+  if (packet.length !== expected) {
+    throw new DecodeError(`packet holds ${packet.length} bytes where its length field implies ${expected}`);
   }
 }
 

@@ -6,6 +6,16 @@ import { AesGcmOpener, AesGcmSealer } from './aes-gcm.ts';
 import { CtrHmacOpener, CtrHmacSealer } from './aes-ctr-hmac.ts';
 import type { CtrHmacKeys } from './aes-ctr-hmac.ts';
 import { ChachaPolyOpener, ChachaPolySealer } from './chacha20-poly1305.ts';
+import {
+  NativeChachaPolyOpener,
+  NativeChachaPolySealer,
+  NativeCtrHmacOpener,
+  NativeCtrHmacSealer,
+  NativeGcmOpener,
+  NativeGcmSealer,
+  packetCrypto,
+} from './native-packet-crypto.ts';
+import type { NativeCtrHmacKeys } from './native-packet-crypto.ts';
 import { NoneOpener, NoneSealer } from './none.ts';
 import { CIPHERS, MACS, hmacDigest } from './registry.ts';
 import type { CipherInfo, DirectionKeys, PacketOpener, PacketSealer } from './types.ts';
@@ -26,31 +36,40 @@ export function createNoneOpener(): PacketOpener {
   return new NoneOpener();
 }
 
-/** Builds the outgoing protection for one direction. Throws RangeError for unknown names or bad key sizes. */
+/**
+ * Builds the outgoing protection for one direction. Throws RangeError for unknown names or bad key sizes.
+ * Every mode goes through native/packet-crypto where it is built (native-packet-crypto.ts), node:crypto otherwise.
+ */
 export function createSealer(keys: DirectionKeys): PacketSealer {
   const cipher = lookupCipher(keys);
+  const native = packetCrypto();
   switch (cipher.name) {
     case 'chacha20-poly1305@openssh.com':
-      return new ChachaPolySealer(keys.encryptionKey);
+      return native ? new NativeChachaPolySealer(native, keys.encryptionKey) : new ChachaPolySealer(keys.encryptionKey);
     case 'aes128-gcm@openssh.com':
     case 'aes256-gcm@openssh.com':
-      return new AesGcmSealer(cipher.keyLength, keys.encryptionKey, keys.iv);
-    default:
-      return new CtrHmacSealer(ctrHmacKeys(cipher, keys));
+      return native ? new NativeGcmSealer(native, keys.encryptionKey, keys.iv) : new AesGcmSealer(cipher.keyLength, keys.encryptionKey, keys.iv);
+    default: {
+      const ctr = ctrHmacKeys(cipher, keys);
+      return native ? new NativeCtrHmacSealer(native, nativeCtrKeys(ctr)) : new CtrHmacSealer(ctr);
+    }
   }
 }
 
 /** Builds the incoming protection for one direction. Throws RangeError for unknown names or bad key sizes. */
 export function createOpener(keys: DirectionKeys): PacketOpener {
   const cipher = lookupCipher(keys);
+  const native = packetCrypto();
   switch (cipher.name) {
     case 'chacha20-poly1305@openssh.com':
-      return new ChachaPolyOpener(keys.encryptionKey);
+      return native ? new NativeChachaPolyOpener(native, keys.encryptionKey) : new ChachaPolyOpener(keys.encryptionKey);
     case 'aes128-gcm@openssh.com':
     case 'aes256-gcm@openssh.com':
-      return new AesGcmOpener(cipher.keyLength, keys.encryptionKey, keys.iv);
-    default:
-      return new CtrHmacOpener(ctrHmacKeys(cipher, keys));
+      return native ? new NativeGcmOpener(native, keys.encryptionKey, keys.iv) : new AesGcmOpener(cipher.keyLength, keys.encryptionKey, keys.iv);
+    default: {
+      const ctr = ctrHmacKeys(cipher, keys);
+      return native ? new NativeCtrHmacOpener(native, nativeCtrKeys(ctr)) : new CtrHmacOpener(ctr);
+    }
   }
 }
 
@@ -82,4 +101,8 @@ function ctrHmacKeys(cipher: CipherInfo, keys: DirectionKeys): CtrHmacKeys {
     macLength: mac.digestLength,
     encryptThenMac: mac.encryptThenMac,
   };
+}
+
+function nativeCtrKeys(keys: CtrHmacKeys): NativeCtrHmacKeys {
+  return { encryptionKey: keys.encryptionKey, iv: keys.iv, integrityKey: keys.integrityKey, sha512: keys.digest === 'sha512', encryptThenMac: keys.encryptThenMac };
 }

@@ -30,11 +30,18 @@ export interface PacketSealer {
   plaintext(payloadLength: number): Buffer;
   /**
    * Frames, pads, encrypts and authenticates the payload written at plaintext()[5 .. 5 + payloadLength) as
-   * packet number `sequence` (uint32, wraps). The returned buffers never alias the plaintext buffer.
+   * packet number `sequence` (uint32, wraps). The returned buffers never alias the plaintext buffer. A sealer
+   * that writes the whole packet into one buffer takes it from `output` when given (and `output` offers one).
    */
-  sealPlaintext(sequence: number, payloadLength: number): Buffer[];
+  sealPlaintext(sequence: number, payloadLength: number, output?: SealedOutput): Buffer[];
   /** The same for a finished payload (copied into place), as one buffer: for tests and rare callers. */
   seal(sequence: number, payload: Uint8Array): Buffer;
+}
+
+/** Where a sealer may put the wire bytes of the packet it seals: reused memory the caller manages. */
+export interface SealedOutput {
+  /** A buffer of exactly `length` bytes, or undefined for the sealer to allocate one itself. */
+  take(length: number): Buffer | undefined;
 }
 
 export interface PacketOpener {
@@ -50,7 +57,8 @@ export interface PacketOpener {
   /**
    * Authenticates then decrypts the whole packet (4 + packet_length + macLength bytes, starting with the
    * length field) and returns the payload with padding removed. Throws MacError on a bad MAC or tag. The
-   * payload may be a view of `packet` or of the cipher's output: the transport owns both, nobody else.
+   * payload may be a view of `packet` (decrypted in place) or of the cipher's output: the transport owns
+   * both, nobody else.
    */
   open(sequence: number, packet: Buffer): Buffer;
 }

@@ -56,12 +56,15 @@ const SIZES = [0, 1, 15, 16, 17, 32768, 35000];
 /** What the transport would refuse anyway: larger than any packet it accepts. */
 const TRANSPORT_LIMIT = 256 * 1024;
 
-/** Receives one packet as the transport would, from a buffer holding at least that packet. */
+/**
+ * Receives one packet as the transport would, from a buffer holding at least that packet. Openers may decrypt
+ * in place (native-aead.ts), so they get a copy: the tests open the same wire bytes more than once.
+ */
 function receive(opener: PacketOpener, sequence: number, wire: Buffer): Buffer {
   const length = opener.packetLength(sequence, wire.subarray(0, opener.headerLength));
   const total = 4 + length + opener.macLength;
   assert.ok(total <= wire.length, 'packet_length points past the data');
-  return opener.open(sequence, wire.subarray(0, total));
+  return opener.open(sequence, Buffer.from(wire.subarray(0, total)));
 }
 
 /** The failures an opener may report for corrupted input. */
