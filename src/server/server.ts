@@ -275,7 +275,7 @@ export class Server extends EventEmitter {
     connection.once('closed', () => {
       release();
       this.connections.delete(connection);
-      this.memory?.sample();
+      this.memory?.connectionClosed();
       this.emit('connection-closed', connection);
       if (this.options.singleConnection) void this.close();
     });

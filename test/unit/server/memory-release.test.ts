@@ -11,10 +11,11 @@ import { MemoryRelease } from '../../../src/server/memory-release.ts';
 const MiB = 1024 * 1024;
 
 function harness(rss = 100 * MiB) {
-  const state = { load: 0, rss, releases: [] as Array<{ peak: number; load: number }> };
+  const state = { load: 0, rss, now: 0, releases: [] as Array<{ peak: number; load: number }> };
   const release = new MemoryRelease({
     load: () => state.load,
     rss: () => state.rss,
+    now: () => state.now,
     released: (peak, load) => state.releases.push({ peak, load }),
   });
   const at = (load: number) => {
@@ -35,8 +36,41 @@ describe('memory release after bursts', () => {
       assert.deepEqual(state.releases, [{ peak: 600, load: 140 }]);
       at(20);
       at(0);
-      assert.equal(state.releases.length, 1, 'the peak restarts from the load at the release: no second one for the same burst');
+      assert.equal(state.releases.length, 1, 'the peak restarts from the load at the release, and a second passes before the next');
       assert.equal(live.kept.toString(), 'still here');
+    } finally {
+      release.stop();
+    }
+  });
+
+  it('once no connection is left, collects what the last quarter of the burst still held at the first release', () => {
+    const { state, release, at } = harness();
+    try {
+      for (const load of [600, 140]) at(load);
+      assert.deepEqual(state.releases, [{ peak: 600, load: 140 }]);
+      state.now += 1500;
+      at(50);
+      assert.equal(state.releases.length, 1, 'not while connections are still open');
+      at(0);
+      assert.deepEqual(state.releases[1], { peak: 140, load: 0 }, 'a second after the first, not five');
+      state.now += 6000;
+      at(0);
+      assert.equal(state.releases.length, 2, 'and only once: the release at load 0 leaves nothing to come back for');
+    } finally {
+      release.stop();
+    }
+  });
+
+  it('after a connection closes, decides a moment later, outside the close', async () => {
+    const { state, release } = harness();
+    try {
+      state.load = 600;
+      release.connectionClosed();
+      state.load = 0;
+      release.connectionClosed();
+      assert.deepEqual(state.releases, [], 'nothing collected inside the close');
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      assert.deepEqual(state.releases, [{ peak: 600, load: 0 }], 'the peak seen at the close, the release after it');
     } finally {
       release.stop();
     }
