@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import { encodeAttrs, encodeHandle, SFTP_MAX_READ_LENGTH, SSH_FX, SSH_FXF, SSH_FXP, type SftpAttributes } from '../protocol.ts';
 import { applyAttributes, attributesOf, handleSetter } from './attributes.ts';
 import { statusReply, onTarget, type SftpContext } from './context.ts';
-import { closeEntry } from './handles.ts';
+import { closeEntry, type FileEntry } from './handles.ts';
 import { visible } from './log.ts';
 
 /** Free packet buffers kept once a file is closed. */
@@ -98,10 +98,23 @@ export async function readFile(context: SftpContext, id: number, handle: Buffer,
   return packet.subarray(0, DATA_HEADER + count);
 }
 
-/** `data` lies in the request's packet, which goes back to the pool once written (nothing else holds it). */
-export async function writeFile(context: SftpContext, id: number, handle: Buffer, offset: number, data: Buffer): Promise<Buffer> {
+/**
+ * `data` lies in the request's packet, which goes back to the pool once written (nothing else holds it).
+ * A file's WRITEs reach it one at a time, in the order they came, as sftp-server's do: a client keeps many
+ * in flight, and were they written in parallel a session cut off mid-file (its process ended with writes
+ * still queued in the thread pool) could leave later blocks written and earlier ones not: a file whose size
+ * claims data it does not hold, which `reput` and `sftp -a` would then resume after. In order, what is
+ * written is always a prefix of what was sent.
+ */
+export function writeFile(context: SftpContext, id: number, handle: Buffer, offset: number, data: Buffer): Promise<Buffer> {
+  const entry = context.handles.file(handle);
+  const write = (entry?.lastWrite ?? Promise.resolve()).then(() => writeInOrder(context, id, entry, offset, data));
+  if (entry) entry.lastWrite = write.catch(() => {});
+  return write;
+}
+
+async function writeInOrder(context: SftpContext, id: number, entry: FileEntry | undefined, offset: number, data: Buffer): Promise<Buffer> {
   try {
-    const entry = context.handles.file(handle);
     if (!entry) return statusReply(context, id, SSH_FX.FAILURE);
     let written = 0;
     while (written < data.length) {

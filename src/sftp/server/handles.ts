@@ -16,6 +16,8 @@ export interface FileEntry {
   append: boolean;
   bytesRead: number;
   bytesWritten: number;
+  /** The file's last WRITE, which the next one waits for (file-requests.ts writeFile). */
+  lastWrite?: Promise<unknown>;
 }
 
 export interface DirectoryEntry {
