@@ -48,6 +48,36 @@ static int get_handle(napi_env env, napi_value value, void **handle) {
   return napi_get_value_external(env, value, handle) == napi_ok && *handle != NULL;
 }
 
+/* The function's first `count` arguments into argv (fewer given: the rest are undefined, and refused). */
+#define ARGUMENTS(count)                                                             \
+  size_t argc = (count);                                                             \
+  napi_value argv[(count)];                                                          \
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));                       \
+  if (argc < (count)) return throw_error(env, "packet-crypto: too few arguments")
+
+/* A JavaScript handle owning `state`, freed by `release` when collected (and at once if wrapping fails). */
+static napi_value wrap_state(napi_env env, void *state, napi_finalize release) {
+  napi_value handle;
+  if (napi_create_external(env, state, release, NULL, &handle) != napi_ok) {
+    release(env, state, NULL);
+    return throw_error(env, "packet-crypto: Node-API call failed");
+  }
+  return handle;
+}
+
+static napi_value boolean_value(napi_env env, bool value) {
+  napi_value result;
+  CHECK(napi_get_boolean(env, value, &result));
+  return result;
+}
+
+/* A packet_length field (RFC 4253 §6: uint32, big-endian) as a JavaScript number. */
+static napi_value packet_length_value(napi_env env, const uint8_t field[4]) {
+  napi_value result;
+  CHECK(napi_create_uint32(env, ((uint32_t)field[0] << 24) | ((uint32_t)field[1] << 16) | ((uint32_t)field[2] << 8) | field[3], &result));
+  return result;
+}
+
 /* ---- chacha20-poly1305@openssh.com (OpenSSH PROTOCOL.chacha20poly1305) ------------------------------- */
 
 typedef struct {
@@ -87,13 +117,11 @@ static void chacha_iv(uint8_t iv[16], uint32_t sequence) {
 
 /* chachaPoly(key: Buffer(64), encrypt: boolean) → handle */
 static napi_value chacha_new(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGUMENTS(2);
   uint8_t *key;
   size_t key_length;
   bool encrypt;
-  if (argc < 2 || !get_bytes(env, argv[0], &key, &key_length) || key_length != 64) return throw_error(env, "chachaPoly: a 64-byte key");
+  if (!get_bytes(env, argv[0], &key, &key_length) || key_length != 64) return throw_error(env, "chachaPoly: a 64-byte key");
   CHECK(napi_get_value_bool(env, argv[1], &encrypt));
   if (chacha20_cipher == NULL || poly1305_mac == NULL) return throw_error(env, "chachaPoly: OpenSSL lacks ChaCha20 or Poly1305");
   ChachaPoly *state = calloc(1, sizeof *state);
@@ -111,12 +139,7 @@ static napi_value chacha_new(napi_env env, napi_callback_info info) {
     chacha_free(env, state, NULL);
     return throw_error(env, "chachaPoly: OpenSSL could not set the keys");
   }
-  napi_value handle;
-  if (napi_create_external(env, state, chacha_free, NULL, &handle) != napi_ok) {
-    chacha_free(env, state, NULL);
-    return throw_error(env, "chachaPoly: Node-API call failed");
-  }
-  return handle;
+  return wrap_state(env, state, chacha_free);
 }
 
 static int chacha_xor(EVP_CIPHER_CTX *ctx, uint8_t *out, const uint8_t *in, size_t length) {
@@ -140,14 +163,12 @@ static int poly1305(ChachaPoly *state, const uint8_t key[32], const uint8_t *dat
 
 /* chachaPolyLength(handle, sequence, header: Buffer(>= 4)) → packet_length, decrypted but not yet authentic */
 static napi_value chacha_length(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGUMENTS(3);
   ChachaPoly *state;
   uint32_t sequence;
   uint8_t *header;
   size_t header_length;
-  if (argc < 3 || !get_handle(env, argv[0], (void **)&state) || !get_bytes(env, argv[2], &header, &header_length) || header_length < 4) {
+  if (!get_handle(env, argv[0], (void **)&state) || !get_bytes(env, argv[2], &header, &header_length) || header_length < 4) {
     return throw_error(env, "chachaPolyLength: (handle, sequence, header)");
   }
   CHECK(napi_get_value_uint32(env, argv[1], &sequence));
@@ -156,9 +177,7 @@ static napi_value chacha_length(napi_env env, napi_callback_info info) {
   if (!EVP_CipherInit_ex2(state->length_ctx, NULL, NULL, iv, 1, NULL) || !chacha_xor(state->length_ctx, clear, header, 4)) {
     return throw_error(env, "chachaPolyLength: OpenSSL failed");
   }
-  napi_value result;
-  CHECK(napi_create_uint32(env, ((uint32_t)clear[0] << 24) | ((uint32_t)clear[1] << 16) | ((uint32_t)clear[2] << 8) | clear[3], &result));
-  return result;
+  return packet_length_value(env, clear);
 }
 
 /*
@@ -166,14 +185,12 @@ static napi_value chacha_length(napi_env env, napi_callback_info info) {
  * has room for it and the tag. Writes encrypted length || encrypted body || Poly1305 tag over both.
  */
 static napi_value chacha_seal(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGUMENTS(4);
   ChachaPoly *state;
   uint32_t sequence;
   uint8_t *packet, *out;
   size_t length, out_length;
-  if (argc < 4 || !get_handle(env, argv[0], (void **)&state) || !state->encrypt || !get_bytes(env, argv[2], &packet, &length) ||
+  if (!get_handle(env, argv[0], (void **)&state) || !state->encrypt || !get_bytes(env, argv[2], &packet, &length) ||
       !get_bytes(env, argv[3], &out, &out_length) || length < 5 || out_length != length + TAG_LENGTH) {
     return throw_error(env, "chachaPolySeal: (sealing handle, sequence, packet, out of packet.length + 16)");
   }
@@ -193,14 +210,12 @@ static napi_value chacha_seal(napi_env env, napi_callback_info info) {
  * (encrypted length, body, tag); when authentic, the body is decrypted in place (bytes 4 .. length - 16).
  */
 static napi_value chacha_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGUMENTS(3);
   ChachaPoly *state;
   uint32_t sequence;
   uint8_t *packet;
   size_t length;
-  if (argc < 3 || !get_handle(env, argv[0], (void **)&state) || state->encrypt || !get_bytes(env, argv[2], &packet, &length) ||
+  if (!get_handle(env, argv[0], (void **)&state) || state->encrypt || !get_bytes(env, argv[2], &packet, &length) ||
       length < 4 + TAG_LENGTH) {
     return throw_error(env, "chachaPolyOpen: (opening handle, sequence, packet)");
   }
@@ -212,9 +227,7 @@ static napi_value chacha_open(napi_env env, napi_callback_info info) {
   if (!ok) return throw_error(env, "chachaPolyOpen: OpenSSL failed");
   bool authentic = CRYPTO_memcmp(tag, packet + end, TAG_LENGTH) == 0;
   if (authentic && !chacha_xor(state->body_ctx, packet + 4, packet + 4, end - 4)) return throw_error(env, "chachaPolyOpen: OpenSSL failed");
-  napi_value result;
-  CHECK(napi_get_boolean(env, authentic, &result));
-  return result;
+  return boolean_value(env, authentic);
 }
 
 /* ---- aes{128,256}-gcm@openssh.com (RFC 5647, OpenSSH PROTOCOL §1.6) ---------------------------------- */
@@ -234,13 +247,11 @@ static void gcm_free(napi_env env, void *data, void *hint) {
 
 /* gcm(key: Buffer(16 or 32), iv: Buffer(12), encrypt: boolean) → handle */
 static napi_value gcm_new(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGUMENTS(3);
   uint8_t *key, *iv;
   size_t key_length, iv_length;
   bool encrypt;
-  if (argc < 3 || !get_bytes(env, argv[0], &key, &key_length) || (key_length != 16 && key_length != 32) ||
+  if (!get_bytes(env, argv[0], &key, &key_length) || (key_length != 16 && key_length != 32) ||
       !get_bytes(env, argv[1], &iv, &iv_length) || iv_length != 12) {
     return throw_error(env, "gcm: a 16- or 32-byte key and a 12-byte IV");
   }
@@ -256,12 +267,7 @@ static napi_value gcm_new(napi_env env, napi_callback_info info) {
     gcm_free(env, state, NULL);
     return throw_error(env, "gcm: OpenSSL could not set the key");
   }
-  napi_value handle;
-  if (napi_create_external(env, state, gcm_free, NULL, &handle) != napi_ok) {
-    gcm_free(env, state, NULL);
-    return throw_error(env, "gcm: Node-API call failed");
-  }
-  return handle;
+  return wrap_state(env, state, gcm_free);
 }
 
 /* RFC 5647 §7.1: the 8-byte invocation counter after the 4-byte fixed field, incremented per packet. */
@@ -286,13 +292,11 @@ static int gcm_run(Gcm *state, const uint8_t *in, uint8_t *out, size_t length, u
 
 /* gcmSeal(handle, packet, out): out = packet_length || ciphertext || tag, out.length = packet.length + 16. */
 static napi_value gcm_seal(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGUMENTS(3);
   Gcm *state;
   uint8_t *packet, *out;
   size_t length, out_length;
-  if (argc < 3 || !get_handle(env, argv[0], (void **)&state) || !state->encrypt || !get_bytes(env, argv[1], &packet, &length) ||
+  if (!get_handle(env, argv[0], (void **)&state) || !state->encrypt || !get_bytes(env, argv[1], &packet, &length) ||
       !get_bytes(env, argv[2], &out, &out_length) || length < 5 || out_length != length + TAG_LENGTH) {
     return throw_error(env, "gcmSeal: (sealing handle, packet, out of packet.length + 16)");
   }
@@ -303,22 +307,18 @@ static napi_value gcm_seal(napi_env env, napi_callback_info info) {
 
 /* gcmOpen(handle, packet) → whether authentic; the ciphertext is decrypted in place, and used only if so. */
 static napi_value gcm_open(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGUMENTS(2);
   Gcm *state;
   uint8_t *packet;
   size_t length;
-  if (argc < 2 || !get_handle(env, argv[0], (void **)&state) || state->encrypt || !get_bytes(env, argv[1], &packet, &length) ||
+  if (!get_handle(env, argv[0], (void **)&state) || state->encrypt || !get_bytes(env, argv[1], &packet, &length) ||
       length < 4 + TAG_LENGTH) {
     return throw_error(env, "gcmOpen: (opening handle, packet)");
   }
   size_t end = length - TAG_LENGTH;
   int outcome = gcm_run(state, packet, packet, end, packet + end);
   if (outcome == 0) return throw_error(env, "gcmOpen: OpenSSL failed");
-  napi_value result;
-  CHECK(napi_get_boolean(env, outcome == 1, &result));
-  return result;
+  return boolean_value(env, outcome == 1);
 }
 
 
@@ -343,13 +343,11 @@ static void ctr_free(napi_env env, void *data, void *hint) {
 
 /* ctrHmac(key: Buffer(16, 24 or 32), iv: Buffer(16), macKey: Buffer, sha512, encryptThenMac, encrypt) → handle */
 static napi_value ctr_new(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGUMENTS(6);
   uint8_t *key, *iv, *mac_key;
   size_t key_length, iv_length, mac_key_length;
   bool sha512, encrypt_then_mac, encrypt;
-  if (argc < 6 || !get_bytes(env, argv[0], &key, &key_length) || (key_length != 16 && key_length != 24 && key_length != 32) ||
+  if (!get_bytes(env, argv[0], &key, &key_length) || (key_length != 16 && key_length != 24 && key_length != 32) ||
       !get_bytes(env, argv[1], &iv, &iv_length) || iv_length != 16 || !get_bytes(env, argv[2], &mac_key, &mac_key_length)) {
     return throw_error(env, "ctrHmac: a 16-, 24- or 32-byte key, a 16-byte IV and a MAC key");
   }
@@ -371,12 +369,7 @@ static napi_value ctr_new(napi_env env, napi_callback_info info) {
     ctr_free(env, state, NULL);
     return throw_error(env, "ctrHmac: OpenSSL could not set the keys");
   }
-  napi_value handle;
-  if (napi_create_external(env, state, ctr_free, NULL, &handle) != napi_ok) {
-    ctr_free(env, state, NULL);
-    return throw_error(env, "ctrHmac: Node-API call failed");
-  }
-  return handle;
+  return wrap_state(env, state, ctr_free);
 }
 
 static int ctr_crypt(CtrHmac *state, uint8_t *out, const uint8_t *in, size_t length) {
@@ -394,34 +387,28 @@ static int ctr_mac(CtrHmac *state, uint32_t sequence, const uint8_t *data, size_
 
 /* ctrHmacLength(handle, header: Buffer(16)) → packet_length; encrypt-and-MAC only (the length is encrypted). */
 static napi_value ctr_length(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGUMENTS(2);
   CtrHmac *state;
   uint8_t *header;
   size_t header_length;
-  if (argc < 2 || !get_handle(env, argv[0], (void **)&state) || state->encrypt || state->encrypt_then_mac ||
+  if (!get_handle(env, argv[0], (void **)&state) || state->encrypt || state->encrypt_then_mac ||
       !get_bytes(env, argv[1], &header, &header_length) || header_length < 16) {
     return throw_error(env, "ctrHmacLength: (encrypt-and-MAC opening handle, header of 16 bytes)");
   }
   /* Decrypting advances the keystream, so the block is kept for ctrHmacOpen rather than decrypted twice. */
   if (!ctr_crypt(state, state->first_block, header, 16)) return throw_error(env, "ctrHmacLength: OpenSSL failed");
   const uint8_t *clear = state->first_block;
-  napi_value result;
-  CHECK(napi_create_uint32(env, ((uint32_t)clear[0] << 24) | ((uint32_t)clear[1] << 16) | ((uint32_t)clear[2] << 8) | clear[3], &result));
-  return result;
+  return packet_length_value(env, clear);
 }
 
 /* ctrHmacSeal(handle, sequence, packet, out): out.length = packet.length + the MAC's length. */
 static napi_value ctr_seal(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGUMENTS(4);
   CtrHmac *state;
   uint32_t sequence;
   uint8_t *packet, *out;
   size_t length, out_length;
-  if (argc < 4 || !get_handle(env, argv[0], (void **)&state) || !state->encrypt || !get_bytes(env, argv[2], &packet, &length) ||
+  if (!get_handle(env, argv[0], (void **)&state) || !state->encrypt || !get_bytes(env, argv[2], &packet, &length) ||
       !get_bytes(env, argv[3], &out, &out_length) || length < 16 || out_length != length + state->mac_length) {
     return throw_error(env, "ctrHmacSeal: (sealing handle, sequence, packet, out of packet.length + MAC length)");
   }
@@ -444,14 +431,12 @@ static napi_value ctr_seal(napi_env env, napi_callback_info info) {
  * plaintext, after ctrHmacLength decrypted its first block.
  */
 static napi_value ctr_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  ARGUMENTS(3);
   CtrHmac *state;
   uint32_t sequence;
   uint8_t *packet;
   size_t length;
-  if (argc < 3 || !get_handle(env, argv[0], (void **)&state) || state->encrypt || !get_bytes(env, argv[2], &packet, &length) ||
+  if (!get_handle(env, argv[0], (void **)&state) || state->encrypt || !get_bytes(env, argv[2], &packet, &length) ||
       length < 16 + state->mac_length) {
     return throw_error(env, "ctrHmacOpen: (opening handle, sequence, packet)");
   }
@@ -474,9 +459,7 @@ static napi_value ctr_open(napi_env env, napi_callback_info info) {
   }
   OPENSSL_cleanse(state->first_block, sizeof state->first_block);
   if (!ok) return throw_error(env, "ctrHmacOpen: OpenSSL failed");
-  napi_value result;
-  CHECK(napi_get_boolean(env, authentic, &result));
-  return result;
+  return boolean_value(env, authentic);
 }
 
 /* ---- module --------------------------------------------------------------------------------------- */

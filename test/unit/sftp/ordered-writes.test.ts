@@ -21,7 +21,7 @@ function slowFile() {
   let running = 0;
   let overlapped = false;
   const file = {
-    async write(data: Buffer, offset: number, length: number, position: number | null) {
+    async write(data: Buffer, _offset: number, length: number, position: number | null) {
       running++;
       if (running > 1) overlapped = true;
       events.push(`start ${position}`);
