@@ -15,7 +15,6 @@ import {
   NativeGcmSealer,
   packetCrypto,
 } from './native-packet-crypto.ts';
-import type { NativeCtrHmacKeys } from './native-packet-crypto.ts';
 import { NoneOpener, NoneSealer } from './none.ts';
 import { CIPHERS, MACS, hmacDigest } from './registry.ts';
 import type { CipherInfo, DirectionKeys, PacketOpener, PacketSealer } from './types.ts';
@@ -51,7 +50,7 @@ export function createSealer(keys: DirectionKeys): PacketSealer {
       return native ? new NativeGcmSealer(native, keys.encryptionKey, keys.iv) : new AesGcmSealer(cipher.keyLength, keys.encryptionKey, keys.iv);
     default: {
       const ctr = ctrHmacKeys(cipher, keys);
-      return native ? new NativeCtrHmacSealer(native, nativeCtrKeys(ctr)) : new CtrHmacSealer(ctr);
+      return native ? new NativeCtrHmacSealer(native, ctr) : new CtrHmacSealer(ctr);
     }
   }
 }
@@ -68,7 +67,7 @@ export function createOpener(keys: DirectionKeys): PacketOpener {
       return native ? new NativeGcmOpener(native, keys.encryptionKey, keys.iv) : new AesGcmOpener(cipher.keyLength, keys.encryptionKey, keys.iv);
     default: {
       const ctr = ctrHmacKeys(cipher, keys);
-      return native ? new NativeCtrHmacOpener(native, nativeCtrKeys(ctr)) : new CtrHmacOpener(ctr);
+      return native ? new NativeCtrHmacOpener(native, ctr) : new CtrHmacOpener(ctr);
     }
   }
 }
@@ -101,8 +100,4 @@ function ctrHmacKeys(cipher: CipherInfo, keys: DirectionKeys): CtrHmacKeys {
     macLength: mac.digestLength,
     encryptThenMac: mac.encryptThenMac,
   };
-}
-
-function nativeCtrKeys(keys: CtrHmacKeys): NativeCtrHmacKeys {
-  return { encryptionKey: keys.encryptionKey, iv: keys.iv, integrityKey: keys.integrityKey, sha512: keys.digest === 'sha512', encryptThenMac: keys.encryptThenMac };
 }

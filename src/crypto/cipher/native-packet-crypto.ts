@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { findNativeAddon, requireNativeAddon } from '../native-addon.ts';
 import { SealerBase, checkPacketLength, expectPacketSize, payloadLength } from './framing.ts';
 import { MacError } from './types.ts';
+import type { CtrHmacKeys } from './aes-ctr-hmac.ts';
 import type { PacketOpener, PacketSealer, SealedOutput } from './types.ts';
 
 const TAG_LENGTH = 16;
@@ -177,17 +178,8 @@ export class NativeGcmOpener extends NativeOpener {
   }
 }
 
-/** The keys of aes*-ctr with hmac-sha2-* for the addon (the same as aes-ctr-hmac.ts takes). */
-export interface NativeCtrHmacKeys {
-  encryptionKey: Buffer;
-  iv: Buffer;
-  integrityKey: Buffer;
-  sha512: boolean;
-  encryptThenMac: boolean;
-}
-
-function ctrHmac(native: PacketCryptoAddon, keys: NativeCtrHmacKeys, encrypt: boolean): Handle {
-  return native.ctrHmac(keys.encryptionKey, keys.iv, keys.integrityKey, keys.sha512, keys.encryptThenMac, encrypt);
+function ctrHmac(native: PacketCryptoAddon, keys: CtrHmacKeys, encrypt: boolean): Handle {
+  return native.ctrHmac(keys.encryptionKey, keys.iv, keys.integrityKey, keys.digest === 'sha512', keys.encryptThenMac, encrypt);
 }
 
 /** RFC 4344 §4 with RFC 6668; encrypt-then-MAC as OpenSSH PROTOCOL §1.5, encrypt-and-MAC as RFC 4253 §6.4. */
@@ -195,8 +187,8 @@ export class NativeCtrHmacSealer extends NativeSealer {
   protected readonly blockSize = 16;
   protected override readonly lengthEncrypted: boolean;
 
-  constructor(native: PacketCryptoAddon, keys: NativeCtrHmacKeys) {
-    super(native, ctrHmac(native, keys, true), keys.sha512 ? 64 : 32);
+  constructor(native: PacketCryptoAddon, keys: CtrHmacKeys) {
+    super(native, ctrHmac(native, keys, true), keys.macLength);
     this.lengthEncrypted = !keys.encryptThenMac;
   }
 
@@ -211,9 +203,9 @@ export class NativeCtrHmacOpener extends NativeOpener {
   override readonly macLength: number;
   protected override readonly lengthInClear: boolean;
 
-  constructor(native: PacketCryptoAddon, keys: NativeCtrHmacKeys) {
+  constructor(native: PacketCryptoAddon, keys: CtrHmacKeys) {
     super(native, ctrHmac(native, keys, false));
-    this.macLength = keys.sha512 ? 64 : 32;
+    this.macLength = keys.macLength;
     this.lengthInClear = keys.encryptThenMac;
     // Encrypt-and-MAC: the length is inside the first cipher block, which must be decrypted to read it.
     this.headerLength = keys.encryptThenMac ? 4 : 16;

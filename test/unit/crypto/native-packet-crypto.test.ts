@@ -63,10 +63,9 @@ const PAIRS: Pair[] = [
             algorithm: `aes-${keyLength * 8}-ctr`, encryptionKey: randomBytes(keyLength), iv: randomBytes(16),
             digest, integrityKey: randomBytes(macLength), macLength, encryptThenMac,
           };
-          const nativeKeys = { ...keys, sha512: digest === 'sha512' };
           return {
-            jsSealer: new CtrHmacSealer(keys), nativeSealer: new NativeCtrHmacSealer(native!, nativeKeys),
-            jsOpener: new CtrHmacOpener(keys), nativeOpener: new NativeCtrHmacOpener(native!, nativeKeys),
+            jsSealer: new CtrHmacSealer(keys), nativeSealer: new NativeCtrHmacSealer(native!, keys),
+            jsOpener: new CtrHmacOpener(keys), nativeOpener: new NativeCtrHmacOpener(native!, keys),
           };
         },
       })),
