@@ -3,9 +3,11 @@
  * connection multiplexing (PROTOCOL.mux) hands a client's stdin/stdout/stderr to the master this way.
  *
  * Kept to the system calls Node lacks: sendmsg/recvmsg with ancillary fds, dup, a plain connect(), O_NONBLOCK control, and a libuv
- * poll watcher so the TypeScript side reads only when the socket is ready. Built against Node-API, so one
+ * poll watcher so the TypeScript side reads only when the socket is ready. Also pipe(2) with a chosen capacity, which a
+ * session's output comes through (Node's own child pipes are socketpairs it reads into a new buffer every time). Built against Node-API, so one
  * build serves every Node version.
  */
+#define _GNU_SOURCE /* pipe2, F_SETPIPE_SZ: before any header */
 #define NAPI_VERSION 4
 #include <node_api.h>
 #include <uv.h>
@@ -188,6 +190,28 @@ static napi_value js_connect_unix(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * pipe(capacity): [read end, write end], both close-on-exec, the read end non-blocking. The capacity is asked of
+ * the kernel (F_SETPIPE_SZ) and may be refused beyond /proc/sys/fs/pipe-max-size: the pipe then keeps its own.
+ */
+static napi_value js_pipe(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result, end;
+  int32_t capacity = 0;
+  int fds[2];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc >= 1 && !get_int(env, argv[0], &capacity)) return throw_errno(env, EINVAL, "pipe");
+  if (pipe2(fds, O_CLOEXEC) < 0) return throw_errno(env, errno, "pipe");
+  if (capacity > 0) (void)fcntl(fds[0], F_SETPIPE_SZ, capacity);
+  fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+  CHECK(napi_create_array_with_length(env, 2, &result));
+  for (uint32_t i = 0; i < 2; i++) {
+    CHECK(napi_create_int32(env, fds[i], &end));
+    CHECK(napi_set_element(env, result, i, end));
+  }
+  return result;
+}
+
 typedef struct {
   uv_poll_t handle;
   napi_env env;
@@ -289,6 +313,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "dup", NULL, js_dup, NULL, NULL, NULL, napi_enumerable, NULL },
     { "connectUnix", NULL, js_connect_unix, NULL, NULL, NULL, napi_enumerable, NULL },
     { "setBlocking", NULL, js_set_blocking, NULL, NULL, NULL, napi_enumerable, NULL },
+    { "pipe", NULL, js_pipe, NULL, NULL, NULL, napi_enumerable, NULL },
     { "pollOpen", NULL, js_poll_open, NULL, NULL, NULL, napi_enumerable, NULL },
     { "pollStart", NULL, js_poll_start, NULL, NULL, NULL, napi_enumerable, NULL },
     { "pollClose", NULL, js_poll_close, NULL, NULL, NULL, napi_enumerable, NULL },

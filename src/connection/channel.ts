@@ -39,6 +39,12 @@ export interface ExitStatus {
   errorMessage?: string;
 }
 
+interface OutgoingData {
+  data: Buffer;
+  dataType?: number;
+  callback?: (error?: Error | null) => void;
+}
+
 export class Channel extends Duplex {
   readonly type: string;
   readonly localId: number;
@@ -53,7 +59,7 @@ export class Channel extends Duplex {
   /** Received bytes not yet granted back to the peer. */
   private ungranted = 0;
   private readPaused = false;
-  private readonly outgoing: Array<{ data: Buffer; dataType?: number; callback?: (error?: Error | null) => void }> = [];
+  private readonly outgoing: OutgoingData[] = [];
   private waitingForDrain = false;
   private sentEof = false;
   private sentClose = false;
@@ -101,6 +107,21 @@ export class Channel extends Duplex {
   writeExtended(data: Buffer, dataType = 1, callback?: () => void): void {
     this.outgoing.push({ data, dataType, callback: callback && (() => callback()) });
     this.flushOutgoing();
+  }
+
+  /**
+   * Sends `data` at once as far as window and transport allow; true when all of it went. The rest is copied
+   * and queued, and `whenSent` runs once it has gone too. For callers that read into one buffer they reuse
+   * (a session's output, issue 17): nothing refers to `data` after the call.
+   */
+  sendBorrowed(data: Buffer, whenSent: () => void): boolean {
+    const item: OutgoingData = { data };
+    this.outgoing.push(item);
+    this.flushOutgoing();
+    if (item.data.length === 0) return true;
+    item.data = Buffer.from(item.data);
+    item.callback = whenSent;
+    return false;
   }
 
   /** Sends queued data in order, as far as window, packet size and the transport's buffer allow. */

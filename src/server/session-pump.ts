@@ -6,6 +6,7 @@
 import { Writable } from 'node:stream';
 import type { Channel } from '../connection/channel.ts';
 import { encodeExitSignal, encodeExitStatus } from '../connection/session-requests.ts';
+import type { BorrowedOutput } from '../sessions/output-pipe.ts';
 import type { ProcessExit, SessionProcess } from '../sessions/session-process.ts';
 import { sanitizeForLog } from './logger.ts';
 
@@ -69,7 +70,6 @@ export interface PumpOptions {
 export function pumpSession(channel: Channel, process: SessionProcess, options: PumpOptions = {}): void {
   const { connectionGone, errorsToLog } = options;
   process.input.on('error', () => {});
-  process.output.on('error', () => {});
   // Client → program. On a terminal the client's EOF means nothing to the program (a pty cannot be
   // half-closed, sshd ignores it too); on pipes it closes the program's stdin.
   if (!connectionGone) {
@@ -79,9 +79,7 @@ export function pumpSession(channel: Channel, process: SessionProcess, options: 
     if (!process.terminal) channel.once('end', () => connectionGone() || process.input.end());
   }
 
-  const stdout = channelWriter(channel, false);
-  process.output.pipe(stdout);
-  const outputs = [finished(stdout)];
+  const outputs = [process.borrowedOutput ? sendBorrowedOutput(channel, process.borrowedOutput) : pipeOutput(channel, process)];
   if (process.errorOutput) {
     const stderr = errorsToLog ? lineLogger(errorsToLog) : channelWriter(channel, true);
     process.errorOutput.on('error', () => {});
@@ -91,6 +89,36 @@ export function pumpSession(channel: Channel, process: SessionProcess, options: 
   void process.exit.then(async (exit) => {
     await Promise.all(outputs);
     finishSession(channel, exit);
+  });
+}
+
+function pipeOutput(channel: Channel, process: SessionProcess): Promise<void> {
+  const stdout = channelWriter(channel, false);
+  process.output.on('error', () => {});
+  process.output.pipe(stdout);
+  return finished(stdout);
+}
+
+/** Each read of the program's output goes into packets before the next read reuses its buffer. */
+function sendBorrowedOutput(channel: Channel, output: BorrowedOutput): Promise<void> {
+  return new Promise((resolve) => {
+    let ended = false;
+    let queued = false;
+    output.start(
+      (bytes) => {
+        if (channel.isClosing) return true;
+        queued = !channel.sendBorrowed(bytes, () => {
+          queued = false;
+          if (ended) resolve();
+          else output.resume();
+        });
+        return !queued;
+      },
+      () => {
+        ended = true;
+        if (!queued) resolve();
+      },
+    );
   });
 }
 

@@ -1,5 +1,7 @@
 /** A session program on plain pipes (no pty-req): stdin, stdout and stderr are separate streams. */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { OutputPipe } from './output-pipe.ts';
 import {
   commandAs,
   deliverSignal,
@@ -16,36 +18,52 @@ import {
  * here, synchronously, where the session request can still be refused (sshd answers a failed fork(2) or
  * pipe(2) in do_exec_no_pty the same way), and the late error event finds a listener.
  */
-function spawnChild(program: SessionProgram): ChildProcessWithoutNullStreams {
+interface SpawnedChild {
+  child: ChildProcess;
+  stdin: Writable;
+  stderr: Readable;
+  /** Our own pipe for stdout when native/fdpass is built (output-pipe.ts), else Node's. */
+  stdout: OutputPipe | Readable;
+}
+
+function spawnChild(program: SessionProgram): SpawnedChild {
   const command = commandAs(program.runAs, program.file, program.args);
-  let child: ChildProcessWithoutNullStreams;
+  let child: ChildProcess;
+  let outputPipe: OutputPipe | undefined;
   try {
+    outputPipe = OutputPipe.open();
     child = spawn(command.file, command.args, {
       cwd: program.cwd,
       env: program.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', outputPipe?.childEnd ?? 'pipe', 'pipe'],
       // A session leader of its own, as sshd makes it (setsid), so job control and signals stay inside it.
       detached: true,
     });
   } catch (error) {
+    outputPipe?.destroy();
     throw new SessionSpawnError(`fork: ${(error as Error).message}`, (error as NodeJS.ErrnoException).code);
   }
-  if (child.pid === undefined || !child.stdin || !child.stdout || !child.stderr) {
+  const stdout = outputPipe ?? child.stdout;
+  if (child.pid === undefined || !child.stdin || !stdout || !child.stderr) {
     // The error event (with its errno) is only due on the next tick; it must find a listener.
     child.once('error', () => {});
     for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
+    outputPipe?.destroy();
     throw new SessionSpawnError('do_exec_no_pty: fork or pipe failed: Too many open files or processes');
   }
-  return child;
+  outputPipe?.spawned();
+  return { child, stdin: child.stdin, stderr: child.stderr, stdout };
 }
 
 export function startPipeProcess(program: SessionProgram): SessionProcess {
-  const child = spawnChild(program);
+  const { child, stdin, stdout, stderr } = spawnChild(program);
   const pid = child.pid!;
   // Errors on the pipes (EPIPE when the program exits before reading its input) are not the server's.
-  child.stdin.on('error', () => {});
-  child.stdout.on('error', () => {});
-  child.stderr.on('error', () => {});
+  stdin.on('error', () => {});
+  stderr.on('error', () => {});
+  if (!(stdout instanceof OutputPipe)) stdout.on('error', () => {});
+  // Node's 'close' waits for the pipes it made; our own output pipe is waited for beside it.
+  const outputClosed = stdout instanceof OutputPipe ? stdout.closed : Promise.resolve();
   let closed = false;
   let hungUp = false;
   const exit = new Promise<ProcessExit>((resolve) => {
@@ -57,18 +75,23 @@ export function startPipeProcess(program: SessionProgram): SessionProcess {
     });
     // 'close' comes after 'exit' once stdout and stderr have ended: the output is drained.
     child.once('close', (code, signal) => {
-      closed = true;
-      if (execFailed) return;
-      resolve(signal ? { code: null, signal: signalName(signal), coreDumped: false } : { code: code ?? 0, signal: null, coreDumped: false });
+      void outputClosed.then(() => {
+        closed = true;
+        if (execFailed) return;
+        resolve(signal ? { code: null, signal: signalName(signal), coreDumped: false } : { code: code ?? 0, signal: null, coreDumped: false });
+      });
     });
   });
   return {
     pid,
     terminal: false,
     ttyName: undefined,
-    output: child.stdout,
-    errorOutput: child.stderr,
-    input: child.stdin,
+    get output() {
+      return stdout instanceof OutputPipe ? stdout.stream : stdout;
+    },
+    ...(stdout instanceof OutputPipe ? { borrowedOutput: stdout.borrowed } : {}),
+    errorOutput: stderr,
+    input: stdin,
     exit,
     resize: () => {},
     signal: (name) => !closed && deliverSignal(pid, name),
@@ -80,9 +103,9 @@ export function startPipeProcess(program: SessionProgram): SessionProcess {
       // pipes close, as sshd's exit closes them, so whatever ignores SIGHUP meets EPIPE on its next write —
       // and nothing more is read from the program to be thrown away.
       deliverSignal(pid, 'HUP');
-      child.stdin.destroy();
-      child.stdout.destroy();
-      child.stderr.destroy();
+      stdin.destroy();
+      stdout.destroy();
+      stderr.destroy();
     },
   };
 }

@@ -6,6 +6,7 @@
  */
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
+import type { BorrowedOutput } from './output-pipe.ts';
 
 export interface ProcessExit {
   /** Exit status when the program exited normally. */
@@ -23,6 +24,11 @@ export interface SessionProcess {
   readonly ttyName: string | undefined;
   /** The program's standard output (on a terminal: everything the terminal shows). */
   readonly output: Readable;
+  /**
+   * The same output read into a reused buffer, where the platform allows (pipes we made, output-pipe.ts): for
+   * a consumer that sends each read on at once. A program's output is read one way only: `output` or this.
+   */
+  readonly borrowedOutput?: BorrowedOutput;
   /** Standard error; null on a terminal. */
   readonly errorOutput: Readable | null;
   /** The program's standard input (on a terminal: what is typed). Ending it closes stdin on pipes. */

@@ -5,8 +5,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { proofMatches, RESUME_TOKEN_LENGTH } from '../../auth/resume-credential.ts';
+import type { BorrowedOutput } from '../output-pipe.ts';
 import { startPipeProcess } from '../pipe-process.ts';
 import { startPtyProcess } from '../pty-process.ts';
 import { deliverSignal, type ProcessExit, type SessionProcess, type SessionProgram } from '../session-process.ts';
@@ -54,6 +56,31 @@ const READ_HEADROOM = 64 * 1024;
 /** After a hangup, how long the program's group has to exit before it gets SIGKILL and the session is dropped. */
 const HANGUP_GRACE_MS = 5_000;
 
+/** One of the program's output streams as the session drives it: read into a log, paused while that is full. */
+interface ProgramStream {
+  pause(): void;
+  resume(): void;
+  /** Resolves at its end (or failure): everything it delivered has been recorded. */
+  readonly ended: Promise<void>;
+}
+
+function readableStream(readable: Readable, record: (chunk: Buffer) => void): ProgramStream {
+  readable.on('error', () => {});
+  readable.on('data', record);
+  return { pause: () => readable.pause(), resume: () => readable.resume(), ended: finished(readable).catch(() => {}) };
+}
+
+/** Output read into a reused buffer (output-pipe.ts): `record` copies whatever it cannot append at once. */
+function borrowedStream(output: BorrowedOutput, record: (chunk: Buffer) => void): ProgramStream {
+  const ended = new Promise<void>((resolve) =>
+    output.start((bytes) => {
+      record(bytes);
+      return true;
+    }, resolve),
+  );
+  return { pause: () => output.pause(), resume: () => output.resume(), ended };
+}
+
 export class HeldSession {
   readonly id: string;
   readonly name: string;
@@ -79,6 +106,7 @@ export class HeldSession {
   /** What the last attachment's client acknowledged: a detached session without a terminal keeps it. */
   private lastAcknowledged: { output: number; error: number } | undefined;
   private readonly pausedStreams = new Set<'output' | 'error'>();
+  private readonly streams: { output: ProgramStream; error: ProgramStream | null };
   /**
    * Output read from the program that the log has no room for yet: appending it would overwrite bytes an
    * attachment still needs (a read can be larger than the room kept free, and a log as small as 4 KiB is
@@ -101,19 +129,24 @@ export class HeldSession {
     this.output = new OutputLog(options.logSize);
     this.error = this.process.terminal ? null : new OutputLog(options.logSize);
     this.screen = program.terminal ? new HeldScreen(program.terminal.columns, program.terminal.rows) : null;
-    if (options.greeting.length > 0) this.recordOutput(this.output, options.greeting);
 
     this.process.input.on('error', () => {});
-    this.process.output.on('error', () => {});
-    this.process.output.on('data', (chunk: Buffer) => this.recordOutput(this.output, chunk));
+    const output = this.output;
+    this.streams = {
+      output: this.process.borrowedOutput
+        ? borrowedStream(this.process.borrowedOutput, (chunk) => this.recordOutput(output, chunk, true))
+        : readableStream(this.process.output, (chunk) => this.recordOutput(output, chunk, false)),
+      error: null,
+    };
     if (this.process.errorOutput && this.error) {
       const error = this.error;
-      this.process.errorOutput.on('error', () => {});
-      this.process.errorOutput.on('data', (chunk: Buffer) => this.recordOutput(error, chunk));
+      this.streams.error = readableStream(this.process.errorOutput, (chunk) => this.recordOutput(error, chunk, false));
     }
+    // First in the log: the program's output is read from the next tick on.
+    if (options.greeting.length > 0) this.recordOutput(this.output, options.greeting, false);
     // Exited, and every byte it wrote is in the logs (a terminal's exit can come before its last output
     // has been taken from the stream, while the stream is paused for a slow attachment).
-    const drained = [this.process.output, this.process.errorOutput].map((stream) => (stream ? finished(stream).catch(() => {}) : undefined));
+    const drained = [this.streams.output.ended, this.streams.error?.ended];
     void Promise.all([this.process.exit, ...drained]).then(([exit]) => {
       this.exitedWith = exit;
       this.finishIfDrained();
@@ -153,10 +186,14 @@ export class HeldSession {
     };
   }
 
-  private recordOutput(log: OutputLog, chunk: Buffer): void {
+  /** `borrowed`: the chunk's buffer is read into again next time, so what must wait for room is copied. */
+  private recordOutput(log: OutputLog, chunk: Buffer, borrowed: boolean): void {
     if (this.removed) return;
-    this.waiting[log === this.output ? 'output' : 'error'].push(chunk);
+    const queue = this.waiting[log === this.output ? 'output' : 'error'];
+    queue.push(chunk);
     this.updateFlow();
+    const last = queue.length - 1;
+    if (borrowed && last >= 0 && queue[last]!.buffer === chunk.buffer) queue[last] = Buffer.from(queue[last]!);
   }
 
   /** Exited, and every byte it wrote is in the logs: the exit is told (and a hung-up session leaves). */
@@ -192,8 +229,8 @@ export class HeldSession {
     if (this.removed) return;
     let appended = false;
     for (const [stream, log, readable] of [
-      ['output', this.output, this.process.output],
-      ['error', this.error, this.process.errorOutput],
+      ['output', this.output, this.streams.output],
+      ['error', this.error, this.streams.error],
     ] as const) {
       if (!log || !readable) continue;
       const needed = this.neededOffset(stream);
@@ -336,8 +373,8 @@ export class HeldSession {
     this.observer = undefined;
     observer?.removed(reason);
     // Nothing is kept any more: a program still draining its output is not held up by us.
-    this.process.output.resume();
-    this.process.errorOutput?.resume();
+    this.streams.output.resume();
+    this.streams.error?.resume();
     this.screen?.dispose();
     // The credential cache and agent socket that stood in for a connection's go with the session.
     for (const path of Object.values(this.files ?? {})) {

@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { commandAs, type RunAs } from '../session-process.ts';
 import type { AttachHeldSession, CreateHeldSession, HeldAttachment, HeldSessionSummary, SessionHolder } from '../holder-api.ts';
 import { checkUserDirectory, ensureUserDirectory, holderSocketPath } from './holder-directory.ts';
-import { encodeControl, field, FRAME_CONTROL, HolderProtocolError, readFrames, type ServerMessage } from './holder-protocol.ts';
+import { encodeControl, field, FRAME_CONTROL, frameReader, HolderProtocolError, readFrames, type FrameReader, type ServerMessage } from './holder-protocol.ts';
 import { decodeSummary, encodeAttach, encodeCreate } from './holder-requests.ts';
-import { RemoteAttachment } from './remote-attachment.ts';
+import { RemoteAttachment, type AttachOutcome } from './remote-attachment.ts';
 
 export interface HolderAddress {
   /** PersistentSessionDirectory. */
@@ -33,9 +33,9 @@ export class HolderUnavailableError extends Error {
 const START_TIMEOUT_MS = 5_000;
 const CONTROL_TIMEOUT_MS = 5_000;
 
-function connectTo(path: string): Promise<Socket> {
+function connectTo(path: string, reader?: FrameReader): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect(path);
+    const socket = connect({ path, ...(reader ? { onread: reader.onread } : {}) });
     socket.once('connect', () => {
       socket.off('error', reject);
       resolve(socket);
@@ -66,10 +66,10 @@ function spawnHolder(userDirectory: string, runAs: RunAs | undefined): void {
   child.unref();
 }
 
-async function reachHolder(userDirectory: string, runAs: RunAs | undefined): Promise<Socket> {
+async function reachHolder(userDirectory: string, runAs: RunAs | undefined, reader?: FrameReader): Promise<Socket> {
   const path = holderSocketPath(userDirectory);
   try {
-    return await connectTo(path);
+    return await connectTo(path, reader);
   } catch {
     // No holder yet (or a stale socket): start one; it sorts out a stale socket or a rival itself.
   }
@@ -79,7 +79,7 @@ async function reachHolder(userDirectory: string, runAs: RunAs | undefined): Pro
   while (Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 50));
     try {
-      return await connectTo(path);
+      return await connectTo(path, reader);
     } catch (error) {
       lastError = error;
     }
@@ -139,19 +139,20 @@ class RemoteHolder implements SessionHolder {
    * A fresh connection for one attachment, re-checking the directory first; a holder that has left since
    * (it had no sessions) is started again.
    */
-  private attachmentSocket(): Promise<Socket> {
+  private async openAttachment(request: ServerMessage): Promise<AttachOutcome> {
     checkUserDirectory(this.userDirectory, this.uid);
-    return reachHolder(this.userDirectory, this.runAs);
+    const reader = frameReader();
+    return RemoteAttachment.open(await reachHolder(this.userDirectory, this.runAs, reader), reader, request);
   }
 
   async create(request: CreateHeldSession): Promise<HeldAttachment> {
-    const outcome = await RemoteAttachment.open(await this.attachmentSocket(), encodeCreate(request));
+    const outcome = await this.openAttachment(encodeCreate(request));
     if ('none' in outcome) throw new HolderProtocolError('holder answered a create with no session');
     return outcome.attachment;
   }
 
   async attach(request: AttachHeldSession): Promise<HeldAttachment | undefined> {
-    const outcome = await RemoteAttachment.open(await this.attachmentSocket(), encodeAttach(request));
+    const outcome = await this.openAttachment(encodeAttach(request));
     return 'none' in outcome ? undefined : outcome.attachment;
   }
 

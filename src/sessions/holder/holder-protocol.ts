@@ -168,10 +168,11 @@ function decodeControl(payload: Buffer): Frame {
 }
 
 /**
- * Reassembles frames from a byte stream, holding at most one control message's worth. Data frames (output,
- * input, redraw) are not reassembled: their bytes are handed on as they arrive, as pieces of the frame (an
- * output piece with its own offset), each a view of the chunk it came in (a socket's chunks are fresh
- * buffers, never reused), so a frame that spans reads costs no copy and no buffer of its size.
+ * Reassembles frames from a byte stream, holding at most one control message's worth (copied). Data frames
+ * (output, input, redraw) are not reassembled: their bytes are handed on as they arrive, as pieces of the
+ * frame (an output piece with its own offset), each a view of the chunk it came in, so a frame that spans
+ * reads costs no copy and no buffer of its size. A chunk read into a reused buffer (frameReader) makes those
+ * views good only until the next read: the consumer sends or copies them at once.
  */
 export class FrameDecoder {
   /** The current frame's header as far as it has come: length, type, and an output frame's stream and offset. */
@@ -251,7 +252,7 @@ export class FrameDecoder {
     this.deliveredPiece = true;
     switch (this.type) {
       case FRAME_CONTROL:
-        this.control.push(data);
+        this.control.push(Buffer.from(data));
         return;
       case FRAME_OUTPUT:
         frames.push({ type: FRAME_OUTPUT, stream: this.stream, offset: this.offset, data });
@@ -294,6 +295,44 @@ export function readFrames(socket: Socket, onFrame: (frame: Frame) => void): voi
       socket.destroy();
     }
   });
+}
+
+/** A socket's onread option (net.connect) that decodes frames from one reused buffer (see FrameDecoder). */
+export interface FrameReader {
+  readonly onread: { buffer: Buffer; callback: (length: number, buffer: Buffer) => boolean };
+  /** Frames go to `onFrame` from now on; a protocol violation or an exception in it destroys `socket`. */
+  start(socket: Socket, onFrame: (frame: Frame) => void): void;
+}
+
+const FRAME_READ_BUFFER = 64 * 1024;
+
+export function frameReader(): FrameReader {
+  const decoder = new FrameDecoder();
+  let reading: { socket: Socket; onFrame: (frame: Frame) => void } | undefined;
+  return {
+    onread: {
+      buffer: Buffer.allocUnsafe(FRAME_READ_BUFFER),
+      callback: (length, buffer) => {
+        // Nothing is due before start(): the holder only answers.
+        if (!reading) return false;
+        const { socket, onFrame } = reading;
+        if (socket.destroyed) return false;
+        try {
+          for (const frame of decoder.push(buffer.subarray(0, length))) {
+            if (socket.destroyed) return false;
+            onFrame(frame);
+          }
+        } catch {
+          socket.destroy();
+          return false;
+        }
+        return true;
+      },
+    },
+    start(socket, onFrame) {
+      reading = { socket, onFrame };
+    },
+  };
 }
 
 /** Typed field access on a decoded control message: throws HolderProtocolError when the field is missing or wrong. */

@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { Readable, Writable } from 'node:stream';
+import type { BorrowedOutput } from '../output-pipe.ts';
 import { DELIVERABLE_SIGNALS, SessionSpawnError, type ProcessExit } from '../session-process.ts';
 import type { AttachmentEnd, HeldAttachment, HeldSessionSummary, OutputGap } from '../holder-api.ts';
 import {
@@ -18,9 +19,9 @@ import {
   FRAME_REDRAW,
   HolderProtocolError,
   MAX_REDRAW_LENGTH,
-  readFrames,
   STREAM_ERROR,
   type Frame,
+  type FrameReader,
   type ServerMessage,
 } from './holder-protocol.ts';
 import { decodeSummary } from './holder-requests.ts';
@@ -61,6 +62,23 @@ export class RemoteAttachment implements HeldAttachment {
   private pendingAck: { output: number; error: number } | undefined;
 
   private readonly socket: Socket;
+  private takeOutput: ((bytes: Buffer) => boolean) | undefined;
+  private outputEnded: (() => void) | undefined;
+
+  /** The program's stdout as it arrives from the holder, for the session pump to send straight on. */
+  readonly borrowedOutput: BorrowedOutput = {
+    start: (take, end) => {
+      // Output that came before the pump started waits in the stream: it goes first.
+      let keepReading = true;
+      for (let chunk: Buffer | null; (chunk = this.output.read() as Buffer | null) !== null; ) keepReading = take(chunk) && keepReading;
+      if (!keepReading) this.socket.pause();
+      this.takeOutput = take;
+      this.outputEnded = end;
+      if (this.finished) end();
+    },
+    pause: () => this.socket.pause(),
+    resume: () => this.socket.resume(),
+  };
 
   private constructor(socket: Socket) {
     this.socket = socket;
@@ -93,7 +111,7 @@ export class RemoteAttachment implements HeldAttachment {
    * Sends `request` (create or attach) on a fresh socket and waits for the holder's answer. Rejects with
    * SessionSpawnError when the holder could not start the program.
    */
-  static open(socket: Socket, request: ServerMessage): Promise<AttachOutcome> {
+  static open(socket: Socket, reader: FrameReader, request: ServerMessage): Promise<AttachOutcome> {
     const attachment = new RemoteAttachment(socket);
     return new Promise((resolve, reject) => {
       let answered = false;
@@ -105,7 +123,7 @@ export class RemoteAttachment implements HeldAttachment {
         }
         attachment.lost();
       });
-      readFrames(socket, (frame) => {
+      reader.start(socket, (frame) => {
         if (answered) {
           attachment.handle(frame);
           return;
@@ -141,7 +159,7 @@ export class RemoteAttachment implements HeldAttachment {
   private addRedraw(piece: Buffer): void {
     this.redrawLength += piece.length;
     if (this.redrawLength > MAX_REDRAW_LENGTH) throw new HolderProtocolError('redraw too long');
-    this.redrawPieces.push(piece);
+    this.redrawPieces.push(Buffer.from(piece));
   }
 
   private accept(message: Record<string, unknown>): void {
@@ -162,9 +180,16 @@ export class RemoteAttachment implements HeldAttachment {
 
   private handle(frame: Frame): void {
     if (frame.type === FRAME_OUTPUT) {
+      if (this.finished) return;
+      // Backpressure: stop reading the holder while the channel cannot take more. The frame's bytes are in
+      // the socket's reused buffer: sent on at once (borrowed) or copied.
+      const take = this.takeOutput;
+      if (take && frame.stream !== STREAM_ERROR) {
+        if (!take(frame.data)) this.socket.pause();
+        return;
+      }
       const stream = frame.stream === STREAM_ERROR ? this.errorStream : this.output;
-      // Backpressure: stop reading the holder while the channel cannot take more.
-      if (!this.finished && !stream.push(frame.data)) this.socket.pause();
+      if (!stream.push(Buffer.from(frame.data))) this.socket.pause();
       return;
     }
     if (frame.type !== FRAME_CONTROL) throw new HolderProtocolError('unexpected frame from the holder');
@@ -211,6 +236,7 @@ export class RemoteAttachment implements HeldAttachment {
     this.finished = true;
     this.output.push(null);
     this.errorStream.push(null);
+    this.outputEnded?.();
   }
 
   private lost(): void {
