@@ -14,6 +14,8 @@ import { forwardAgentSocketPath } from '../agent/index.ts';
 import { enterRawMode } from './ssh-terminal.ts';
 import { EscapeFilter } from './escape-filter.ts';
 import { createStdoutSink } from './stdout-writer.ts';
+import { borrowedStdin } from './borrowed-stdin.ts';
+import { sendBorrowedReads } from '../connection/borrowed-reads.ts';
 import type { ClientSettings } from './ssh-settings.ts';
 import type { ActiveForwarding } from './ssh-forwarding.ts';
 import { holdOrStart } from '../client/open-persistent-session.ts';
@@ -136,6 +138,40 @@ function agentOnResume(options: SessionOptions): ((client: SshClient, session: S
   };
 }
 
+/**
+ * Sends stdin into the session's channel: through the escape filter on a terminal with an escape character,
+ * straight from a reused buffer when it is a pipe or socket (borrowed-stdin.ts), else as a stream. Returns
+ * what stops it once the session is over.
+ */
+function feedChannel(session: Session, client: SshClient, tty: boolean, options: SessionOptions): () => void {
+  const escapes = tty && options.escapeChar !== undefined;
+  const borrowed = !options.stdinNull && !escapes ? borrowedStdin() : undefined;
+  if (borrowed) {
+    void sendBorrowedReads(session.channel, borrowed).then(() => session.channel.end());
+    return () => borrowed.destroy();
+  }
+  const stdin: Readable = options.stdinNull ? createReadStream('/dev/null') : process.stdin;
+  let source: Readable = stdin;
+  if (escapes) {
+    const filter = new EscapeFilter(options.escapeChar!, {
+      disconnect: () => {
+        process.stderr.write(`${options.escapeChar}.\r\nConnection to ${options.host} closed.\r\n`);
+        // The channel first: a server that holds sessions then ends this one, as a plain sshd would (PROTOCOL.sessions §8).
+        session.channel.close();
+        client.end();
+      },
+      help: (text) => process.stderr.write(text),
+      commandLine: options.escapeCommandLine,
+    });
+    source = stdin.pipe(filter);
+  }
+  source.pipe(session.channel);
+  return () => {
+    source.unpipe(session.channel);
+    stdin.destroy();
+  };
+}
+
 export async function runInteractiveSession(client: SshClient, options: SessionOptions): Promise<number> {
   if (options.noCommand) {
     // -N: no session, the connection stays up for forwardings until it closes.
@@ -196,22 +232,7 @@ export async function runInteractiveSession(client: SshClient, options: SessionO
   const onResize = () => session.windowChange({ columns: process.stdout.columns ?? 80, rows: process.stdout.rows ?? 24 });
   if (tty) process.stdout.on('resize', onResize);
 
-  const stdin: Readable = options.stdinNull ? createReadStream('/dev/null') : process.stdin;
-  let source: Readable = stdin;
-  if (tty && options.escapeChar !== undefined) {
-    const filter = new EscapeFilter(options.escapeChar, {
-      disconnect: () => {
-        process.stderr.write(`${options.escapeChar}.\r\nConnection to ${options.host} closed.\r\n`);
-        // The channel first: a server that holds sessions then ends this one, as a plain sshd would (PROTOCOL.sessions §8).
-        session.channel.close();
-        client.end();
-      },
-      help: (text) => process.stderr.write(text),
-      commandLine: options.escapeCommandLine,
-    });
-    source = stdin.pipe(filter);
-  }
-  source.pipe(session.channel);
+  const stopInput = feedChannel(session, client, tty, options);
   // Asynchronous and back-pressured: the channel is read as fast as stdout drains (stdout-writer.ts).
   const stdout = createStdoutSink();
   stdout.stream.on('error', () => stopOutput(session));
@@ -226,14 +247,13 @@ export async function runInteractiveSession(client: SshClient, options: SessionO
     void client.closed.then(() => resolve());
   });
   const [status] = await Promise.all([session.exit, channelDone]);
-  source.unpipe(session.channel);
   if (tty) process.stdout.off('resize', onResize);
   restoreTerminal();
   // The process ends with _exit(2) (exit.ts): every byte must have left first.
   await stdout.flushed();
   if (tty) options.log(INFO, `Connection to ${options.host} closed.`);
   client.end();
-  stdin.destroy();
+  stopInput();
   if (status.code !== undefined) return status.code;
   const error = await Promise.race([client.closed, Promise.resolve(null)]);
   if (status.signal === undefined && error) {

@@ -7,9 +7,13 @@
  */
 import type { Socket } from 'node:net';
 import type { Channel } from './channel.ts';
+import { sendBorrowedReads, type SocketReads } from './borrowed-reads.ts';
 
-/** Resolves once the socket is gone and the channel closed; never rejects. */
-export function bridge(socket: Socket, channel: Channel): Promise<void> {
+/**
+ * Resolves once the socket is gone and the channel closed; never rejects. `reads`: the socket was made with
+ * its onread option, and what it reads goes into the channel from the reused buffer (borrowed-reads.ts).
+ */
+export function bridge(socket: Socket, channel: Channel, reads?: SocketReads): Promise<void> {
   return new Promise((resolve) => {
     let finished = false;
     const finish = () => {
@@ -20,7 +24,8 @@ export function bridge(socket: Socket, channel: Channel): Promise<void> {
       resolve();
     };
 
-    socket.pipe(channel);
+    if (reads) void sendBorrowedReads(channel, reads).then(() => channel.end());
+    else socket.pipe(channel);
     channel.pipe(socket);
 
     // A reset or other socket failure: nothing more can be delivered either way.
@@ -37,7 +42,8 @@ export function bridge(socket: Socket, channel: Channel): Promise<void> {
     // The peer closed the channel: whatever it sent is still delivered (the channel ends the socket after
     // its last data), but nothing more can be sent, so stop reading and let the socket go once flushed.
     channel.once('channel-closed', () => {
-      socket.unpipe(channel);
+      if (reads) reads.pause();
+      else socket.unpipe(channel);
       if (socket.writableFinished) finish();
       else socket.once('finish', finish);
     });

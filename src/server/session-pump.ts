@@ -6,7 +6,7 @@
 import { Writable } from 'node:stream';
 import type { Channel } from '../connection/channel.ts';
 import { encodeExitSignal, encodeExitStatus } from '../connection/session-requests.ts';
-import type { BorrowedOutput } from '../sessions/output-pipe.ts';
+import { sendBorrowedReads } from '../connection/borrowed-reads.ts';
 import type { ProcessExit, SessionProcess } from '../sessions/session-process.ts';
 import { sanitizeForLog } from './logger.ts';
 
@@ -79,7 +79,7 @@ export function pumpSession(channel: Channel, process: SessionProcess, options: 
     if (!process.terminal) channel.once('end', () => connectionGone() || process.input.end());
   }
 
-  const outputs = [process.borrowedOutput ? sendBorrowedOutput(channel, process.borrowedOutput) : pipeOutput(channel, process)];
+  const outputs = [process.borrowedOutput ? sendBorrowedReads(channel, process.borrowedOutput) : pipeOutput(channel, process)];
   if (process.errorOutput) {
     const stderr = errorsToLog ? lineLogger(errorsToLog) : channelWriter(channel, true);
     process.errorOutput.on('error', () => {});
@@ -97,29 +97,6 @@ function pipeOutput(channel: Channel, process: SessionProcess): Promise<void> {
   process.output.on('error', () => {});
   process.output.pipe(stdout);
   return finished(stdout);
-}
-
-/** Each read of the program's output goes into packets before the next read reuses its buffer. */
-function sendBorrowedOutput(channel: Channel, output: BorrowedOutput): Promise<void> {
-  return new Promise((resolve) => {
-    let ended = false;
-    let queued = false;
-    output.start(
-      (bytes) => {
-        if (channel.isClosing) return true;
-        queued = !channel.sendBorrowed(bytes, () => {
-          queued = false;
-          if (ended) resolve();
-          else output.resume();
-        });
-        return !queued;
-      },
-      () => {
-        ended = true;
-        if (!queued) resolve();
-      },
-    );
-  });
 }
 
 /** RFC 4254 §6.10 exit-status / exit-signal, then EOF and CLOSE (§5.3). */

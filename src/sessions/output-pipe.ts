@@ -10,6 +10,7 @@ import { Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import type { BorrowedReads } from '../connection/borrowed-reads.ts';
 import { findNativeAddon, requireNativeAddon } from '../crypto/native-addon.ts';
 
 /** Asked of the kernel (F_SETPIPE_SZ); an unprivileged process may go up to /proc/sys/fs/pipe-max-size (1 MiB). */
@@ -29,16 +30,6 @@ function pipeAddon(): PipeAddon | null {
     addon = path ? requireNativeAddon<PipeAddon>(path) : null;
   }
   return addon;
-}
-
-/**
- * Output read into a buffer that the next read overwrites: `take` must send or copy the bytes before it
- * returns, and returns false to stop reading until resume().
- */
-export interface BorrowedOutput {
-  start(take: (bytes: Buffer) => boolean, end: () => void): void;
-  pause(): void;
-  resume(): void;
 }
 
 export class OutputPipe {
@@ -79,7 +70,7 @@ export class OutputPipe {
     return this.socket ?? this.open(undefined);
   }
 
-  readonly borrowed: BorrowedOutput = {
+  readonly borrowed: BorrowedReads = {
     start: (take, end) => {
       const socket = this.open({ buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE), callback: (length, buffer) => take(buffer.subarray(0, length)) });
       // 'close' alone when the pipe failed or was destroyed before its end.

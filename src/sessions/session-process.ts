@@ -6,7 +6,7 @@
  */
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import type { BorrowedOutput } from './output-pipe.ts';
+import type { BorrowedReads } from '../connection/borrowed-reads.ts';
 
 export interface ProcessExit {
   /** Exit status when the program exited normally. */
@@ -28,7 +28,7 @@ export interface SessionProcess {
    * The same output read into a reused buffer, where the platform allows (pipes we made, output-pipe.ts): for
    * a consumer that sends each read on at once. A program's output is read one way only: `output` or this.
    */
-  readonly borrowedOutput?: BorrowedOutput;
+  readonly borrowedOutput?: BorrowedReads;
   /** Standard error; null on a terminal. */
   readonly errorOutput: Readable | null;
   /** The program's standard input (on a terminal: what is typed). Ending it closes stdin on pipes. */

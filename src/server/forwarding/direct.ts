@@ -13,6 +13,7 @@ import type { IncomingChannelOpen } from '../../connection/connection.ts';
 import type { ChannelOpenHandler, HandlerContext } from '../handlers.ts';
 import { sanitizeForLog } from '../logger.ts';
 import { bridge } from '../../connection/socket-bridge.ts';
+import { SocketReads } from '../../connection/borrowed-reads.ts';
 import { systemErrorText } from './error-text.ts';
 import { decodeDirectStreamlocal, decodeDirectTcpip } from '../../connection/forwarding-messages.ts';
 import { openPermitted, streamLocalForwardingAllowed, STREAMLOCAL_PORT, tcpForwardingAllowed, type ForwardingRules } from './policy.ts';
@@ -33,13 +34,15 @@ function refuse(request: IncomingChannelOpen): void {
  * Connects a socket (`open` creates it), then accepts the channel and bridges the two; a failed connect
  * refuses the channel. Without a descriptor to spare the open is refused as a resource shortage.
  */
-function connectThenAccept(request: IncomingChannelOpen, open: () => Socket, context: HandlerContext, what: string): void {
+function connectThenAccept(request: IncomingChannelOpen, open: (onread: SocketReads['onread']) => Socket, context: HandlerContext, what: string): void {
   const { connection } = context;
   const held = context.resources.takeSocket(`${request.type} to ${what}`);
   if (!held) return request.reject(CHANNEL_OPEN_FAILURE.RESOURCE_SHORTAGE, 'open failed');
   let socket: Socket;
+  // What the target sends goes into the channel from one reused buffer (borrowed-reads.ts).
+  const reads = new SocketReads();
   try {
-    socket = open();
+    socket = reads.bind(open(reads.onread));
   } catch (error) {
     // connect() throws synchronously for some arguments (EMFILE, a bad path) rather than emitting 'error'.
     held.release();
@@ -66,7 +69,7 @@ function connectThenAccept(request: IncomingChannelOpen, open: () => Socket, con
       socket.on('error', () => {}); // the bridge reports later failures as the channel's end
       if (connection.transport.isClosed) return void socket.destroy();
       const channel = request.accept();
-      void bridge(socket, channel);
+      void bridge(socket, channel, reads);
     }),
   );
 }
@@ -95,7 +98,7 @@ export const directTcpip: ChannelOpenHandler = (request, context) => {
     return refuse(request);
   }
   context.log.debug(`server_request_direct_tcpip: originator ${sanitizeForLog(originator.address, 100)} port ${originator.port}, target ${shownHost} port ${port}`);
-  connectThenAccept(request, () => connect({ host, port, allowHalfOpen: true, noDelay: true }), context, `${shownHost} port ${port}`);
+  connectThenAccept(request, (onread) => connect({ host, port, allowHalfOpen: true, noDelay: true, onread }), context, `${shownHost} port ${port}`);
 };
 
 /** `direct-streamlocal@openssh.com`: AllowStreamLocalForwarding (local), no-port-forwarding, DisableForwarding. */
@@ -127,5 +130,5 @@ export const directStreamlocal: ChannelOpenHandler = (request, context) => {
     }
   }
   context.log.debug(`server_request_direct_streamlocal: originator ${peer.address} port ${peer.port}, target ${shownPath}`);
-  connectThenAccept(request, () => connect({ path, allowHalfOpen: true }), context, `path ${shownPath}`);
+  connectThenAccept(request, (onread) => connect({ path, allowHalfOpen: true, onread }), context, `path ${shownPath}`);
 };

@@ -8,7 +8,7 @@ import { unlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { proofMatches, RESUME_TOKEN_LENGTH } from '../../auth/resume-credential.ts';
-import type { BorrowedOutput } from '../output-pipe.ts';
+import type { BorrowedReads } from '../../connection/borrowed-reads.ts';
 import { startPipeProcess } from '../pipe-process.ts';
 import { startPtyProcess } from '../pty-process.ts';
 import { deliverSignal, type ProcessExit, type SessionProcess, type SessionProgram } from '../session-process.ts';
@@ -71,7 +71,7 @@ function readableStream(readable: Readable, record: (chunk: Buffer) => void): Pr
 }
 
 /** Output read into a reused buffer (output-pipe.ts): `record` copies whatever it cannot append at once. */
-function borrowedStream(output: BorrowedOutput, record: (chunk: Buffer) => void): ProgramStream {
+function borrowedStream(output: BorrowedReads, record: (chunk: Buffer) => void): ProgramStream {
   const ended = new Promise<void>((resolve) =>
     output.start((bytes) => {
       record(bytes);

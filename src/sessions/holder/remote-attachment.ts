@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { Readable, Writable } from 'node:stream';
-import type { BorrowedOutput } from '../output-pipe.ts';
+import type { BorrowedReads } from '../../connection/borrowed-reads.ts';
 import { DELIVERABLE_SIGNALS, SessionSpawnError, type ProcessExit } from '../session-process.ts';
 import type { AttachmentEnd, HeldAttachment, HeldSessionSummary, OutputGap } from '../holder-api.ts';
 import {
@@ -66,7 +66,7 @@ export class RemoteAttachment implements HeldAttachment {
   private outputEnded: (() => void) | undefined;
 
   /** The program's stdout as it arrives from the holder, for the session pump to send straight on. */
-  readonly borrowedOutput: BorrowedOutput = {
+  readonly borrowedOutput: BorrowedReads = {
     start: (take, end) => {
       // Output that came before the pump started waits in the stream: it goes first.
       let keepReading = true;

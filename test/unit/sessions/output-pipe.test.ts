@@ -1,15 +1,13 @@
 /**
  * A session program's stdout on our own pipe, read into one reused buffer (issue 17): what is sent or queued
  * from it must be whole and in order although the buffer is overwritten by the next read, with pauses at any
- * point; and the channel's sendBorrowed must copy whatever it cannot send at once.
+ * point (Channel.sendBorrowed itself: test/unit/connection/borrowed-reads.test.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { OutputPipe } from '../../../src/sessions/output-pipe.ts';
 import { startPipeProcess } from '../../../src/sessions/pipe-process.ts';
-import { Channel, type ChannelHost } from '../../../src/connection/channel.ts';
-import { SSH_MSG } from '../../../src/wire/message-numbers.ts';
 
 const program = (script: string) => ({ file: '/bin/sh', args: ['-c', script], env: { PATH: '/usr/bin:/bin' }, cwd: '/tmp' });
 /** 4 MiB of numbered lines: any lost, repeated or reordered byte changes the digest. */
@@ -69,50 +67,4 @@ test('hangUp with nobody reading: the program meets the closed pipe and exit sti
   child.hangUp();
   const exit = await Promise.race([child.exit, new Promise((resolve) => setTimeout(() => resolve('timeout'), 5000))]);
   assert.notEqual(exit, 'timeout');
-});
-
-/** A host that takes packets while `open` and records each CHANNEL_DATA's bytes. */
-function recordingHost(): ChannelHost & { open: boolean; received: Buffer[]; drain(): void } {
-  const waiting: Array<() => void> = [];
-  return {
-    open: true,
-    received: [],
-    send(payload: Buffer) {
-      if (payload[0] === SSH_MSG.CHANNEL_DATA) this.received.push(Buffer.from(payload.subarray(9)));
-      return true;
-    },
-    get transportWritable() {
-      return this.open;
-    },
-    onceTransportDrain(callback: () => void) {
-      waiting.push(callback);
-    },
-    releaseChannel() {},
-    drain() {
-      this.open = true;
-      for (const callback of waiting.splice(0)) callback();
-    },
-  };
-}
-
-test('sendBorrowed sends what the window allows and copies the rest before the caller reuses its buffer', () => {
-  const host = recordingHost();
-  const channel = new Channel(host, 'session', 0);
-  channel.attach(5, 10, 4);
-  const buffer = Buffer.from('abcdefghijklmnop');
-  let sent = 0;
-  assert.equal(channel.sendBorrowed(buffer, () => sent++), false);
-  buffer.fill('#');
-  assert.deepEqual(host.received.map(String), ['abcd', 'efgh', 'ij']);
-  host.open = false;
-  channel.receiveWindowAdjust(4);
-  assert.equal(sent, 0);
-  host.drain();
-  channel.receiveWindowAdjust(10);
-  assert.deepEqual(host.received.map(String), ['abcd', 'efgh', 'ij', 'klmn', 'op']);
-  assert.equal(sent, 1);
-  // All of it sendable at once: true, and the callback is not for this call.
-  assert.equal(channel.sendBorrowed(Buffer.from('qr'), () => sent++), true);
-  assert.equal(sent, 1);
-  assert.equal(String(host.received.at(-1)), 'qr');
 });

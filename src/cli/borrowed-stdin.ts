@@ -1,0 +1,50 @@
+/**
+ * The client's stdin, when it is a pipe or a socket, read into one reused buffer and sent straight into the
+ * session's channel (connection/borrowed-reads.ts): an upload then allocates nothing per read (issue 17).
+ * It reads a duplicate of fd 0 (native/fdpass), so process.stdin, which other code may have looked at, is
+ * left as it is. Terminals and files keep process.stdin; so does a build without the addon.
+ */
+import { closeSync, fstatSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { fdPass } from '../client/mux/fdpass.ts';
+import type { BorrowedReads } from '../connection/borrowed-reads.ts';
+
+const READ_BUFFER_SIZE = 128 * 1024;
+
+export interface BorrowedStdin extends BorrowedReads {
+  /** Stops reading and closes the duplicate (fd 0 stays open). */
+  destroy(): void;
+}
+
+export function borrowedStdin(): BorrowedStdin | undefined {
+  let fd: number;
+  try {
+    const stat = fstatSync(0);
+    if (!stat.isFIFO() && !stat.isSocket()) return undefined;
+    fd = fdPass().dup(0);
+  } catch {
+    return undefined;
+  }
+  let socket: Socket | undefined;
+  return {
+    start(take, end) {
+      const buffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
+      socket = new Socket({ fd, readable: true, writable: false, onread: { buffer, callback: (length) => take(buffer.subarray(0, length)) } });
+      let ended = false;
+      const finish = () => {
+        if (ended) return;
+        ended = true;
+        end();
+      };
+      socket.on('error', () => {});
+      socket.once('end', finish);
+      socket.once('close', finish);
+    },
+    pause: () => socket?.pause(),
+    resume: () => socket?.resume(),
+    destroy() {
+      if (socket) socket.destroy();
+      else closeSync(fd);
+    },
+  };
+}
