@@ -191,8 +191,9 @@ static napi_value js_connect_unix(napi_env env, napi_callback_info info) {
 }
 
 /*
- * pipe(capacity): [read end, write end], both close-on-exec, the read end non-blocking. The capacity is asked of
- * the kernel (F_SETPIPE_SZ) and may be refused beyond /proc/sys/fs/pipe-max-size: the pipe then keeps its own.
+ * pipe(capacity): [read end, write end], both close-on-exec and blocking (libuv makes the end it opens
+ * non-blocking; the program's end must stay as programs expect). The capacity is asked of the kernel
+ * (F_SETPIPE_SZ) and may be refused beyond /proc/sys/fs/pipe-max-size: the pipe then keeps its own.
  */
 static napi_value js_pipe(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -203,7 +204,6 @@ static napi_value js_pipe(napi_env env, napi_callback_info info) {
   if (argc >= 1 && !get_int(env, argv[0], &capacity)) return throw_errno(env, EINVAL, "pipe");
   if (pipe2(fds, O_CLOEXEC) < 0) return throw_errno(env, errno, "pipe");
   if (capacity > 0) (void)fcntl(fds[0], F_SETPIPE_SZ, capacity);
-  fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK);
   CHECK(napi_create_array_with_length(env, 2, &result));
   for (uint32_t i = 0; i < 2; i++) {
     CHECK(napi_create_int32(env, fds[i], &end));

@@ -1,7 +1,7 @@
 /** A session program on plain pipes (no pty-req): stdin, stdout and stderr are separate streams. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { OutputPipe } from './output-pipe.ts';
+import { InputPipe, OutputPipe } from './program-pipes.ts';
 import {
   commandAs,
   deliverSignal,
@@ -20,39 +20,47 @@ import {
  */
 interface SpawnedChild {
   child: ChildProcess;
+  /** Our own pipes for stdin and stdout when native/fdpass is built (program-pipes.ts), else Node's. */
   stdin: Writable;
-  stderr: Readable;
-  /** Our own pipe for stdout when native/fdpass is built (output-pipe.ts), else Node's. */
   stdout: OutputPipe | Readable;
+  stderr: Readable;
 }
 
 function spawnChild(program: SessionProgram): SpawnedChild {
   const command = commandAs(program.runAs, program.file, program.args);
   let child: ChildProcess;
+  let inputPipe: InputPipe | undefined;
   let outputPipe: OutputPipe | undefined;
+  const closePipes = () => {
+    inputPipe?.destroy();
+    outputPipe?.destroy();
+  };
   try {
+    inputPipe = InputPipe.open();
     outputPipe = OutputPipe.open();
     child = spawn(command.file, command.args, {
       cwd: program.cwd,
       env: program.env,
-      stdio: ['pipe', outputPipe?.childEnd ?? 'pipe', 'pipe'],
+      stdio: [inputPipe?.childEnd ?? 'pipe', outputPipe?.childEnd ?? 'pipe', 'pipe'],
       // A session leader of its own, as sshd makes it (setsid), so job control and signals stay inside it.
       detached: true,
     });
   } catch (error) {
-    outputPipe?.destroy();
+    closePipes();
     throw new SessionSpawnError(`fork: ${(error as Error).message}`, (error as NodeJS.ErrnoException).code);
   }
+  const stdin = inputPipe?.stream ?? child.stdin;
   const stdout = outputPipe ?? child.stdout;
-  if (child.pid === undefined || !child.stdin || !stdout || !child.stderr) {
+  if (child.pid === undefined || !stdin || !stdout || !child.stderr) {
     // The error event (with its errno) is only due on the next tick; it must find a listener.
     child.once('error', () => {});
     for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
-    outputPipe?.destroy();
+    closePipes();
     throw new SessionSpawnError('do_exec_no_pty: fork or pipe failed: Too many open files or processes');
   }
+  inputPipe?.spawned();
   outputPipe?.spawned();
-  return { child, stdin: child.stdin, stderr: child.stderr, stdout };
+  return { child, stdin, stderr: child.stderr, stdout };
 }
 
 export function startPipeProcess(program: SessionProgram): SessionProcess {

@@ -25,7 +25,7 @@ export interface SessionProcess {
   /** The program's standard output (on a terminal: everything the terminal shows). */
   readonly output: Readable;
   /**
-   * The same output read into a reused buffer, where the platform allows (pipes we made, output-pipe.ts): for
+   * The same output read into a reused buffer, where the platform allows (pipes we made, program-pipes.ts): for
    * a consumer that sends each read on at once. A program's output is read one way only: `output` or this.
    */
   readonly borrowedOutput?: BorrowedReads;

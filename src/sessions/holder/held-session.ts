@@ -70,7 +70,7 @@ function readableStream(readable: Readable, record: (chunk: Buffer) => void): Pr
   return { pause: () => readable.pause(), resume: () => readable.resume(), ended: finished(readable).catch(() => {}) };
 }
 
-/** Output read into a reused buffer (output-pipe.ts): `record` copies whatever it cannot append at once. */
+/** Output read into a reused buffer (program-pipes.ts): `record` copies whatever it cannot append at once. */
 function borrowedStream(output: BorrowedReads, record: (chunk: Buffer) => void): ProgramStream {
   const ended = new Promise<void>((resolve) =>
     output.start((bytes) => {

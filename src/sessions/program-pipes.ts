@@ -1,14 +1,16 @@
 /**
- * A session program's standard output on a pipe(2) of our own (native/fdpass), read into one buffer reused for
- * every read. Node's child pipes are socketpairs read into a new ArrayBuffer each time: at bulk rates those
- * buffers were most of the server's garbage collection (issue 17). The pipe is also given a larger capacity,
- * so the program writes on while the server seals, and reads come back fuller (fewer, larger packets).
- * Without the addon (no compiler at install time) callers keep Node's pipes.
+ * A session program's stdin and stdout on pipe(2)s of our own (native/fdpass) rather than Node's child pipes,
+ * which are Unix socketpairs (issue 17). Its output is read into one buffer reused for every read: Node reads
+ * a socketpair into a new ArrayBuffer each time, and at bulk rates those buffers were most of the server's
+ * garbage collection. A pipe also takes a write for less than a socket does. Both get a larger capacity, so
+ * the program writes on while the server seals (and the server writes on while the program reads), and reads
+ * come back fuller: fewer, larger packets. Without the addon (no compiler at install time) callers keep
+ * Node's pipes.
  */
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { dirname } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { BorrowedReads } from '../connection/borrowed-reads.ts';
 import { findNativeAddon, requireNativeAddon } from '../crypto/native-addon.ts';
@@ -18,7 +20,7 @@ const PIPE_CAPACITY = 256 * 1024;
 const READ_BUFFER_SIZE = 128 * 1024;
 
 interface PipeAddon {
-  /** [read end, write end], both close-on-exec, the read end non-blocking. */
+  /** [read end, write end], both close-on-exec and blocking (libuv makes the end it opens non-blocking). */
   pipe(capacity: number): [number, number];
 }
 
@@ -106,5 +108,54 @@ export class OutputPipe {
     socket.on('error', () => {});
     socket.once('close', () => this.markClosed());
     return socket;
+  }
+}
+
+/** The program's stdin: it reads the pipe, we write its other end. */
+export class InputPipe {
+  /** A pipe, or undefined when the addon is not built. Throws (EMFILE, ENFILE) when no pipe can be made. */
+  static open(): InputPipe | undefined {
+    const native = pipeAddon();
+    if (!native) return undefined;
+    const [readEnd, writeEnd] = native.pipe(PIPE_CAPACITY);
+    return new InputPipe(readEnd, writeEnd);
+  }
+
+  private readEnd: number;
+  private writeEnd: number;
+  private socket: Socket | undefined;
+
+  private constructor(readEnd: number, writeEnd: number) {
+    this.readEnd = readEnd;
+    this.writeEnd = writeEnd;
+  }
+
+  /** The end spawn(2) gives the program as its stdin. */
+  get childEnd(): number {
+    return this.readEnd;
+  }
+
+  /** The program has its copy of the read end; ours goes, so that its exit makes our writes fail (EPIPE). */
+  spawned(): void {
+    closeSync(this.readEnd);
+    this.readEnd = -1;
+  }
+
+  /** Ending it closes the pipe: the program reads end of file. */
+  get stream(): Writable {
+    if (!this.socket) {
+      this.socket = new Socket({ fd: this.writeEnd, readable: false, writable: true });
+      this.writeEnd = -1;
+    }
+    return this.socket;
+  }
+
+  destroy(): void {
+    if (this.readEnd >= 0) this.spawned();
+    if (this.socket) this.socket.destroy();
+    else if (this.writeEnd >= 0) {
+      closeSync(this.writeEnd);
+      this.writeEnd = -1;
+    }
   }
 }

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { OutputPipe } from '../../../src/sessions/output-pipe.ts';
+import { OutputPipe } from '../../../src/sessions/program-pipes.ts';
 import { startPipeProcess } from '../../../src/sessions/pipe-process.ts';
 
 const program = (script: string) => ({ file: '/bin/sh', args: ['-c', script], env: { PATH: '/usr/bin:/bin' }, cwd: '/tmp' });
@@ -67,4 +67,21 @@ test('hangUp with nobody reading: the program meets the closed pipe and exit sti
   child.hangUp();
   const exit = await Promise.race([child.exit, new Promise((resolve) => setTimeout(() => resolve('timeout'), 5000))]);
   assert.notEqual(exit, 'timeout');
+});
+
+test('stdin and stdout on our pipes: blocking for the program; every byte read, then end of file', async () => {
+  // fdinfo's flags are octal: O_NONBLOCK is 04000.
+  const child = startPipeProcess(program('grep ^flags: /proc/self/fdinfo/0; grep ^flags: /proc/self/fdinfo/1; sha256sum'));
+  const chunks: Buffer[] = [];
+  child.output.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const data = Buffer.alloc(4 * 1024 * 1024);
+  for (let i = 0; i < data.length; i += 4) data.writeUInt32BE(i, i);
+  for (let at = 0; at < data.length; at += 65536) {
+    if (!child.input.write(data.subarray(at, at + 65536))) await new Promise((resolve) => child.input.once('drain', resolve));
+  }
+  child.input.end();
+  assert.equal((await child.exit).code, 0);
+  const [stdinFlags, stdoutFlags, digest] = Buffer.concat(chunks).toString().split('\n');
+  for (const flags of [stdinFlags!, stdoutFlags!]) assert.equal(Number.parseInt(flags.split(/\s+/)[1]!, 8) & 0o4000, 0, flags);
+  assert.equal(digest!.split(' ')[0], createHash('sha256').update(data).digest('hex'));
 });
