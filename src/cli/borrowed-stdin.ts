@@ -7,7 +7,7 @@
 import { closeSync, fstatSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { fdPass } from '../client/mux/fdpass.ts';
-import type { BorrowedReads } from '../connection/borrowed-reads.ts';
+import { readsOnStart, type BorrowedReads, type SocketOnRead } from '../connection/borrowed-reads.ts';
 
 const READ_BUFFER_SIZE = 128 * 1024;
 
@@ -26,22 +26,13 @@ export function borrowedStdin(): BorrowedStdin | undefined {
     return undefined;
   }
   let socket: Socket | undefined;
+  const open = (onread: SocketOnRead) => {
+    socket = new Socket({ fd, readable: true, writable: false, onread });
+    socket.on('error', () => {});
+    return socket;
+  };
   return {
-    start(take, end) {
-      const buffer = Buffer.allocUnsafe(READ_BUFFER_SIZE);
-      socket = new Socket({ fd, readable: true, writable: false, onread: { buffer, callback: (length) => take(buffer.subarray(0, length)) } });
-      let ended = false;
-      const finish = () => {
-        if (ended) return;
-        ended = true;
-        end();
-      };
-      socket.on('error', () => {});
-      socket.once('end', finish);
-      socket.once('close', finish);
-    },
-    pause: () => socket?.pause(),
-    resume: () => socket?.resume(),
+    ...readsOnStart(open, READ_BUFFER_SIZE),
     destroy() {
       if (socket) socket.destroy();
       else closeSync(fd);

@@ -16,6 +16,38 @@ export interface BorrowedReads {
   resume(): void;
 }
 
+/** The onread option of net.Socket and net.connect: reads into `buffer`, false from `callback` pauses. */
+export interface SocketOnRead {
+  buffer: Buffer;
+  callback: (length: number, buffer: Buffer) => boolean;
+}
+
+/** Runs `end` once, at the socket's end of input or its close (which alone comes when it failed first). */
+export function whenEnded(socket: Socket, end: () => void): void {
+  let ended = false;
+  const finish = () => {
+    if (ended) return;
+    ended = true;
+    end();
+  };
+  socket.once('end', finish);
+  socket.once('close', finish);
+}
+
+/** Reads from a socket that `open` makes, with the onread option it is given, once reading starts. */
+export function readsOnStart(open: (onread: SocketOnRead) => Socket, bufferSize: number): BorrowedReads {
+  let socket: Socket | undefined;
+  return {
+    start(take, end) {
+      const buffer = Buffer.allocUnsafe(bufferSize);
+      socket = open({ buffer, callback: (length) => take(buffer.subarray(0, length)) });
+      whenEnded(socket, end);
+    },
+    pause: () => socket?.pause(),
+    resume: () => socket?.resume(),
+  };
+}
+
 /**
  * Sends everything `source` reads into `channel` as data; resolves once the source has ended and all of it
  * has been handed to the channel (so an EOF sent afterwards follows the last byte).
@@ -25,16 +57,16 @@ export function sendBorrowedReads(channel: Channel, source: BorrowedReads): Prom
     let ended = false;
     // A read can be taken in several pieces (frames); each that had to wait is counted until it has gone.
     let waiting = 0;
+    const pieceSent = () => {
+      if (--waiting > 0) return;
+      if (ended) resolve();
+      else source.resume();
+    };
     source.start(
       (bytes) => {
         if (channel.isClosing) return true;
-        if (channel.sendBorrowed(bytes, () => {
-          if (--waiting > 0) return;
-          if (ended) resolve();
-          else source.resume();
-        })) return waiting === 0;
-        waiting++;
-        return false;
+        if (!channel.sendBorrowed(bytes, pieceSent)) waiting++;
+        return waiting === 0;
       },
       () => {
         ended = true;
@@ -52,7 +84,7 @@ const SOCKET_READ_BUFFER = 64 * 1024;
  * and reading waits.
  */
 export class SocketReads implements BorrowedReads {
-  readonly onread = { buffer: Buffer.allocUnsafe(SOCKET_READ_BUFFER), callback: (length: number) => this.received(length) };
+  readonly onread: SocketOnRead = { buffer: Buffer.allocUnsafe(SOCKET_READ_BUFFER), callback: (length) => this.received(length) };
   private socket: Socket | undefined;
   private take: ((bytes: Buffer) => boolean) | undefined;
   private readonly early: Buffer[] = [];
@@ -62,13 +94,10 @@ export class SocketReads implements BorrowedReads {
   /** The socket made with `onread`, as soon as it exists. */
   bind(socket: Socket): Socket {
     this.socket = socket;
-    const end = () => {
-      if (this.ended) return;
+    whenEnded(socket, () => {
       this.ended = true;
       this.onEnd?.();
-    };
-    socket.once('end', end);
-    socket.once('close', end);
+    });
     return socket;
   }
 

@@ -12,12 +12,6 @@ import {
   type SessionProgram,
 } from './session-process.ts';
 
-/**
- * Spawns the program, or throws SessionSpawnError. Node reports a failed fork or pipe (EMFILE, ENFILE, EAGAIN)
- * as an 'error' event on the next tick and leaves the stdio streams unset: a child without a pid is a failure
- * here, synchronously, where the session request can still be refused (sshd answers a failed fork(2) or
- * pipe(2) in do_exec_no_pty the same way), and the late error event finds a listener.
- */
 interface SpawnedChild {
   child: ChildProcess;
   /** Our own pipes for stdin and stdout when native/fdpass is built (program-pipes.ts), else Node's. */
@@ -26,6 +20,12 @@ interface SpawnedChild {
   stderr: Readable;
 }
 
+/**
+ * Spawns the program, or throws SessionSpawnError. Node reports a failed fork or pipe (EMFILE, ENFILE, EAGAIN)
+ * as an 'error' event on the next tick and leaves the stdio streams unset: a child without a pid is a failure
+ * here, synchronously, where the session request can still be refused (sshd answers a failed fork(2) or
+ * pipe(2) in do_exec_no_pty the same way), and the late error event finds a listener.
+ */
 function spawnChild(program: SessionProgram): SpawnedChild {
   const command = commandAs(program.runAs, program.file, program.args);
   let child: ChildProcess;

@@ -12,12 +12,13 @@ import { Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { BorrowedReads } from '../connection/borrowed-reads.ts';
+import { readsOnStart, type BorrowedReads, type SocketOnRead } from '../connection/borrowed-reads.ts';
 import { findNativeAddon, requireNativeAddon } from '../crypto/native-addon.ts';
 
 /** Asked of the kernel (F_SETPIPE_SZ); an unprivileged process may go up to /proc/sys/fs/pipe-max-size (1 MiB). */
 const PIPE_CAPACITY = 256 * 1024;
-const READ_BUFFER_SIZE = 128 * 1024;
+/** The most one read of a program's output brings (held-session.ts keeps this much room in its log). */
+export const OUTPUT_READ_SIZE = 128 * 1024;
 
 interface PipeAddon {
   /** [read end, write end], both close-on-exec and blocking (libuv makes the end it opens non-blocking). */
@@ -34,76 +35,78 @@ function pipeAddon(): PipeAddon | null {
   return addon;
 }
 
-export class OutputPipe {
-  /** A pipe, or undefined when the addon is not built. Throws (EMFILE, ENFILE) when no pipe can be made. */
+/** Our end and the program's end of one pipe; the program's goes once it has its copy. */
+abstract class ProgramPipe {
+  protected ourEnd: number;
+  private programEnd: number;
+  protected socket: Socket | undefined;
+
+  protected constructor(ourEnd: number, programEnd: number) {
+    this.ourEnd = ourEnd;
+    this.programEnd = programEnd;
+  }
+
+  /** The end spawn(2) gives the program. */
+  get childEnd(): number {
+    return this.programEnd;
+  }
+
+  /** The program has its copy: ours goes, so its exit is our end of file (or EPIPE). */
+  spawned(): void {
+    closeSync(this.programEnd);
+    this.programEnd = -1;
+  }
+
+  destroy(): void {
+    if (this.programEnd >= 0) this.spawned();
+    if (this.socket) this.socket.destroy();
+    else if (this.ourEnd >= 0) {
+      closeSync(this.ourEnd);
+      this.ourEnd = -1;
+      this.closedUnread();
+    }
+  }
+
+  /** Our end closed before anything was made of it. */
+  protected closedUnread(): void {}
+
+  /** [read end, write end], or undefined without the addon. Throws (EMFILE, ENFILE) when no pipe can be made. */
+  protected static makePipe(): [number, number] | undefined {
+    return pipeAddon()?.pipe(PIPE_CAPACITY);
+  }
+}
+
+/** The program's stdout: it writes the pipe, we read its other end. */
+export class OutputPipe extends ProgramPipe {
   static open(): OutputPipe | undefined {
-    const native = pipeAddon();
-    if (!native) return undefined;
-    const [readEnd, writeEnd] = native.pipe(PIPE_CAPACITY);
-    return new OutputPipe(readEnd, writeEnd);
+    const ends = ProgramPipe.makePipe();
+    return ends && new OutputPipe(ends[0], ends[1]);
   }
 
   /** Resolves once the read end is closed: the output ended or was abandoned. */
   readonly closed: Promise<void>;
   private markClosed!: () => void;
-  private socket: Socket | undefined;
-  private readEnd: number;
-  private writeEnd: number;
 
   private constructor(readEnd: number, writeEnd: number) {
-    this.readEnd = readEnd;
-    this.writeEnd = writeEnd;
+    super(readEnd, writeEnd);
     this.closed = new Promise((resolve) => (this.markClosed = resolve));
-  }
-
-  /** The end spawn(2) gives the program as its stdout. */
-  get childEnd(): number {
-    return this.writeEnd;
-  }
-
-  /** The program has its copy of the write end: ours goes, so its exit is our end of file. */
-  spawned(): void {
-    closeSync(this.writeEnd);
-    this.writeEnd = -1;
   }
 
   /** The output as a plain stream, for consumers that keep what they read. */
   get stream(): Readable {
-    return this.socket ?? this.open(undefined);
+    return this.socket ?? this.read(undefined);
   }
 
-  readonly borrowed: BorrowedReads = {
-    start: (take, end) => {
-      const socket = this.open({ buffer: Buffer.allocUnsafe(READ_BUFFER_SIZE), callback: (length, buffer) => take(buffer.subarray(0, length)) });
-      // 'close' alone when the pipe failed or was destroyed before its end.
-      let ended = false;
-      const finish = () => {
-        if (ended) return;
-        ended = true;
-        end();
-      };
-      socket.once('end', finish);
-      socket.once('close', finish);
-    },
-    pause: () => this.socket?.pause(),
-    resume: () => this.socket?.resume(),
-  };
+  readonly borrowed: BorrowedReads = readsOnStart((onread) => this.read(onread), OUTPUT_READ_SIZE);
 
-  /** Nothing more is read: the program meets EPIPE on its next write. */
-  destroy(): void {
-    if (this.writeEnd >= 0) this.spawned();
-    if (this.socket) this.socket.destroy();
-    else if (this.readEnd >= 0) {
-      closeSync(this.readEnd);
-      this.readEnd = -1;
-      this.markClosed();
-    }
+  protected override closedUnread(): void {
+    this.markClosed();
   }
 
-  private open(onread: { buffer: Buffer; callback: (length: number, buffer: Buffer) => boolean } | undefined): Socket {
-    if (this.socket || this.readEnd < 0) throw new Error('the output pipe is already being read');
-    const socket = new Socket({ fd: this.readEnd, readable: true, writable: false, ...(onread ? { onread } : {}) });
-    this.readEnd = -1;
+  private read(onread: SocketOnRead | undefined): Socket {
+    if (this.socket || this.ourEnd < 0) throw new Error('the output pipe is already being read');
+    const socket = new Socket({ fd: this.ourEnd, readable: true, writable: false, ...(onread ? { onread } : {}) });
+    this.ourEnd = -1;
     this.socket = socket;
     socket.on('error', () => {});
     socket.once('close', () => this.markClosed());
@@ -112,50 +115,18 @@ export class OutputPipe {
 }
 
 /** The program's stdin: it reads the pipe, we write its other end. */
-export class InputPipe {
-  /** A pipe, or undefined when the addon is not built. Throws (EMFILE, ENFILE) when no pipe can be made. */
+export class InputPipe extends ProgramPipe {
   static open(): InputPipe | undefined {
-    const native = pipeAddon();
-    if (!native) return undefined;
-    const [readEnd, writeEnd] = native.pipe(PIPE_CAPACITY);
-    return new InputPipe(readEnd, writeEnd);
-  }
-
-  private readEnd: number;
-  private writeEnd: number;
-  private socket: Socket | undefined;
-
-  private constructor(readEnd: number, writeEnd: number) {
-    this.readEnd = readEnd;
-    this.writeEnd = writeEnd;
-  }
-
-  /** The end spawn(2) gives the program as its stdin. */
-  get childEnd(): number {
-    return this.readEnd;
-  }
-
-  /** The program has its copy of the read end; ours goes, so that its exit makes our writes fail (EPIPE). */
-  spawned(): void {
-    closeSync(this.readEnd);
-    this.readEnd = -1;
+    const ends = ProgramPipe.makePipe();
+    return ends && new InputPipe(ends[1], ends[0]);
   }
 
   /** Ending it closes the pipe: the program reads end of file. */
   get stream(): Writable {
     if (!this.socket) {
-      this.socket = new Socket({ fd: this.writeEnd, readable: false, writable: true });
-      this.writeEnd = -1;
+      this.socket = new Socket({ fd: this.ourEnd, readable: false, writable: true });
+      this.ourEnd = -1;
     }
     return this.socket;
-  }
-
-  destroy(): void {
-    if (this.readEnd >= 0) this.spawned();
-    if (this.socket) this.socket.destroy();
-    else if (this.writeEnd >= 0) {
-      closeSync(this.writeEnd);
-      this.writeEnd = -1;
-    }
   }
 }

@@ -13,7 +13,7 @@ import type { IncomingChannelOpen } from '../../connection/connection.ts';
 import type { ChannelOpenHandler, HandlerContext } from '../handlers.ts';
 import { sanitizeForLog } from '../logger.ts';
 import { bridge } from '../../connection/socket-bridge.ts';
-import { SocketReads } from '../../connection/borrowed-reads.ts';
+import { SocketReads, type SocketOnRead } from '../../connection/borrowed-reads.ts';
 import { systemErrorText } from './error-text.ts';
 import { decodeDirectStreamlocal, decodeDirectTcpip } from '../../connection/forwarding-messages.ts';
 import { openPermitted, streamLocalForwardingAllowed, STREAMLOCAL_PORT, tcpForwardingAllowed, type ForwardingRules } from './policy.ts';
@@ -34,7 +34,7 @@ function refuse(request: IncomingChannelOpen): void {
  * Connects a socket (`open` creates it), then accepts the channel and bridges the two; a failed connect
  * refuses the channel. Without a descriptor to spare the open is refused as a resource shortage.
  */
-function connectThenAccept(request: IncomingChannelOpen, open: (onread: SocketReads['onread']) => Socket, context: HandlerContext, what: string): void {
+function connectThenAccept(request: IncomingChannelOpen, open: (onread: SocketOnRead) => Socket, context: HandlerContext, what: string): void {
   const { connection } = context;
   const held = context.resources.takeSocket(`${request.type} to ${what}`);
   if (!held) return request.reject(CHANNEL_OPEN_FAILURE.RESOURCE_SHORTAGE, 'open failed');

@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { proofMatches, RESUME_TOKEN_LENGTH } from '../../auth/resume-credential.ts';
 import type { BorrowedReads } from '../../connection/borrowed-reads.ts';
+import { OUTPUT_READ_SIZE } from '../program-pipes.ts';
 import { startPipeProcess } from '../pipe-process.ts';
 import { startPtyProcess } from '../pty-process.ts';
 import { deliverSignal, type ProcessExit, type SessionProcess, type SessionProgram } from '../session-process.ts';
@@ -49,9 +50,9 @@ export interface HeldSessionOptions {
 
 /**
  * Room kept free in front of the oldest needed byte: the program's output is read in chunks of up to this
- * much (a pipe's default read size), so a read that starts within bounds never overwrites it.
+ * much (our pipes' reads, or a terminal's), so a read that starts within bounds never overwrites it.
  */
-const READ_HEADROOM = 64 * 1024;
+const READ_HEADROOM = Math.max(64 * 1024, OUTPUT_READ_SIZE);
 
 /** After a hangup, how long the program's group has to exit before it gets SIGKILL and the session is dropped. */
 const HANGUP_GRACE_MS = 5_000;
