@@ -9,8 +9,6 @@ import { Socket } from 'node:net';
 import { fdPass } from '../client/mux/fdpass.ts';
 import { readsOnStart, type BorrowedReads, type SocketOnRead } from '../connection/borrowed-reads.ts';
 
-const READ_BUFFER_SIZE = 128 * 1024;
-
 export interface BorrowedStdin extends BorrowedReads {
   /** Stops reading and closes the duplicate (fd 0 stays open). */
   destroy(): void;
@@ -32,7 +30,7 @@ export function borrowedStdin(): BorrowedStdin | undefined {
     return socket;
   };
   return {
-    ...readsOnStart(open, READ_BUFFER_SIZE),
+    ...readsOnStart(open),
     destroy() {
       if (socket) socket.destroy();
       else closeSync(fd);

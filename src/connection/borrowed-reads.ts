@@ -16,6 +16,19 @@ export interface BorrowedReads {
   resume(): void;
 }
 
+/**
+ * One read buffer for every borrowing reader in the process: a read is taken (sent or copied) before its
+ * callback returns, and libuv reads one handle at a time, so no two reads ever need it at once. A buffer per
+ * socket would cost its size for every idle forward or session.
+ */
+export const SHARED_READ_SIZE = 128 * 1024;
+let sharedBuffer: Buffer | undefined;
+
+export function sharedReadBuffer(): Buffer {
+  sharedBuffer ??= Buffer.allocUnsafeSlow(SHARED_READ_SIZE);
+  return sharedBuffer;
+}
+
 /** The onread option of net.Socket and net.connect: reads into `buffer`, false from `callback` pauses. */
 export interface SocketOnRead {
   buffer: Buffer;
@@ -35,11 +48,11 @@ export function whenEnded(socket: Socket, end: () => void): void {
 }
 
 /** Reads from a socket that `open` makes, with the onread option it is given, once reading starts. */
-export function readsOnStart(open: (onread: SocketOnRead) => Socket, bufferSize: number): BorrowedReads {
+export function readsOnStart(open: (onread: SocketOnRead) => Socket): BorrowedReads {
   let socket: Socket | undefined;
   return {
     start(take, end) {
-      const buffer = Buffer.allocUnsafe(bufferSize);
+      const buffer = sharedReadBuffer();
       socket = open({ buffer, callback: (length) => take(buffer.subarray(0, length)) });
       whenEnded(socket, end);
     },
@@ -76,15 +89,13 @@ export function sendBorrowedReads(channel: Channel, source: BorrowedReads): Prom
   });
 }
 
-const SOCKET_READ_BUFFER = 64 * 1024;
-
 /**
  * The onread option of a socket (net.connect) that bridge() will join to a channel. Reads land in one reused
  * buffer; until start() the socket may already be read (a server that speaks first), so that read is copied
  * and reading waits.
  */
 export class SocketReads implements BorrowedReads {
-  readonly onread: SocketOnRead = { buffer: Buffer.allocUnsafe(SOCKET_READ_BUFFER), callback: (length) => this.received(length) };
+  readonly onread: SocketOnRead = { buffer: sharedReadBuffer(), callback: (length) => this.received(length) };
   private socket: Socket | undefined;
   private take: ((bytes: Buffer) => boolean) | undefined;
   private readonly early: Buffer[] = [];

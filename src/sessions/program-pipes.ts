@@ -12,13 +12,13 @@ import { Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { readsOnStart, type BorrowedReads, type SocketOnRead } from '../connection/borrowed-reads.ts';
+import { readsOnStart, SHARED_READ_SIZE, type BorrowedReads, type SocketOnRead } from '../connection/borrowed-reads.ts';
 import { findNativeAddon, requireNativeAddon } from '../crypto/native-addon.ts';
 
 /** Asked of the kernel (F_SETPIPE_SZ); an unprivileged process may go up to /proc/sys/fs/pipe-max-size (1 MiB). */
 const PIPE_CAPACITY = 256 * 1024;
 /** The most one read of a program's output brings (held-session.ts keeps this much room in its log). */
-export const OUTPUT_READ_SIZE = 128 * 1024;
+export const OUTPUT_READ_SIZE = SHARED_READ_SIZE;
 
 interface PipeAddon {
   /** [read end, write end], both close-on-exec and blocking (libuv makes the end it opens non-blocking). */
@@ -97,7 +97,7 @@ export class OutputPipe extends ProgramPipe {
     return this.socket ?? this.read(undefined);
   }
 
-  readonly borrowed: BorrowedReads = readsOnStart((onread) => this.read(onread), OUTPUT_READ_SIZE);
+  readonly borrowed: BorrowedReads = readsOnStart((onread) => this.read(onread));
 
   protected override closedUnread(): void {
     this.markClosed();

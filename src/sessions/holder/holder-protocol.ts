@@ -14,6 +14,7 @@
 import type { Socket } from 'node:net';
 import type { ProcessExit } from '../session-process.ts';
 import type { AttachmentEnd, HeldSessionFiles, HeldSessionSummary } from '../holder-api.ts';
+import { sharedReadBuffer } from '../../connection/borrowed-reads.ts';
 
 export const FRAME_CONTROL = 1;
 /** Holder → server: byte stream (0 stdout / terminal, 1 stderr), uint64 offset of the first byte, the bytes. */
@@ -304,14 +305,12 @@ export interface FrameReader {
   start(socket: Socket, onFrame: (frame: Frame) => void): void;
 }
 
-const FRAME_READ_BUFFER = 64 * 1024;
-
 export function frameReader(): FrameReader {
   const decoder = new FrameDecoder();
   let reading: { socket: Socket; onFrame: (frame: Frame) => void } | undefined;
   return {
     onread: {
-      buffer: Buffer.allocUnsafe(FRAME_READ_BUFFER),
+      buffer: sharedReadBuffer(),
       callback: (length, buffer) => {
         // Nothing is due before start(): the holder only answers.
         if (!reading) return false;
