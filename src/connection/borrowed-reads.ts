@@ -9,9 +9,10 @@ import type { Channel } from './channel.ts';
 export interface BorrowedReads {
   /**
    * Starts reading: `take` sees each read and must send or copy the bytes before it returns; false stops
-   * reading until resume(). `end` runs once, at the end of the input or when it fails.
+   * reading until resume(). `end` runs once, at the end of the input or when it fails. `room`, when given,
+   * says how much the consumer can send at once: reads are made no larger, so that they need no copy.
    */
-  start(take: (bytes: Buffer) => boolean, end: () => void): void;
+  start(take: (bytes: Buffer) => boolean, end: () => void, room?: () => number): void;
   pause(): void;
   resume(): void;
 }
@@ -29,10 +30,25 @@ export function sharedReadBuffer(): Buffer {
   return sharedBuffer;
 }
 
-/** The onread option of net.Socket and net.connect: reads into `buffer`, false from `callback` pauses. */
+/**
+ * The onread option of net.Socket and net.connect: each read goes into what `buffer` returns (asked again
+ * after every read); false from `callback` pauses.
+ */
 export interface SocketOnRead {
-  buffer: Buffer;
+  buffer: () => Buffer;
   callback: (length: number, buffer: Buffer) => boolean;
+}
+
+/**
+ * The shared buffer cut to `room()` bytes. With no room the reader is about to pause, and it resumes when
+ * there is room again (a window adjust, a drained transport): the whole buffer then.
+ */
+function readInto(room: (() => number) | undefined): () => Buffer {
+  return () => {
+    const buffer = sharedReadBuffer();
+    const bytes = room?.() ?? buffer.length;
+    return bytes > 0 && bytes < buffer.length ? buffer.subarray(0, bytes) : buffer;
+  };
 }
 
 /** Runs `end` once, at the socket's end of input or its close (which alone comes when it failed first). */
@@ -51,9 +67,8 @@ export function whenEnded(socket: Socket, end: () => void): void {
 export function readsOnStart(open: (onread: SocketOnRead) => Socket): BorrowedReads {
   let socket: Socket | undefined;
   return {
-    start(take, end) {
-      const buffer = sharedReadBuffer();
-      socket = open({ buffer, callback: (length) => take(buffer.subarray(0, length)) });
+    start(take, end, room) {
+      socket = open({ buffer: readInto(room), callback: (length, buffer) => take(buffer.subarray(0, length)) });
       whenEnded(socket, end);
     },
     pause: () => socket?.pause(),
@@ -85,6 +100,7 @@ export function sendBorrowedReads(channel: Channel, source: BorrowedReads): Prom
         ended = true;
         if (waiting === 0) resolve();
       },
+      () => channel.sendRoom,
     );
   });
 }
@@ -95,7 +111,8 @@ export function sendBorrowedReads(channel: Channel, source: BorrowedReads): Prom
  * and reading waits.
  */
 export class SocketReads implements BorrowedReads {
-  readonly onread: SocketOnRead = { buffer: sharedReadBuffer(), callback: (length) => this.received(length) };
+  readonly onread: SocketOnRead = { buffer: readInto(() => this.room?.() ?? SHARED_READ_SIZE), callback: (length, buffer) => this.received(buffer.subarray(0, length)) };
+  private room: (() => number) | undefined;
   private socket: Socket | undefined;
   private take: ((bytes: Buffer) => boolean) | undefined;
   private readonly early: Buffer[] = [];
@@ -112,7 +129,8 @@ export class SocketReads implements BorrowedReads {
     return socket;
   }
 
-  start(take: (bytes: Buffer) => boolean, end: () => void): void {
+  start(take: (bytes: Buffer) => boolean, end: () => void, room?: () => number): void {
+    this.room = room;
     let keepReading = true;
     for (const chunk of this.early.splice(0)) keepReading = take(chunk) && keepReading;
     this.take = take;
@@ -129,8 +147,7 @@ export class SocketReads implements BorrowedReads {
     this.socket?.resume();
   }
 
-  private received(length: number): boolean {
-    const bytes = this.onread.buffer.subarray(0, length);
+  private received(bytes: Buffer): boolean {
     if (this.take) return this.take(bytes);
     this.early.push(Buffer.from(bytes));
     return false;

@@ -115,6 +115,23 @@ export class Channel extends Duplex {
    * (a session's output, issue 17): nothing refers to `data` after the call.
    */
   sendBorrowed(data: Buffer, whenSent: () => void): boolean {
+    if (this.outgoing.length === 0) {
+      // Sealing copies the bytes, so a full transport need not cost a copy: this one read may pass its
+      // high-water mark, and the reader waits for it to drain (a read is at most sharedReadBuffer's size).
+      let rest = data;
+      while (rest.length > 0 && this.remoteWindow > 0 && !this.isClosing) {
+        const size = Math.min(rest.length, this.remoteWindow, this.remoteMaxPacket);
+        this.sendData(rest.subarray(0, size), undefined);
+        rest = rest.subarray(size);
+        this.remoteWindow -= size;
+      }
+      if (rest.length === 0 || this.isClosing) {
+        if (this.host.transportWritable || this.isClosing) return true;
+        this.host.onceTransportDrain(whenSent);
+        return false;
+      }
+      data = rest;
+    }
     const item: OutgoingData = { data };
     this.outgoing.push(item);
     this.flushOutgoing();
@@ -122,6 +139,11 @@ export class Channel extends Duplex {
     item.data = Buffer.from(item.data);
     item.callback = whenSent;
     return false;
+  }
+
+  /** How much sendBorrowed() would send at once now: the peer's window, when nothing waits before it. */
+  get sendRoom(): number {
+    return this.outgoing.length === 0 && !this.isClosing ? this.remoteWindow : 0;
   }
 
   /** Sends queued data in order, as far as window, packet size and the transport's buffer allow. */
