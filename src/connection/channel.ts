@@ -110,9 +110,10 @@ export class Channel extends Duplex {
   }
 
   /**
-   * Sends `data` at once as far as window and transport allow; true when all of it went. The rest is copied
-   * and queued, and `whenSent` runs once it has gone too. For callers that read into one buffer they reuse
-   * (a session's output, issue 17): nothing refers to `data` after the call.
+   * Sends `data` at once as far as the peer's window allows; true when all of it went and the transport can
+   * take more. Otherwise false, and `whenSent` runs once the rest (copied and queued) has gone, or once the
+   * transport has drained. For callers that read into one buffer they reuse (a session's output, issue 17):
+   * nothing refers to `data` after the call.
    */
   sendBorrowed(data: Buffer, whenSent: () => void): boolean {
     if (this.outgoing.length === 0) {
