@@ -54,7 +54,7 @@ const common = {
   packages: 'external',
   outdir: OUT,
   // The addon loaders find native/fdpass and native/gssapi by walking up from their own file
-  // (src/client/mux/fdpass.ts, src/auth/gssapi/gssapi-addon.ts), which works from dist/bundle as from dist/src.
+  // (src/crypto/fdpass.ts, src/auth/gssapi/gssapi-addon.ts), which works from dist/bundle as from dist/src.
   logLevel: 'warning',
   plugins: [builtinsWithoutFacade],
 };

@@ -9,7 +9,8 @@
  */
 #define _GNU_SOURCE /* pipe2, F_SETPIPE_SZ: before any header */
 #define NAPI_VERSION 4
-#include <node_api.h>
+#define ADDON_NAME "fdpass"
+#include "tether_addon.h"
 #include <uv.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,14 +23,6 @@
 
 /* More fds than this in one message are closed unread: PROTOCOL.mux never sends more than three. */
 #define MAX_FDS 8
-
-#define CHECK(call)                                                                  \
-  do {                                                                               \
-    if ((call) != napi_ok) {                                                         \
-      napi_throw_error(env, NULL, "fdpass: Node-API call failed: " #call);           \
-      return NULL;                                                                   \
-    }                                                                                \
-  } while (0)
 
 /* Throws an Error whose message reads like Node's ("sendmsg: Broken pipe") and whose code is "EPIPE". */
 static napi_value throw_errno(napi_env env, int err, const char *syscall) {
@@ -308,17 +301,17 @@ static napi_value js_poll_close(napi_env env, napi_callback_info info) {
 
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
-    { "sendmsg", NULL, js_sendmsg, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "recvmsg", NULL, js_recvmsg, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "dup", NULL, js_dup, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "connectUnix", NULL, js_connect_unix, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "setBlocking", NULL, js_set_blocking, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "pipe", NULL, js_pipe, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "pollOpen", NULL, js_poll_open, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "pollStart", NULL, js_poll_start, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "pollClose", NULL, js_poll_close, NULL, NULL, NULL, napi_enumerable, NULL },
+    ADDON_FUNCTION("sendmsg", js_sendmsg),
+    ADDON_FUNCTION("recvmsg", js_recvmsg),
+    ADDON_FUNCTION("dup", js_dup),
+    ADDON_FUNCTION("connectUnix", js_connect_unix),
+    ADDON_FUNCTION("setBlocking", js_set_blocking),
+    ADDON_FUNCTION("pipe", js_pipe),
+    ADDON_FUNCTION("pollOpen", js_poll_open),
+    ADDON_FUNCTION("pollStart", js_poll_start),
+    ADDON_FUNCTION("pollClose", js_poll_close),
   };
-  CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
+  CHECK(DEFINE_FUNCTIONS(env, exports, properties));
   return exports;
 }
 

@@ -222,23 +222,23 @@ static void define_flag(napi_env env, napi_value flags, const char *name, uint32
 static napi_value init(napi_env env, napi_value exports) {
   napi_value flags;
   napi_property_descriptor properties[] = {
-    { "importName", NULL, js_import_name, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "displayName", NULL, js_display_name, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "releaseName", NULL, js_release_name, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "acquireCredential", NULL, js_acquire_credential, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "releaseCredential", NULL, js_release_credential, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "storeCredential", NULL, js_store_credential, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "createContext", NULL, js_create_context, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "deleteContext", NULL, js_delete_context, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "initSecContext", NULL, js_init_sec_context, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "acceptSecContext", NULL, js_accept_sec_context, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "getMic", NULL, js_get_mic, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "verifyMic", NULL, js_verify_mic, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "indicateMechs", NULL, js_indicate_mechs, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "kuserok", NULL, js_kuserok, NULL, NULL, NULL, napi_enumerable, NULL },
-    { "localName", NULL, js_local_name, NULL, NULL, NULL, napi_enumerable, NULL },
+    ADDON_FUNCTION("importName", js_import_name),
+    ADDON_FUNCTION("displayName", js_display_name),
+    ADDON_FUNCTION("releaseName", js_release_name),
+    ADDON_FUNCTION("acquireCredential", js_acquire_credential),
+    ADDON_FUNCTION("releaseCredential", js_release_credential),
+    ADDON_FUNCTION("storeCredential", js_store_credential),
+    ADDON_FUNCTION("createContext", js_create_context),
+    ADDON_FUNCTION("deleteContext", js_delete_context),
+    ADDON_FUNCTION("initSecContext", js_init_sec_context),
+    ADDON_FUNCTION("acceptSecContext", js_accept_sec_context),
+    ADDON_FUNCTION("getMic", js_get_mic),
+    ADDON_FUNCTION("verifyMic", js_verify_mic),
+    ADDON_FUNCTION("indicateMechs", js_indicate_mechs),
+    ADDON_FUNCTION("kuserok", js_kuserok),
+    ADDON_FUNCTION("localName", js_local_name),
   };
-  CHECK(napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
+  CHECK(DEFINE_FUNCTIONS(env, exports, properties));
   /* RFC 2744 §3.10 context flags. */
   CHECK(napi_create_object(env, &flags));
   define_flag(env, flags, "DELEG", GSS_C_DELEG_FLAG);

@@ -8,7 +8,7 @@
 #define TETHER_GSSAPI_ADDON_H
 
 #define NAPI_VERSION 8
-#include <node_api.h>
+#include "tether_addon.h"
 #include <gssapi/gssapi.h>
 #include <gssapi/gssapi_krb5.h>
 #include <gssapi/gssapi_ext.h>

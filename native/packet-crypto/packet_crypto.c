@@ -13,7 +13,8 @@
  * Key material lives in the contexts and is wiped when the JavaScript handle is collected.
  */
 #define NAPI_VERSION 4
-#include <node_api.h>
+#define ADDON_NAME "packet-crypto"
+#include "tether_addon.h"
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
@@ -23,14 +24,6 @@
 #include <string.h>
 
 #define TAG_LENGTH 16
-
-#define CHECK(call)                                                                  \
-  do {                                                                               \
-    if ((call) != napi_ok) {                                                         \
-      napi_throw_error(env, NULL, "packet-crypto: Node-API call failed: " #call);    \
-      return NULL;                                                                   \
-    }                                                                                \
-  } while (0)
 
 static napi_value throw_error(napi_env env, const char *message) {
   napi_throw_error(env, NULL, message);
@@ -475,19 +468,19 @@ static napi_value init(napi_env env, napi_value exports) {
   ctr_ciphers[1] = EVP_CIPHER_fetch(NULL, "AES-192-CTR", NULL);
   ctr_ciphers[2] = EVP_CIPHER_fetch(NULL, "AES-256-CTR", NULL);
   napi_property_descriptor functions[] = {
-      {"chachaPoly", NULL, chacha_new, NULL, NULL, NULL, napi_default, NULL},
-      {"chachaPolyLength", NULL, chacha_length, NULL, NULL, NULL, napi_default, NULL},
-      {"chachaPolySeal", NULL, chacha_seal, NULL, NULL, NULL, napi_default, NULL},
-      {"chachaPolyOpen", NULL, chacha_open, NULL, NULL, NULL, napi_default, NULL},
-      {"gcm", NULL, gcm_new, NULL, NULL, NULL, napi_default, NULL},
-      {"gcmSeal", NULL, gcm_seal, NULL, NULL, NULL, napi_default, NULL},
-      {"gcmOpen", NULL, gcm_open, NULL, NULL, NULL, napi_default, NULL},
-      {"ctrHmac", NULL, ctr_new, NULL, NULL, NULL, napi_default, NULL},
-      {"ctrHmacLength", NULL, ctr_length, NULL, NULL, NULL, napi_default, NULL},
-      {"ctrHmacSeal", NULL, ctr_seal, NULL, NULL, NULL, napi_default, NULL},
-      {"ctrHmacOpen", NULL, ctr_open, NULL, NULL, NULL, napi_default, NULL},
+      ADDON_FUNCTION("chachaPoly", chacha_new),
+      ADDON_FUNCTION("chachaPolyLength", chacha_length),
+      ADDON_FUNCTION("chachaPolySeal", chacha_seal),
+      ADDON_FUNCTION("chachaPolyOpen", chacha_open),
+      ADDON_FUNCTION("gcm", gcm_new),
+      ADDON_FUNCTION("gcmSeal", gcm_seal),
+      ADDON_FUNCTION("gcmOpen", gcm_open),
+      ADDON_FUNCTION("ctrHmac", ctr_new),
+      ADDON_FUNCTION("ctrHmacLength", ctr_length),
+      ADDON_FUNCTION("ctrHmacSeal", ctr_seal),
+      ADDON_FUNCTION("ctrHmacOpen", ctr_open),
   };
-  CHECK(napi_define_properties(env, exports, sizeof functions / sizeof functions[0], functions));
+  CHECK(DEFINE_FUNCTIONS(env, exports, functions));
   return exports;
 }
 

@@ -6,7 +6,7 @@
  */
 import { closeSync, fstatSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { fdPass } from '../client/mux/fdpass.ts';
+import { fdPass } from '../crypto/fdpass.ts';
 import { readsOnStart, type BorrowedReads, type SocketOnRead } from '../connection/borrowed-reads.ts';
 
 export interface BorrowedStdin extends BorrowedReads {

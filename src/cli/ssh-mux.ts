@@ -8,7 +8,7 @@ import { unlinkSync } from 'node:fs';
 import type { SshClient } from '../client/client.ts';
 import { MuxClient, MuxProtocolError, MuxRequestError } from '../client/mux/client.ts';
 import { MuxSocketError } from '../client/mux/mux-socket.ts';
-import { FdPassingUnavailableError } from '../client/mux/fdpass.ts';
+import { FdPassingUnavailableError } from '../crypto/fdpass.ts';
 import { ControlSocketError, MuxMaster } from '../client/mux/master.ts';
 import { relayProxyClient } from '../client/mux/proxy-transport.ts';
 import { EscapeFilter } from './escape-filter.ts';

@@ -116,27 +116,22 @@ export class Channel extends Duplex {
    * nothing refers to `data` after the call.
    */
   sendBorrowed(data: Buffer, whenSent: () => void): boolean {
+    const item: OutgoingData = { data };
     if (this.outgoing.length === 0) {
       // Sealing copies the bytes, so a full transport need not cost a copy: this one read may pass its
       // high-water mark, and the reader waits for it to drain (a read is at most sharedReadBuffer's size).
-      let rest = data;
-      while (rest.length > 0 && this.remoteWindow > 0 && !this.isClosing) {
-        const size = Math.min(rest.length, this.remoteWindow, this.remoteMaxPacket);
-        this.sendData(rest.subarray(0, size), undefined);
-        rest = rest.subarray(size);
-        this.remoteWindow -= size;
-      }
-      if (rest.length === 0 || this.isClosing) {
+      while (item.data.length > 0 && this.remoteWindow > 0 && !this.isClosing) this.sendPacketOf(item);
+      if (item.data.length === 0 || this.isClosing) {
         if (this.host.transportWritable || this.isClosing) return true;
         this.host.onceTransportDrain(whenSent);
         return false;
       }
-      data = rest;
+      this.outgoing.push(item);
+    } else {
+      this.outgoing.push(item);
+      this.flushOutgoing();
+      if (item.data.length === 0) return true;
     }
-    const item: OutgoingData = { data };
-    this.outgoing.push(item);
-    this.flushOutgoing();
-    if (item.data.length === 0) return true;
     item.data = Buffer.from(item.data);
     item.callback = whenSent;
     return false;
@@ -165,16 +160,21 @@ export class Channel extends Duplex {
           }
           return;
         }
-        const size = Math.min(item.data.length, this.remoteWindow, this.remoteMaxPacket);
-        this.sendData(item.data.subarray(0, size), item.dataType);
-        item.data = item.data.subarray(size);
-        this.remoteWindow -= size;
+        this.sendPacketOf(item);
       }
       // Window exhausted: WINDOW_ADJUST calls us again.
       if (item.data.length > 0) return;
       this.outgoing.shift();
       item.callback?.();
     }
+  }
+
+  /** One packet from the front of `item`, as large as window and maximum packet size allow. */
+  private sendPacketOf(item: OutgoingData): void {
+    const size = Math.min(item.data.length, this.remoteWindow, this.remoteMaxPacket);
+    this.sendData(item.data.subarray(0, size), item.dataType);
+    item.data = item.data.subarray(size);
+    this.remoteWindow -= size;
   }
 
   private sendData(data: Buffer, dataType: number | undefined): void {

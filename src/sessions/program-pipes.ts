@@ -9,31 +9,14 @@
  */
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { dirname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { readsOnStart, SHARED_READ_SIZE, type BorrowedReads, type SocketOnRead } from '../connection/borrowed-reads.ts';
-import { findNativeAddon, requireNativeAddon } from '../crypto/native-addon.ts';
+import { fdPassIfBuilt } from '../crypto/fdpass.ts';
 
 /** Asked of the kernel (F_SETPIPE_SZ); an unprivileged process may go up to /proc/sys/fs/pipe-max-size (1 MiB). */
 const PIPE_CAPACITY = 256 * 1024;
 /** The most one read of a program's output brings (held-session.ts keeps this much room in its log). */
 export const OUTPUT_READ_SIZE = SHARED_READ_SIZE;
-
-interface PipeAddon {
-  /** [read end, write end], both close-on-exec and blocking (libuv makes the end it opens non-blocking). */
-  pipe(capacity: number): [number, number];
-}
-
-let addon: PipeAddon | null | undefined;
-
-function pipeAddon(): PipeAddon | null {
-  if (addon === undefined) {
-    const path = findNativeAddon('fdpass', 'fdpass.node', dirname(fileURLToPath(import.meta.url)));
-    addon = path ? requireNativeAddon<PipeAddon>(path) : null;
-  }
-  return addon;
-}
 
 /** Our end and the program's end of one pipe; the program's goes once it has its copy. */
 abstract class ProgramPipe {
@@ -72,7 +55,7 @@ abstract class ProgramPipe {
 
   /** [read end, write end], or undefined without the addon. Throws (EMFILE, ENFILE) when no pipe can be made. */
   protected static makePipe(): [number, number] | undefined {
-    return pipeAddon()?.pipe(PIPE_CAPACITY);
+    return fdPassIfBuilt()?.pipe(PIPE_CAPACITY);
   }
 }
 

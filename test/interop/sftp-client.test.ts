@@ -128,7 +128,10 @@ describe('tether sftp against OpenSSH', () => {
         await run([`target:${remote}/fixed/no-such`, join(local, 'none')]),
       ];
       const files = spawnSync('sh', ['-c', 'find . -type f | sort | xargs sha256sum'], { cwd: local, encoding: 'utf8' }).stdout;
-      outcomes.push([...results.map((result) => `${result.status}\n${result.stdout.toString()}\n${result.stderr}`), files]);
+      // Stock sftp sometimes notices its ssh exiting before it exits itself after a host:file fetch and then
+      // adds "Connection closed." (a race on a loaded machine); that line alone is not held against tether.
+      const stderrOf = (text: string) => (run === stock ? text.replace(/\rConnection closed\. {2}\n$/, '') : text);
+      outcomes.push([...results.map((result) => `${result.status}\n${result.stdout.toString()}\n${stderrOf(result.stderr)}`), files]);
     }
     assert.deepEqual(outcomes[1], outcomes[0]);
     assert.match(outcomes[1]![4]!, /fetched\/partial\.bin/);

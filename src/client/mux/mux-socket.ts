@@ -8,7 +8,7 @@ import { closeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { DecodeError } from '../../wire/errors.ts';
 import { MUX_MAX_PACKET } from './protocol.ts';
-import { fdPass, POLL_READABLE, POLL_WRITABLE, type PollHandle } from './fdpass.ts';
+import { fdPass, POLL_READABLE, POLL_WRITABLE, type PollHandle } from '../../crypto/fdpass.ts';
 
 /** Stop reading while this much unread input is waiting. */
 const INPUT_HIGH_WATER = 1024 * 1024;

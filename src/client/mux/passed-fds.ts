@@ -8,7 +8,7 @@ import { createReadStream, createWriteStream, fstatSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { isatty, ReadStream as TtyReadStream, WriteStream as TtyWriteStream } from 'node:tty';
 import type { Readable, Writable } from 'node:stream';
-import { fdPass } from './fdpass.ts';
+import { fdPass } from '../../crypto/fdpass.ts';
 
 export interface PassedInput {
   stream: Readable;

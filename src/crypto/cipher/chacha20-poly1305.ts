@@ -22,7 +22,7 @@
 import { createCipheriv, createDecipheriv, createSecretKey, timingSafeEqual } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { ChachaBlock } from './chacha20-block.ts';
-import { SealerBase, checkPacketLength, expectPacketSize, payloadLength } from './framing.ts';
+import { PendingLength, SealerBase, payloadLength } from './framing.ts';
 import { poly1305Into, poly1305PairInto } from './poly1305.ts';
 import { MacError } from './types.ts';
 import type { PacketOpener, PacketSealer } from './types.ts';
@@ -114,7 +114,7 @@ export class ChachaPolyOpener implements PacketOpener {
   private readonly expectedTag = Buffer.alloc(TAG_LENGTH);
   private readonly lengthBytes = Buffer.alloc(4);
   /** packet_length decrypted by packetLength(), checked against the packet handed to open(). */
-  private pendingLength = -1;
+  private readonly pending = new PendingLength();
 
   constructor(key: Buffer) {
     this.keys = new ChachaKeys(key);
@@ -123,18 +123,12 @@ export class ChachaPolyOpener implements PacketOpener {
   packetLength(sequence: number, header: Buffer): number {
     // Unauthenticated until open() checks the tag, exactly as OpenSSH's chachapoly_get_length().
     this.keys.cryptLength(sequence, header, this.lengthBytes);
-    const length = this.lengthBytes.readUInt32BE(0);
-    checkPacketLength(length, BLOCK_SIZE, true);
-    this.pendingLength = length;
-    return length;
+    return this.pending.keep(this.lengthBytes.readUInt32BE(0), BLOCK_SIZE, true);
   }
 
   open(sequence: number, packet: Buffer): Buffer {
-    const length = this.pendingLength;
-    if (length < 0) throw new Error('packetLength() must be called before open() for each packet');
-    this.pendingLength = -1;
+    const length = this.pending.take(packet, TAG_LENGTH);
     const end = 4 + length;
-    expectPacketSize(packet, end + TAG_LENGTH);
     const iv = this.keys.startBody(sequence);
     poly1305Into(this.keys.polyKey, packet.subarray(0, end), this.expectedTag, 0);
     if (!timingSafeEqual(this.expectedTag, packet.subarray(end))) {

@@ -135,6 +135,28 @@ export function expectPacketSize(packet: Buffer, expected: number): void {
 }
 
 /**
+ * The packet_length an opener decoded in packetLength(), checked, and taken back by the open() that follows,
+ * once per packet: the packet handed to open() must be exactly the size that length implies.
+ */
+export class PendingLength {
+  private length = -1;
+
+  keep(length: number, blockSize: number, lengthInClear: boolean): number {
+    checkPacketLength(length, blockSize, lengthInClear);
+    this.length = length;
+    return length;
+  }
+
+  take(packet: Buffer, macLength: number): number {
+    const length = this.length;
+    if (length < 0) throw new Error('packetLength() must be called before open() for each packet');
+    this.length = -1;
+    expectPacketSize(packet, 4 + length + macLength);
+    return length;
+  }
+}
+
+/**
  * Validates padding_length against packet_length (RFC 4253 §6) after authentication and returns the payload
  * length.
  */

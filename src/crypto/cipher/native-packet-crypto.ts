@@ -9,7 +9,7 @@
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findNativeAddon, requireNativeAddon } from '../native-addon.ts';
-import { SealerBase, checkPacketLength, expectPacketSize, payloadLength } from './framing.ts';
+import { PendingLength, SealerBase, payloadLength } from './framing.ts';
 import { MacError } from './types.ts';
 import type { CtrHmacKeys } from './aes-ctr-hmac.ts';
 import type { PacketOpener, PacketSealer, SealedOutput } from './types.ts';
@@ -80,7 +80,7 @@ abstract class NativeOpener implements PacketOpener {
   readonly macLength: number = TAG_LENGTH;
   protected readonly native: PacketCryptoAddon;
   protected readonly handle: Handle;
-  private pendingLength = -1;
+  private readonly pending = new PendingLength();
   protected abstract readonly blockSize: number;
   /** Whether packet_length travels in clear (and so is left out of the alignment). */
   protected readonly lengthInClear: boolean = true;
@@ -91,17 +91,11 @@ abstract class NativeOpener implements PacketOpener {
   }
 
   packetLength(sequence: number, header: Buffer): number {
-    const length = this.readLength(sequence, header);
-    checkPacketLength(length, this.blockSize, this.lengthInClear);
-    this.pendingLength = length;
-    return length;
+    return this.pending.keep(this.readLength(sequence, header), this.blockSize, this.lengthInClear);
   }
 
   open(sequence: number, packet: Buffer): Buffer {
-    const length = this.pendingLength;
-    if (length < 0) throw new Error('packetLength() must be called before open() for each packet');
-    this.pendingLength = -1;
-    expectPacketSize(packet, 4 + length + this.macLength);
+    const length = this.pending.take(packet, this.macLength);
     if (!this.openInPlace(sequence, packet)) throw new MacError(this.failure(sequence));
     return packet.subarray(5, 5 + payloadLength(length, packet[4]!));
   }

@@ -1,0 +1,63 @@
+/**
+ * The descriptor calls Node lacks (native/fdpass, Node-API, built by `npm install`): passing file
+ * descriptors over a Unix-domain socket (SCM_RIGHTS), which connection multiplexing needs (PROTOCOL.mux §2,
+ * §3), dup, O_NONBLOCK control, a poll watcher, and pipe(2) with a chosen capacity for session programs
+ * (sessions/program-pipes.ts). This module finds the addon and gives it types; it sits beside
+ * native-addon.ts so that the client and the sessions below the server share one loader.
+ */
+import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
+import { findNativeAddon, requireNativeAddon } from './native-addon.ts';
+
+/** The addon is not built (no compiler at install time): multiplexing cannot pass descriptors. */
+export class FdPassingUnavailableError extends Error {
+  override readonly name = 'FdPassingUnavailableError';
+}
+
+/** libuv's poll events (uv.h UV_READABLE, UV_WRITABLE). */
+export const POLL_READABLE = 1;
+export const POLL_WRITABLE = 2;
+
+export interface PollHandle {
+  readonly __poll: unique symbol;
+}
+
+export interface FdPassAddon {
+  /** Bytes written, or -1 when the socket would block. Throws an Error with `code` (EPIPE …). */
+  sendmsg(fd: number, data: Buffer, fds?: number[]): number;
+  /** [bytes read, ...received fds]; [0] at end of stream; null when nothing is waiting. */
+  recvmsg(fd: number, buffer: Buffer): number[] | null;
+  /** A new close-on-exec descriptor for the same open file. */
+  dup(fd: number): number;
+  /** A connected non-blocking stream socket to a Unix-domain path; throws "connect: No such file or directory". */
+  connectUnix(path: string): number;
+  /** Sets or clears O_NONBLOCK; returns whether the fd was non-blocking before. */
+  setBlocking(fd: number, blocking: boolean): boolean;
+  pollOpen(fd: number, callback: (status: number, events: number) => void): PollHandle;
+  /** 0 stops watching until started again. */
+  pollStart(handle: PollHandle, events: number): void;
+  pollClose(handle: PollHandle): void;
+  /**
+   * [read end, write end], both close-on-exec and blocking (libuv makes the end it opens non-blocking); the
+   * capacity is asked of the kernel and may be refused. Throws (EMFILE, ENFILE) when no pipe can be made.
+   */
+  pipe(capacity: number): [number, number];
+}
+
+/** The addon, null once it is known not to be built. */
+let loaded: FdPassAddon | null | undefined;
+
+/** The addon, or undefined when it is not built (callers that have a slower way without it). */
+export function fdPassIfBuilt(): FdPassAddon | undefined {
+  if (loaded === undefined) {
+    const path = findNativeAddon('fdpass', 'fdpass.node', dirname(fileURLToPath(import.meta.url)));
+    loaded = path ? requireNativeAddon<FdPassAddon>(path) : null;
+  }
+  return loaded ?? undefined;
+}
+
+export function fdPass(): FdPassAddon {
+  const addon = fdPassIfBuilt();
+  if (!addon) throw new FdPassingUnavailableError('file descriptor passing is unavailable: native/fdpass is not built (run npm install)');
+  return addon;
+}
