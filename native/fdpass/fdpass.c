@@ -2,7 +2,8 @@
  * File-descriptor passing over Unix-domain sockets (SCM_RIGHTS), which Node cannot do on its own: OpenSSH's
  * connection multiplexing (PROTOCOL.mux) hands a client's stdin/stdout/stderr to the master this way.
  *
- * Kept to the system calls Node lacks: sendmsg/recvmsg with ancillary fds, dup, a plain connect(), O_NONBLOCK control, and a libuv
+ * Kept to the system calls Node lacks: sendmsg/recvmsg with ancillary fds, dup, a plain connect(), O_NONBLOCK control, a write(2)
+ * that keeps no reference to its buffer, and a libuv
  * poll watcher so the TypeScript side reads only when the socket is ready. Also pipe(2) with a chosen capacity, which a
  * session's output comes through (Node's own child pipes are socketpairs it reads into a new buffer every time). Built against Node-API, so one
  * build serves every Node version.
@@ -205,6 +206,27 @@ static napi_value js_pipe(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * write(fd, data): bytes written, or -1 when the descriptor is non-blocking and full (EAGAIN). A client's
+ * output is written this way straight from the buffer it was decrypted in (issue 17): libuv's own writes
+ * keep a reference to what they could not write at once, which that reused buffer cannot allow.
+ */
+static napi_value js_write(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  int32_t fd;
+  void *data;
+  size_t length;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !get_int(env, argv[0], &fd)) return throw_errno(env, EINVAL, "write");
+  CHECK(napi_get_buffer_info(env, argv[1], &data, &length));
+  ssize_t n;
+  do n = write(fd, data, length); while (n < 0 && errno == EINTR);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, errno, "write");
+  CHECK(napi_create_int32(env, n < 0 ? -1 : (int32_t)n, &result));
+  return result;
+}
+
 typedef struct {
   uv_poll_t handle;
   napi_env env;
@@ -307,6 +329,7 @@ static napi_value init(napi_env env, napi_value exports) {
     ADDON_FUNCTION("connectUnix", js_connect_unix),
     ADDON_FUNCTION("setBlocking", js_set_blocking),
     ADDON_FUNCTION("pipe", js_pipe),
+    ADDON_FUNCTION("write", js_write),
     ADDON_FUNCTION("pollOpen", js_poll_open),
     ADDON_FUNCTION("pollStart", js_poll_start),
     ADDON_FUNCTION("pollClose", js_poll_close),

@@ -7,7 +7,7 @@
 import { closeSync, fstatSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { fdPass } from '../crypto/fdpass.ts';
-import { readsOnStart, type BorrowedReads, type SocketOnRead } from '../connection/borrowed-reads.ts';
+import { readsOnStart, type BorrowedReads, type SocketOnRead } from '../transport/socket-reads.ts';
 
 export interface BorrowedStdin extends BorrowedReads {
   /** Stops reading and closes the duplicate (fd 0 stays open). */

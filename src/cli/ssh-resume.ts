@@ -135,7 +135,12 @@ export async function runHeldSession(held: PersistentSession, options: HeldSessi
     held.stdout.unpipe();
     held.stdout.resume();
   });
-  held.stdout.pipe(stdout.stream, { end: false });
+  if (stdout.consumer) {
+    held.consumeOutput(stdout.consumer);
+    stdout.stream.on('drain', () => held.outputDrained());
+  } else {
+    held.stdout.pipe(stdout.stream, { end: false });
+  }
   held.stderr.pipe(process.stderr, { end: false });
   // The session can be over before these pipes were set up (a short command ends within the exec reply's
   // round trip): `exit` then does not wait for them, so the end of each stream is awaited here.

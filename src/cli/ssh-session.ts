@@ -236,7 +236,12 @@ export async function runInteractiveSession(client: SshClient, options: SessionO
   // Asynchronous and back-pressured: the channel is read as fast as stdout drains (stdout-writer.ts).
   const stdout = createStdoutSink();
   stdout.stream.on('error', () => stopOutput(session));
-  session.channel.pipe(stdout.stream, { end: false });
+  if (stdout.consumer) {
+    session.channel.consume(stdout.consumer);
+    stdout.stream.on('drain', () => session.channel.consumerDrained());
+  } else {
+    session.channel.pipe(stdout.stream, { end: false });
+  }
   session.stderr.pipe(process.stderr, { end: false });
 
   const channelDone = new Promise<void>((resolve) => {

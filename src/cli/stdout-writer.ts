@@ -3,7 +3,8 @@
  * fd 1 is, and flushable before the process ends with _exit(2) (exit.ts), which drops whatever is queued.
  *
  * A pipe or socket is written by process.stdout itself: libuv keeps it non-blocking, writes what the pipe
- * takes at once and queues the rest until it drains, and pipe() stops reading the channel meanwhile. (Thread-
+ * takes at once and queues the rest until it drains, and pipe() stops reading the channel meanwhile. Channel
+ * data goes to it with write(2) first, from where it was decrypted (connection/descriptor-writes.ts). (Thread-
  * pool writes, below, measured no better there: 3.8 vs 3.9 CPU s/GiB, the same wall time, on a quiet 2-core
  * machine; the kernel's copy into the pipe is paid either way.) A terminal or a file is different: Node
  * writes those synchronously, so a terminal that is slow to draw stops the whole client (keystrokes such as
@@ -15,6 +16,8 @@
  */
 import { fstatSync, writev } from 'node:fs';
 import { Writable } from 'node:stream';
+import type { ChannelDataConsumer } from '../connection/channel.ts';
+import { descriptorWrites } from '../connection/descriptor-writes.ts';
 import { drained } from './exit.ts';
 
 /** Bytes queued before write() returns false: a few packets' worth, so a write always has a batch ready. */
@@ -115,7 +118,9 @@ interface BlockingHandle {
 
 /** Where a session's output goes, and how to wait until all of it has left the process. */
 export interface StdoutSink {
-  stream: NodeJS.WritableStream & { on(event: 'error', listener: (error: Error) => void): unknown };
+  stream: NodeJS.WritableStream & { on(event: 'error' | 'drain', listener: (error: Error) => void): unknown };
+  /** Takes channel data as it arrives (Channel.consume) instead of a pipe into `stream`; 'drain' on the stream says it can take more. */
+  consumer?: ChannelDataConsumer;
   flushed(): Promise<void>;
 }
 
@@ -128,7 +133,7 @@ export function createStdoutSink(): StdoutSink {
   } catch {
     // A closed fd 1: the writer reports EBADF on its first write, as process.stdout would.
   }
-  if (pipe) return { stream: process.stdout, flushed: () => drained(process.stdout) };
+  if (pipe) return { stream: process.stdout, consumer: descriptorWrites(process.stdout, 1), flushed: () => drained(process.stdout) };
   // Terminals are blocking already (Node sets them so); this covers a descriptor inherited non-blocking.
   (process.stdout as unknown as { _handle?: BlockingHandle })._handle?.setBlocking?.(true);
   const writer = new DescriptorWriter(1);

@@ -9,7 +9,9 @@
  * The messages are ssh's: "Connecting to NAME [ADDR] port N." and "connect to address ADDR port N: REASON" at
  * debug level, "ssh: connect to host NAME port N: REASON" for the attempt that ends it.
  */
-import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
+import { ipFamily } from '../match/addresses.ts';
+import { SocketReads } from '../transport/socket-reads.ts';
 import type { Duplex } from 'node:stream';
 
 // Loaded for a name, not an address: node:dns/promises sets up a resolver (reading /etc/resolv.conf) as it
@@ -91,8 +93,8 @@ function reasonOf(error: NodeJS.ErrnoException): string {
 
 /** Every address `name` resolves to, in resolver order (getaddrinfo's, as ssh uses it). */
 export async function resolveAddresses(name: string, family?: 4 | 6): Promise<string[]> {
-  if (isIP(name) !== 0) {
-    if (family !== undefined && isIP(name) !== family) throw new ResolveError(`Could not resolve hostname ${name}: Address family for hostname not supported`);
+  if (ipFamily(name) !== 0) {
+    if (family !== undefined && ipFamily(name) !== family) throw new ResolveError(`Could not resolve hostname ${name}: Address family for hostname not supported`);
     return [name];
   }
   try {
@@ -110,13 +112,18 @@ export async function resolveAddresses(name: string, family?: 4 | 6): Promise<st
 /** One TCP connection attempt to a numeric address, abandoned after ConnectTimeout. */
 export function tcpAttempt(address: string, port: number, options: TcpOptions): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({
-      host: address,
-      port,
-      noDelay: true,
-      keepAlive: options.tcpKeepAlive ?? true,
-      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
-    });
+    // Read into the process's shared buffer (issue 17): the transport finds these reads on the socket.
+    const reads = new SocketReads();
+    const socket = reads.bind(
+      netConnect({
+        host: address,
+        port,
+        noDelay: true,
+        keepAlive: options.tcpKeepAlive ?? true,
+        onread: reads.onread,
+        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+      }),
+    );
     const fail = (reason: string) => {
       clearTimeout(timer);
       socket.destroy();

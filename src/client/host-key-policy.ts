@@ -4,7 +4,7 @@
  * file and line, and recording accepted keys. Prompting and printing are injected so the same policy serves
  * the CLI and embedding programs.
  */
-import { isIP } from 'node:net';
+import { ipFamily } from '../match/addresses.ts';
 import type { PublicKey } from '../keys/types.ts';
 import type { PeerAddress } from '../transport/transport.ts';
 import type { ConnectTarget } from './address-list.ts';
@@ -174,7 +174,7 @@ async function verifyHostKeyWith(options: HostKeyPolicyOptions, key: PublicKey, 
       return;
     }
   }
-  const address = options.checkHostIP && peer?.address && !isLoopback(peer.address) && isIP(options.host) === 0 ? peer.address : undefined;
+  const address = options.checkHostIP && peer?.address && !isLoopback(peer.address) && ipFamily(options.host) === 0 ? peer.address : undefined;
   const label = keyTypeLabel(key.type);
   const print = fingerprint(key.blob, options.fingerprintHash ?? 'sha256');
   // Nothing is written when there is no file to write to, or when KnownHostsCommand vouched for the key.

@@ -9,9 +9,9 @@
  * Its stdin/stdout/stderr are Node streams that span reconnects; `exit` settles once, when the session ends.
  */
 import { EventEmitter } from 'node:events';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import type { ChannelRequest, ExitStatus } from '../connection/channel.ts';
+import type { ChannelDataConsumer, ChannelRequest, ExitStatus } from '../connection/channel.ts';
 import {
   ACK_REQUEST, DETACHED_REQUEST, HOLD_REQUEST, RESUME_REQUEST, SESSION_INFO_REQUEST,
   decodeDetached, decodeInputAck, decodeSessionInfo, encodeHold, encodeOutputAck, encodeResume, type SessionInfo,
@@ -25,6 +25,7 @@ import { SessionInput } from './session-input.ts';
 import { ACK_INTERVAL_MS, OutputCounter, type OutputStream, type StreamCounts } from './output-counter.ts';
 import { beforeDeadline, fullPolicy, reconnectWithBackoff } from './reconnect-loop.ts';
 import { listenToLink, openLink, releaseLink, type SessionLink } from './session-link.ts';
+import { HeldOutput } from './held-output.ts';
 import {
   SessionDetachedError, SessionResumeError, type PersistentSessionEvents, type PersistentSessionOptions, type ReconnectPolicy,
 } from './persistent-session-options.ts';
@@ -39,8 +40,9 @@ const MiB = 1024 * 1024;
 export class PersistentSession extends EventEmitter<PersistentSessionEvents> {
   /** Write the session's input here; it is kept until acknowledged and sent again after a resume. */
   readonly stdin: Writable;
-  readonly stdout = new PassThrough();
-  readonly stderr = new PassThrough();
+  private readonly delivery = new HeldOutput(() => this.outputDrained());
+  readonly stdout = this.delivery.stdout;
+  readonly stderr = this.delivery.stderr;
   /** Resolves with how the program ended; rejects with SessionDetachedError or SessionResumeError. */
   readonly exit: Promise<ExitStatus>;
 
@@ -202,7 +204,7 @@ export class PersistentSession extends EventEmitter<PersistentSessionEvents> {
   // ---- channels and counting -----------------------------------------------------------------------------
 
   private listen(link: SessionLink): void {
-    listenToLink(link, (from, stream, chunk) => this.receive(from, stream, chunk), (closed) => this.onChannelClosed(closed));
+    listenToLink(link, (from, stream, chunk, borrowed) => this.receive(from, stream, chunk, borrowed), (closed) => this.onChannelClosed(closed));
   }
 
   private onRequest(link: SessionLink, request: ChannelRequest, reply: (ok: boolean) => void): void {
@@ -238,30 +240,36 @@ export class PersistentSession extends EventEmitter<PersistentSessionEvents> {
   /** Hands on the output the channel holds so far, through receive() (counted or not, as the link now is). */
   private takeBuffered(link: SessionLink): void {
     for (const [source, stream] of [[link.session.channel, 'output'], [link.session.channel.stderr, 'error']] as const) {
-      for (let chunk: Buffer | null; (chunk = source.read() as Buffer | null) !== null;) this.receive(link, stream, chunk);
+      for (let chunk: Buffer | null; (chunk = source.read() as Buffer | null) !== null;) this.receive(link, stream, chunk, false);
     }
   }
 
-  private receive(link: SessionLink, stream: OutputStream, chunk: Buffer): void {
-    if (link !== this.link || this.done) return;
-    const target = stream === 'output' ? this.stdout : this.stderr;
+  /** Counts and delivers a chunk of the session's output; false when the reader is slow (the channel then grants no window). */
+  private receive(link: SessionLink, stream: OutputStream, chunk: Buffer, borrowed: boolean): boolean {
+    if (link !== this.link || this.done) return true;
     if (link.counting) {
       const fresh = this.output.accept(stream, chunk);
-      if (!fresh) return;
+      if (!fresh) return true;
       chunk = fresh;
     } else if (link.resuming) {
-      return;
+      return true;
     }
-    if (!target.write(chunk)) {
-      // The reader is slow: stop reading the channel, which stops granting window to the server. Chunks already
-      // on their way still arrive while paused; one drain listener per pause resumes it.
-      const source: Readable = stream === 'output' ? link.session.channel : link.session.channel.stderr;
-      if (!source.isPaused()) {
-        source.pause();
-        target.once('drain', () => source.resume());
-      }
-    }
+    const more = this.delivery.deliver(stream, chunk, borrowed, link.session.channel.stderr);
     this.acknowledgeOutput(false);
+    return more;
+  }
+
+  /**
+   * The session's output goes to `consumer` as it arrives (the client's stdout, issue 17) instead of the
+   * stdout stream, which still ends when the session does. Once take() has returned false, outputDrained().
+   */
+  consumeOutput(consumer: ChannelDataConsumer): void {
+    this.delivery.consume(consumer);
+  }
+
+  /** The output's reader can take more: the current channel grants window again. */
+  outputDrained(): void {
+    this.link.session.channel.consumerDrained();
   }
 
   /** §7 ack@ to the server: every 64 KiB, and (periodic) once a second while any is unacknowledged. */
@@ -380,8 +388,7 @@ export class PersistentSession extends EventEmitter<PersistentSessionEvents> {
     clearInterval(this.ackTimer);
     releaseLink(this.link);
     this.input.close();
-    this.stdout.end();
-    this.stderr.end();
+    this.delivery.end();
     // As Session.exit does: settle once a reader that took the output (flowing, or paused by its backpressure,
     // which is when the most is still queued here) has had all of it.
     const consumed = [this.stdout, this.stderr].filter((stream) => stream.readableFlowing !== null && !stream.readableEnded);

@@ -53,21 +53,21 @@ export function openLink(
  */
 export function listenToLink(
   link: SessionLink,
-  onData: (link: SessionLink, stream: OutputStream, chunk: Buffer) => void,
+  onData: (link: SessionLink, stream: OutputStream, chunk: Buffer, borrowed: boolean) => boolean,
   onClosed: (link: SessionLink) => void,
 ): void {
   const channel = link.session.channel;
   link.listening = true;
-  const onOutput = (chunk: Buffer) => onData(link, 'output', chunk);
-  const onError = (chunk: Buffer) => onData(link, 'error', chunk);
+  const onError = (chunk: Buffer) => onData(link, 'error', chunk, false);
   const onClose = () => onClosed(link);
-  channel.on('data', onOutput);
+  // Output is taken as it arrives (Channel.consume), possibly borrowed; false holds the channel's window.
+  channel.consume({ take: (chunk, borrowed) => onData(link, 'output', chunk, borrowed) });
   channel.stderr.on('data', onError);
   channel.once('channel-closed', onClose);
   // A close that came before the listener (the session was short) is handled as if it came now.
   if (channel.fullyClosed) link.closed = true;
   link.cleanup.push(() => {
-    channel.off('data', onOutput);
+    channel.stopConsuming();
     channel.stderr.off('data', onError);
     channel.off('channel-closed', onClose);
   });

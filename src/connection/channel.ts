@@ -39,10 +39,28 @@ export interface ExitStatus {
   errorMessage?: string;
 }
 
+/**
+ * Takes a channel's data as it arrives, each piece only for the length of the call: data read into reused
+ * memory reaches its destination with no copy (issue 17). See Channel.consume().
+ */
+export interface ChannelDataConsumer {
+  /**
+   * Writes or copies `data` before returning (`borrowed`: it lies in memory reused afterwards; otherwise it
+   * may be kept as it is); false when it holds too much and wants no more window granted.
+   */
+  take(data: Buffer, borrowed: boolean): boolean;
+}
+
 interface OutgoingData {
   data: Buffer;
   dataType?: number;
   callback?: (error?: Error | null) => void;
+}
+
+/** Runs `then` once `stream` has emitted 'end' (at once if it has). */
+function afterEnd(stream: Readable, then: () => void): void {
+  if (stream.readableEnded) then();
+  else stream.once('end', then);
 }
 
 export class Channel extends Duplex {
@@ -66,6 +84,7 @@ export class Channel extends Duplex {
   private receivedClose = false;
   private readonly host: ChannelHost;
   private readonly pendingReplies: Array<(ok: boolean) => void> = [];
+  private consumer: ChannelDataConsumer | undefined;
 
   /** Extended data of type 1 (SSH_EXTENDED_DATA_STDERR). */
   readonly stderr: Readable;
@@ -219,7 +238,8 @@ export class Channel extends Duplex {
   // ---- incoming data ---------------------------------------------------------------------------------------
 
   override _read(): void {
-    this.onConsumerRead();
+    // Once a consumer takes the data, its own word (consumerDrained) is what reopens the window.
+    if (!this.consumer) this.onConsumerRead();
   }
 
   private onConsumerRead(): void {
@@ -228,8 +248,36 @@ export class Channel extends Duplex {
     this.grantWindow();
   }
 
-  /** CHANNEL_DATA / CHANNEL_EXTENDED_DATA from the peer. */
-  receiveData(data: Buffer, extendedType?: number): void {
+  /**
+   * Sends the channel's data (not its extended data) to `consumer` from now on, instead of the readable side,
+   * which still ends at EOF or close ('end'). Data the readable side holds already goes first. When take()
+   * has returned false, consumerDrained() says that it can take more.
+   */
+  consume(consumer: ChannelDataConsumer): void {
+    let accepted = true;
+    for (let chunk: Buffer | null; (chunk = this.read() as Buffer | null) !== null; ) accepted = consumer.take(chunk, false) && accepted;
+    this.consumer = consumer;
+    // Flowing with nothing pushed: the readable side emits 'end' as soon as EOF arrives.
+    this.resume();
+    this.readPaused = !accepted;
+    if (accepted) this.grantWindow();
+  }
+
+  consumerDrained(): void {
+    this.onConsumerRead();
+  }
+
+  /** Data goes to the readable side again (which is flowing: unread, it is dropped). */
+  stopConsuming(): void {
+    this.consumer = undefined;
+    this.onConsumerRead();
+  }
+
+  /**
+   * CHANNEL_DATA / CHANNEL_EXTENDED_DATA from the peer. `borrowed` data lies in memory reused once this
+   * returns: a consumer takes it as it is, the readable sides get a copy.
+   */
+  receiveData(data: Buffer, extendedType?: number, borrowed = false): void {
     if (data.length > this.localWindow) {
       throw new ProtocolError(`channel ${this.localId}: peer sent ${data.length} bytes beyond its window of ${this.localWindow}`);
     }
@@ -239,9 +287,14 @@ export class Channel extends Duplex {
     this.localWindow -= data.length;
     this.ungranted += data.length;
     if (this.receivedClose) return;
+    if (extendedType === undefined && this.consumer) {
+      if (this.consumer.take(data, borrowed)) this.grantWindow();
+      else this.readPaused = true;
+      return;
+    }
     const target = extendedType === undefined ? this : extendedType === 1 ? this.stderr : undefined;
     // Unknown extended types are consumed and discarded (RFC 4254 §5.2 leaves them to the application).
-    const accepted = target ? target.push(data) : true;
+    const accepted = target ? target.push(borrowed ? Buffer.from(data) : data) : true;
     if (accepted) this.grantWindow();
     else this.readPaused = true;
   }
@@ -289,9 +342,10 @@ export class Channel extends Duplex {
     this.host.releaseChannel(this.localId);
     if (!this.writableEnded) this.end();
     this.emit('channel-closed');
-    // Data still buffered for the consumer must be delivered before the stream is torn down.
-    if (this.readableEnded) this.destroy();
-    else this.once('end', () => this.destroy());
+    // Data still buffered for a reader must be delivered before the streams are torn down: stderr's too, when
+    // it is read (destroying the channel destroys it).
+    const destroy = () => this.destroy();
+    afterEnd(this, () => (this.stderr.readableFlowing === null ? destroy() : afterEnd(this.stderr, destroy)));
   }
 
   /** The peer's answer to our want-reply channel request, in order (RFC 4254 §5.4). */

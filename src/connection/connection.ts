@@ -76,11 +76,11 @@ export class Connection extends EventEmitter implements ChannelHost {
     // belong to the connection (the server's last-resort guard attributes a failure by it).
     const scope = new AsyncResource('SshConnection');
     this.inScope = (fn) => scope.runInAsyncScope(fn);
-    transport.packetHandler = (payload) => this.inScope(() => this.handle(payload) ?? this.takePacing());
+    transport.packetHandler = (payload, borrowed) => this.inScope(() => this.handle(payload, borrowed) ?? this.takePacing());
     if (earlierPackets.length > 0) {
       queueMicrotask(() => {
         try {
-          for (const payload of earlierPackets) this.handle(payload);
+          for (const payload of earlierPackets) this.handle(payload, false);
         } catch (error) {
           transport.fail(error as Error);
         }
@@ -230,11 +230,12 @@ export class Connection extends EventEmitter implements ChannelHost {
 
   // ---- incoming ------------------------------------------------------------------------------------------
 
-  private handle(payload: Buffer): void | Promise<void> {
+  /** One message; a `borrowed` one (channel data) is valid only until this returns (Transport's PacketHandler). */
+  private handle(payload: Buffer, borrowed: boolean): void | Promise<void> {
     const type = payload[0]!;
     if (this.relayed.size > 0 && type >= SSH_MSG.CHANNEL_OPEN_CONFIRMATION && type <= SSH_MSG.CHANNEL_FAILURE && payload.length >= 5) {
       const relay = this.relayed.get(payload.readUInt32BE(1));
-      if (relay) return relay(payload);
+      if (relay) return relay(borrowed ? Buffer.from(payload) : payload);
     }
     const reader = new Reader(payload, 1);
     switch (type) {
@@ -253,22 +254,22 @@ export class Connection extends EventEmitter implements ChannelHost {
     if (type >= SSH_MSG.CHANNEL_WINDOW_ADJUST && type <= SSH_MSG.CHANNEL_FAILURE) {
       const channel = this.channels.get(reader.uint32());
       if (!channel) throw new ProtocolError(`message ${type} for unknown channel`);
-      return this.onChannelMessage(type, channel, reader);
+      return this.onChannelMessage(type, channel, reader, borrowed);
     }
     // Messages of other layers arriving now (e.g. a late USERAUTH message) are not ours to answer.
     this.emit('unhandled', payload);
     this.transport.sendUnimplemented();
   }
 
-  private onChannelMessage(type: number, channel: Channel, reader: Reader): void {
+  private onChannelMessage(type: number, channel: Channel, reader: Reader, borrowed: boolean): void {
     switch (type) {
       case SSH_MSG.CHANNEL_WINDOW_ADJUST:
         return channel.receiveWindowAdjust(reader.uint32());
       case SSH_MSG.CHANNEL_DATA:
-        return channel.receiveData(reader.string(channel.localMaxPacket));
+        return channel.receiveData(reader.string(channel.localMaxPacket), undefined, borrowed);
       case SSH_MSG.CHANNEL_EXTENDED_DATA: {
         const dataType = reader.uint32();
-        return channel.receiveData(reader.string(channel.localMaxPacket), dataType);
+        return channel.receiveData(reader.string(channel.localMaxPacket), dataType, borrowed);
       }
       case SSH_MSG.CHANNEL_EOF:
         return channel.receiveEof();

@@ -1,13 +1,16 @@
 /**
- * Joins a local socket and an SSH channel into one forwarded connection. Data flows through pipe() both ways,
- * so a slow reader on either end stops the sender (the channel withholds window, the socket stops reading)
+ * Joins a local socket and an SSH channel into one forwarded connection. Data flows both ways with
+ * backpressure (pipe(), or reused buffers and direct writes where the socket allows), so a slow reader on
+ * either end stops the sender (the channel withholds window, the socket stops reading)
  * instead of growing buffers. Half-closes carry across: the socket's EOF becomes CHANNEL_EOF and the
  * channel's EOF ends the socket's write side (RFC 4254 §5.3). The channel is closed once both directions
  * are done, or at once when either side fails.
  */
 import type { Socket } from 'node:net';
 import type { Channel } from './channel.ts';
-import { sendBorrowedReads, type SocketReads } from './borrowed-reads.ts';
+import { sendBorrowedReads } from './borrowed-reads.ts';
+import { consumeInto } from './descriptor-writes.ts';
+import type { SocketReads } from '../transport/socket-reads.ts';
 
 /**
  * Resolves once the socket is gone and the channel closed; never rejects. `reads`: the socket was made with
@@ -26,7 +29,7 @@ export function bridge(socket: Socket, channel: Channel, reads?: SocketReads): P
 
     if (reads) void sendBorrowedReads(channel, reads).then(() => channel.end());
     else socket.pipe(channel);
-    channel.pipe(socket);
+    if (!consumeInto(channel, socket, true)) channel.pipe(socket);
 
     // A reset or other socket failure: nothing more can be delivered either way.
     socket.on('error', () => finish());

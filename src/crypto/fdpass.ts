@@ -2,7 +2,7 @@
  * The descriptor calls Node lacks (native/fdpass, Node-API, built by `npm install`): passing file
  * descriptors over a Unix-domain socket (SCM_RIGHTS), which connection multiplexing needs (PROTOCOL.mux §2,
  * §3), dup, O_NONBLOCK control, a poll watcher, and pipe(2) with a chosen capacity for session programs
- * (sessions/program-pipes.ts). This module finds the addon and gives it types; it sits beside
+ * (sessions/program-pipes.ts), and a write(2) that keeps no reference to its buffer (the client's output). This module finds the addon and gives it types; it sits beside
  * native-addon.ts so that the client and the sessions below the server share one loader.
  */
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,11 @@ export interface FdPassAddon {
    * capacity is asked of the kernel and may be refused. Throws (EMFILE, ENFILE) when no pipe can be made.
    */
   pipe(capacity: number): [number, number];
+  /**
+   * write(2) of all of `data` or what fits: bytes written, or -1 when a non-blocking descriptor is full.
+   * Nothing refers to `data` afterwards. Throws an Error with `code` (EPIPE …).
+   */
+  write(fd: number, data: Buffer): number;
 }
 
 /** The addon, null once it is known not to be built. */

@@ -7,6 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { withSharedReads } from './shared-reads-socket.ts';
 import { type as osType } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { SshdConfig } from '../config/sshd/index.ts';
@@ -185,7 +186,8 @@ export class Server extends EventEmitter {
     const targets =
       this.options.listen ?? this.options.config.settings.listenAddresses.map((a) => ({ address: a.address, port: a.port }));
     for (const target of targets) {
-      const tcp = createTcpServer({ noDelay: true, keepAlive: this.options.config.settings.tcpKeepAlive }, (socket) => this.accept(socket));
+      // Paused: withSharedReads() moves the connection to a socket that reads into the shared buffer.
+      const tcp = createTcpServer({ noDelay: true, keepAlive: this.options.config.settings.tcpKeepAlive, pauseOnConnect: true }, (socket) => this.accept(socket));
       tcp.on('error', (error) => this.logger.error(`listener error: ${error.message}`));
       await new Promise<void>((resolve, reject) => {
         const onError = (error: NodeJS.ErrnoException) => {
@@ -236,8 +238,10 @@ export class Server extends EventEmitter {
       return;
     }
     this.logger.verbose(`Connection from ${peer.address} port ${peer.port} on ${local.address} port ${local.port}`);
+    const stream = withSharedReads(socket);
+    stream.on('error', () => {});
     const penalties = this.penalties;
-    const connection = this.startConnection(socket, endpoints, () => admission.release());
+    const connection = this.startConnection(stream, endpoints, () => admission.release());
     connection?.once('closed', () => {
       const end = connection.preauthEnd;
       // As sshd's listener, which kills its children when it exits: no penalty for our own shutdown.

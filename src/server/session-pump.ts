@@ -7,6 +7,7 @@ import { Writable } from 'node:stream';
 import type { Channel } from '../connection/channel.ts';
 import { encodeExitSignal, encodeExitStatus } from '../connection/session-requests.ts';
 import { sendBorrowedReads } from '../connection/borrowed-reads.ts';
+import { consumeInto } from '../connection/descriptor-writes.ts';
 import type { ProcessExit, SessionProcess } from '../sessions/session-process.ts';
 import { sanitizeForLog } from './logger.ts';
 
@@ -73,7 +74,8 @@ export function pumpSession(channel: Channel, process: SessionProcess, options: 
   // Client → program. On a terminal the client's EOF means nothing to the program (a pty cannot be
   // half-closed, sshd ignores it too); on pipes it closes the program's stdin.
   if (!connectionGone) {
-    channel.pipe(process.input, { end: !process.terminal });
+    // Pipes take the data as it arrives, written from the packet it came in (descriptor-writes.ts).
+    if (process.terminal || !consumeInto(channel, process.input, true)) channel.pipe(process.input, { end: !process.terminal });
   } else {
     channel.pipe(process.input, { end: false });
     if (!process.terminal) channel.once('end', () => connectionGone() || process.input.end());

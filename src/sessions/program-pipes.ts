@@ -10,7 +10,7 @@
 import { closeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
-import { readsOnStart, SHARED_READ_SIZE, type BorrowedReads, type SocketOnRead } from '../connection/borrowed-reads.ts';
+import { readsOnStart, SHARED_READ_SIZE, type BorrowedReads, type SocketOnRead } from '../transport/socket-reads.ts';
 import { fdPassIfBuilt } from '../crypto/fdpass.ts';
 
 /** Asked of the kernel (F_SETPIPE_SZ); an unprivileged process may go up to /proc/sys/fs/pipe-max-size (1 MiB). */

@@ -6,7 +6,7 @@
  */
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
-import type { BorrowedReads } from '../connection/borrowed-reads.ts';
+import type { BorrowedReads } from '../transport/socket-reads.ts';
 
 export interface ProcessExit {
   /** Exit status when the program exited normally. */

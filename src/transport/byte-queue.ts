@@ -45,6 +45,24 @@ export class ByteQueue {
     return slice;
   }
 
+  /**
+   * Makes the queue independent of `chunk`, the last one pushed, which its owner is about to reuse (a
+   * borrowed read): what is still queued of it is copied, into `spare` when nothing else is queued and it
+   * is large enough (the queue then refers to `spare` until those bytes are taken), into a new buffer
+   * otherwise.
+   */
+  own(chunk: Buffer, spare?: Buffer): void {
+    const last = this.chunks.length - 1;
+    if (last < this.first || this.chunks[last] !== chunk) return;
+    const start = last === this.first ? this.head : 0;
+    const count = chunk.length - start;
+    const alone = last === this.first;
+    const target = alone && spare !== undefined && spare.length >= count ? spare.subarray(0, count) : Buffer.allocUnsafe(count);
+    chunk.copy(target, 0, start);
+    this.chunks[last] = target;
+    if (alone) this.head = 0;
+  }
+
   /** Removes and returns everything. */
   drain(): Buffer {
     return this.total === 0 ? Buffer.alloc(0) : this.take(this.total);

@@ -19,7 +19,8 @@ export class PacketInbox {
   private resumeInput: (() => void) | undefined;
 
   constructor(transport: Transport) {
-    transport.packetHandler = (payload) => this.push(payload);
+    // Channel data here is out of place, but it is kept like any message: a borrowed one is copied.
+    transport.packetHandler = (payload, borrowed) => this.push(borrowed ? Buffer.from(payload) : payload);
     transport.closed.then((error) => this.fail(error ?? new Error('connection closed')));
   }
 

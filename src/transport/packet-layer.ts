@@ -22,6 +22,8 @@ import { SentBlocks } from './sent-blocks.ts';
 
 /** Stop reading from the stream when this much undecoded input is waiting. */
 const INPUT_HIGH_WATER = 1024 * 1024;
+/** What a borrowed read leaves of a packet: a 32 KiB channel packet and more is the usual case. */
+const CARRY_SIZE = 64 * 1024;
 /** Stop reading while this many bytes of messages other than channel data have not left yet… */
 export const OUTPUT_BACKLOG_HIGH_WATER = 256 * 1024;
 /** …and start again once the backlog is down to this. */
@@ -29,8 +31,11 @@ const OUTPUT_BACKLOG_LOW_WATER = 64 * 1024;
 
 export interface PacketLayerOptions {
   stream: Duplex;
-  /** Every payload received, decrypted and decompressed, in order. */
-  onPacket(payload: Buffer): void;
+  /**
+   * Every payload received, decrypted and decompressed, in order. A `borrowed` payload (channel data only)
+   * lies in memory that is reused once the call returns: it must be consumed or copied by then.
+   */
+  onPacket(payload: Buffer, borrowed: boolean): void;
   /** After each batch of input has been dispatched. */
   afterInput(): void;
   /** An error while resuming input after a pause (there is no caller to throw to then). */
@@ -49,6 +54,12 @@ export class PacketLayer {
   private readonly input = new ByteQueue();
   /** See reassemblyBuffer(); allocated once a packet spans chunks. */
   private reassembly: Buffer | undefined;
+  /**
+   * Input arrives in a buffer its reader reuses (receive(…, true)): what a read leaves of a packet is kept
+   * in `carry`, reused, so every payload then lies in reused memory and is delivered as borrowed.
+   */
+  private borrowing = false;
+  private carry: Buffer | undefined;
   /** A packet's first bytes when they span chunks (the largest headerLength is a cipher block). */
   private readonly headerScratch = Buffer.allocUnsafe(32);
   private sealer: PacketSealer = createNoneSealer();
@@ -105,11 +116,28 @@ export class PacketLayer {
 
   // ---- receiving -----------------------------------------------------------------------------------------
 
-  /** Takes stream bytes that follow the identification exchange; throws on malformed or unauthentic input. */
-  receive(chunk: Buffer): void {
+  /**
+   * Takes stream bytes that follow the identification exchange; throws on malformed or unauthentic input.
+   * A `borrowed` chunk is reused by its reader once this returns (a socket's onread buffer): what is not
+   * decoded by then is copied.
+   */
+  receive(chunk: Buffer, borrowed = false): void {
     this.input.push(chunk);
     if (this.input.length > INPUT_HIGH_WATER) this.stream.pause();
-    this.processInput();
+    if (!borrowed) return this.processInput();
+    this.borrowing = true;
+    try {
+      this.processInput();
+    } finally {
+      // The part of a packet a read ends with (a bulk transfer's usual case) goes into the reused carry. A
+      // connection with nothing left over holds none: idle connections cost no carry each.
+      if (this.input.length === 0) {
+        this.carry = undefined;
+      } else {
+        this.carry ??= Buffer.allocUnsafeSlow(CARRY_SIZE);
+        this.input.own(chunk, this.carry);
+      }
+    }
   }
 
   private processInput(): void {
@@ -122,18 +150,25 @@ export class PacketLayer {
       }
       const total = 4 + this.incomingLength + this.opener.macLength;
       if (this.input.length < total) break;
-      const packet = this.input.take(total, this.reassemblyBuffer(total));
+      const reassembly = this.reassemblyBuffer(total);
+      const packet = this.input.take(total, reassembly);
       this.incomingLength = -1;
-      let payload = this.opener.open(this.receiveSequence, packet);
-      // The native openers return a view of the packet, decrypted in place: one in the reused buffer is copied out.
-      if (this.reassembly !== undefined && payload.buffer === this.reassembly.buffer) payload = Buffer.from(payload);
+      // The native openers return a view of the packet, decrypted in place: in reused memory when the packet
+      // was reassembled or the input is borrowed.
+      const opened = this.opener.open(this.receiveSequence, packet);
       this.dispatchSequence = this.receiveSequence;
       this.packetsReceived++;
       this.receiveSequence = (this.receiveSequence + 1) >>> 0;
       this.bytesReceivedWithKeys += total;
-      payload = this.compression.decompress(payload);
+      let payload = this.compression.decompress(opened);
       if (payload.length === 0) throw new ProtocolError('empty packet payload');
-      this.options.onPacket(payload);
+      let borrowed = payload === opened && (this.borrowing || reassembly !== undefined);
+      // Only channel data is worth lending (RFC 4254 §5.2): the rest is small, and kept by many handlers.
+      if (borrowed && !isChannelData(payload[0]!)) {
+        payload = Buffer.from(payload);
+        borrowed = false;
+      }
+      this.options.onPacket(payload, borrowed);
     }
     if (this.packetsReceived !== packetsBefore) this.lastPacketAt = performance.now();
     if (this.closed) return;

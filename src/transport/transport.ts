@@ -19,6 +19,7 @@ import { defaultKex } from '../crypto/kex/methods.ts';
 import { IdentificationError, IdentificationReader, SOFTWARE_VERSION, printable } from './version.ts';
 import { KeyExchangeMachine, isStrictKexMessage } from './handshake.ts';
 import { PacketLayer } from './packet-layer.ts';
+import { SocketReads } from './socket-reads.ts';
 import { DEFAULT_HOST_KEY_ALGORITHMS, type AlgorithmPreferences, type TransportOptions } from './transport-options.ts';
 
 export {
@@ -30,7 +31,11 @@ export {
   type TransportOptions,
 } from './transport-options.ts';
 
-type PacketHandler = (payload: Buffer) => void | Promise<void>;
+/**
+ * Receives each message 50 and above. A `borrowed` payload (channel data read into reused memory) is valid
+ * only until the handler returns: it must be consumed or copied by then.
+ */
+export type PacketHandler = (payload: Buffer, borrowed: boolean) => void | Promise<void>;
 
 /** Messages allowed while a key exchange is in progress (RFC 4253 §7.1): 1–4 and 20–49. */
 function isKexPhaseMessage(type: number): boolean {
@@ -81,7 +86,7 @@ export class Transport extends KeyExchangeMachine {
     this.identification = new IdentificationReader(this.role === 'client');
     this.packets = new PacketLayer({
       stream: this.stream,
-      onPacket: (payload) => this.dispatch(payload),
+      onPacket: (payload, borrowed) => this.dispatch(payload, borrowed),
       afterInput: () => this.maybeRekey(),
       onError: (error) => this.fail(error),
       debug: (message) => this.debug(message),
@@ -94,7 +99,19 @@ export class Transport extends KeyExchangeMachine {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
 
     this.ourVersion = `SSH-2.0-${options.softwareVersion ?? SOFTWARE_VERSION}`;
-    this.stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    // A socket made with SocketReads is read through them, into the shared buffer (issue 17), not by 'data'.
+    const reads = SocketReads.of(this.stream);
+    if (reads) {
+      reads.start(
+        (chunk) => {
+          this.onData(chunk, true);
+          return true;
+        },
+        () => {},
+      );
+    } else {
+      this.stream.on('data', (chunk: Buffer) => this.onData(chunk, false));
+    }
     this.stream.on('end', () => this.onStreamEnd());
     this.stream.on('close', () => this.onStreamEnd());
     this.stream.on('error', (error: Error) => this.close(error));
@@ -130,25 +147,26 @@ export class Transport extends KeyExchangeMachine {
 
   // ---- receiving -----------------------------------------------------------------------------------------
 
-  private onData(chunk: Buffer): void {
+  private onData(chunk: Buffer, borrowed: boolean): void {
     if (this.isClosed) return;
     try {
       if (this.peerVersion === '') {
-        const result = this.identification.push(chunk);
+        // The identification reader keeps what it has not parsed yet; this happens once a connection.
+        const result = this.identification.push(borrowed ? Buffer.from(chunk) : chunk);
         if (!result) return;
         this.peerVersion = result.version;
         this.preamble = result.preamble;
         this.debug(`Remote protocol version ${result.version.split('-')[1]}, remote software version ${printable(result.version.split('-').slice(2).join('-'))}`);
-        chunk = result.rest;
         this.startKex();
+        return this.packets.receive(result.rest);
       }
-      this.packets.receive(chunk);
+      this.packets.receive(chunk, borrowed);
     } catch (error) {
       this.fail(error as Error);
     }
   }
 
-  private dispatch(payload: Buffer): void {
+  private dispatch(payload: Buffer, borrowed: boolean): void {
     const type = payload[0]!;
     // Strict kex requires KEXINIT to be the very first packet; whether it is negotiated is known only later.
     if (!this.receivedAnyPacket && type !== SSH_MSG.KEXINIT) this.sawNonKexBeforeFirstKexInit = true;
@@ -181,7 +199,7 @@ export class Transport extends KeyExchangeMachine {
       // they still arrive under the old, authenticated keys. Only the first exchange stays strict — nothing
       // is keyed or authenticated yet, and under strict kex the check in `dispatch` above already applies.
       if (this.kexCount === 0) throw new ProtocolError(`unexpected message ${type} before key exchange`);
-      this.deliver(payload);
+      this.deliver(payload, borrowed);
       return;
     }
     this.sendUnimplemented();
@@ -195,22 +213,22 @@ export class Transport extends KeyExchangeMachine {
   set packetHandler(handler: PacketHandler) {
     this.handler = handler;
     try {
-      while (this.undelivered.length > 0 && !this.packets.isPaused && !this.isClosed) this.deliver(this.undelivered.shift()!);
+      while (this.undelivered.length > 0 && !this.packets.isPaused && !this.isClosed) this.deliver(this.undelivered.shift()!, false);
     } catch (error) {
       this.fail(error as Error);
     }
   }
 
-  private deliver(payload: Buffer): void {
+  private deliver(payload: Buffer, borrowed: boolean): void {
     // zlib@openssh.com: the client decompresses from the packet after USERAUTH_SUCCESS, which may already be
     // in this input batch, so the switch happens here rather than when the auth layer gets to it.
     if (this.role === 'client' && payload[0] === SSH_MSG.USERAUTH_SUCCESS) this.markAuthenticated();
     if (!this.handler) {
       if (this.undelivered.length >= 64) throw new ProtocolError('too many messages before the session was ready');
-      this.undelivered.push(payload);
+      this.undelivered.push(borrowed ? Buffer.from(payload) : payload);
       return;
     }
-    const result = this.handler(payload);
+    const result = this.handler(payload, borrowed);
     if (result instanceof Promise) this.packets.pauseUntil(result);
   }
 

@@ -141,7 +141,8 @@ describe('pseudo-terminals', () => {
       assert.equal(started.status, 0, started.stderr);
       await waitForPane(/^\$\s*$/m);
       await tmux('send-keys', '-t', 'gw', 'stty size; echo marker-$((6*7)); tty', 'Enter');
-      const text = await waitForPane(/marker-42/);
+      // tty prints after the marker, possibly a moment later: wait for both.
+      const text = await waitForPane(/marker-42[\s\S]*\/dev\/pts\/\d+/);
       assert.match(text, /^30 100$/m, 'the terminal has the size tmux gave the client');
       assert.match(text, /^\/dev\/pts\/\d+$/m);
       await tmux('send-keys', '-t', 'gw', 'exit', 'Enter');

@@ -6,7 +6,7 @@
  * or the host name when there is no address (ProxyCommand, a jump host's channel); otherwise the host name as
  * connected to.
  */
-import { isIP } from 'node:net';
+import { ipFamily } from '../../match/addresses.ts';
 
 // Loaded when used: node:dns/promises sets up a resolver (reading /etc/resolv.conf) as it loads, which every
 // start of ssh would pay for otherwise (issue 17).
@@ -29,7 +29,7 @@ export async function gssapiTargetHost(options: GssapiTargetOptions): Promise<st
   if (options.serverIdentity) return options.serverIdentity;
   if (!options.trustDns || !options.peerAddress) return options.host;
   // An IPv4-mapped IPv6 address is the IPv4 address (canohost.c ipv64_normalise_mapped).
-  const address = options.peerAddress.startsWith('::ffff:') && isIP(options.peerAddress.slice(7)) === 4 ? options.peerAddress.slice(7) : options.peerAddress;
+  const address = options.peerAddress.startsWith('::ffff:') && ipFamily(options.peerAddress.slice(7)) === 4 ? options.peerAddress.slice(7) : options.peerAddress;
   return (await confirmedName(address, options.peerPort ?? 22)) ?? address;
 }
 
@@ -42,7 +42,7 @@ async function confirmedName(plain: string, port: number): Promise<string | unde
     return undefined;
   }
   // canohost.c: a name that parses as an address is a spoofing attempt, not a name.
-  if (isIP(name) !== 0) return undefined;
+  if (ipFamily(name) !== 0) return undefined;
   name = name.toLowerCase();
   try {
     const addresses = await dns().lookup(name, { all: true });

@@ -5,7 +5,7 @@
  * ssh performs before it would print `-G`. Hostname canonicalisation (DNS) is not performed.
  */
 import { hostname as machineHostname, userInfo } from 'node:os';
-import { isIP } from 'node:net';
+import { ipFamily } from '../../match/addresses.ts';
 import { isSafeHostname, isSafeRemoteUser, parseSshUri, parseUserHostPort, splitHostNameAlternates } from './destination.ts';
 import { formatDashG } from './dump.ts';
 import { ConfigError, FatalProblem, type ConfigWarning } from './errors.ts';
@@ -37,7 +37,7 @@ function forwardSpec(f: Forward): ForwardSpec {
 
 /** Canonical text of a numeric address (ssh prints addresses as getnameinfo() gives them). */
 function canonicalAddress(host: string): string | undefined {
-  const kind = isIP(host);
+  const kind = ipFamily(host);
   if (kind === 4) return host;
   if (kind === 6) return new URL(`http://[${host}]/`).hostname.slice(1, -1);
   return undefined;

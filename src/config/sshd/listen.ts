@@ -2,7 +2,7 @@
 // listed in the order `sshd -T` prints them: ListenAddress lines in order, and within one line the
 // resolver's answers last-first (sshd pushes each answer list onto a stack).
 import { execFileSync } from 'node:child_process';
-import { isIP } from 'node:net';
+import { ipFamily } from '../../match/addresses.ts';
 import { SshdConfigError } from './errors.ts';
 import type { EffectiveSshdSettings, ListenAddress, QueuedListenAddress } from './settings.ts';
 
@@ -23,7 +23,7 @@ function resolve(host: string | null, family: Family): Array<{ address: string; 
     if (family === 'inet6') return [{ address: '::', family: 6 }];
     return [{ address: '0.0.0.0', family: 4 }, { address: '::', family: 6 }];
   }
-  const literal = isIP(host.replace(/%.*$/, ''));
+  const literal = ipFamily(host.replace(/%.*$/, ''));
   if (literal !== 0) {
     if ((literal === 4 && family === 'inet6') || (literal === 6 && family === 'inet')) {
       throw new SshdConfigError('', 0, [`bad addr or host: ${host} (Address family for hostname not supported)`]);
@@ -41,7 +41,7 @@ function resolve(host: string | null, family: Family): Array<{ address: string; 
   for (const row of text.split('\n')) {
     const [address, kind] = row.trim().split(/\s+/);
     if (kind !== 'STREAM' || address === undefined) continue;
-    const fam = isIP(address);
+    const fam = ipFamily(address);
     if (fam === 4 || fam === 6) answers.push({ address: fam === 6 ? canonicalIPv6(address) : address, family: fam });
   }
   return answers;

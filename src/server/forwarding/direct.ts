@@ -13,7 +13,7 @@ import type { IncomingChannelOpen } from '../../connection/connection.ts';
 import type { ChannelOpenHandler, HandlerContext } from '../handlers.ts';
 import { sanitizeForLog } from '../logger.ts';
 import { bridge } from '../../connection/socket-bridge.ts';
-import { SocketReads, type SocketOnRead } from '../../connection/borrowed-reads.ts';
+import { SocketReads, type SocketOnRead } from '../../transport/socket-reads.ts';
 import { systemErrorText } from './error-text.ts';
 import { decodeDirectStreamlocal, decodeDirectTcpip } from '../../connection/forwarding-messages.ts';
 import { openPermitted, streamLocalForwardingAllowed, STREAMLOCAL_PORT, tcpForwardingAllowed, type ForwardingRules } from './policy.ts';

@@ -8,7 +8,7 @@ import { unlinkSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { proofMatches, RESUME_TOKEN_LENGTH } from '../../auth/resume-credential.ts';
-import type { BorrowedReads } from '../../connection/borrowed-reads.ts';
+import type { BorrowedReads } from '../../transport/socket-reads.ts';
 import { OUTPUT_READ_SIZE } from '../program-pipes.ts';
 import { startPipeProcess } from '../pipe-process.ts';
 import { startPtyProcess } from '../pty-process.ts';

@@ -14,7 +14,7 @@
 import type { Socket } from 'node:net';
 import type { ProcessExit } from '../session-process.ts';
 import type { AttachmentEnd, HeldSessionFiles, HeldSessionSummary } from '../holder-api.ts';
-import { sharedReadBuffer } from '../../connection/borrowed-reads.ts';
+import { sharedReadBuffer } from '../../transport/socket-reads.ts';
 
 export const FRAME_CONTROL = 1;
 /** Holder → server: byte stream (0 stdout / terminal, 1 stderr), uint64 offset of the first byte, the bytes. */

@@ -5,7 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { Readable, Writable } from 'node:stream';
-import type { BorrowedReads } from '../../connection/borrowed-reads.ts';
+import type { BorrowedReads } from '../../transport/socket-reads.ts';
 import { DELIVERABLE_SIGNALS, SessionSpawnError, type ProcessExit } from '../session-process.ts';
 import type { AttachmentEnd, HeldAttachment, HeldSessionSummary, OutputGap } from '../holder-api.ts';
 import {

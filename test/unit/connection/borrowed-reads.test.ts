@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { Channel, type ChannelHost } from '../../../src/connection/channel.ts';
-import { SocketReads } from '../../../src/connection/borrowed-reads.ts';
+import { SocketReads } from '../../../src/transport/socket-reads.ts';
 import { bridge } from '../../../src/connection/socket-bridge.ts';
 import { SSH_MSG } from '../../../src/wire/message-numbers.ts';
 

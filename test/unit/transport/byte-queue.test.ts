@@ -1,8 +1,9 @@
 /**
  * Re-assembly of received packets (issue 17): ByteQueue hands out views of one chunk and copies slices that
  * span chunks (into a reused buffer when given one), and the packet layer's receive path delivers every
- * payload intact whatever the chunk boundaries, under every cipher, even when the payloads are kept (not
- * copied) until the end: none of them may lie in the buffer that is reused for the next packet.
+ * payload intact whatever the chunk boundaries, under every cipher, even when the payloads are kept until the
+ * end: only channel data may lie in reused memory (said so by `borrowed`), and input that arrives in a buffer
+ * its reader reuses is copied where it must be.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -66,28 +67,50 @@ describe('packet layer receive path', () => {
     ['aes128-ctr + hmac-sha2-256', keysFor('aes128-ctr', 'hmac-sha2-256')],
   ];
   for (const [name, keys] of cases) {
-    it(`delivers payloads intact across any chunk boundaries (${name})`, () => {
+    for (const borrowedInput of [false, true]) it(`delivers payloads intact across any chunk boundaries (${name}${borrowedInput ? ', input in a reused buffer' : ''})`, () => {
       const sealer = keys ? createSealer(keys) : undefined;
       const payloads = Array.from({ length: 60 }, (_, i) => randomBytes(1 + ((i * 4099) % 33_000)));
+      // Every third a channel data message (RFC 4254 §5.2 numbers), which the packet layer may lend.
+      for (const [i, payload] of payloads.entries()) if (i % 3 === 0) payload[0] = i % 2 === 0 ? 94 : 95;
+      for (const [i, payload] of payloads.entries()) if (i % 3 !== 0 && (payload[0] === 94 || payload[0] === 95)) payload[0] = 2;
       const wire = Buffer.concat(
         payloads.map((payload, sequence) => (sealer ? sealer.seal(sequence, payload) : noneSeal(sequence, payload))),
       );
       const received: Buffer[] = [];
+      let borrowedCount = 0;
       const receiver = new PacketLayer({
         stream: new PassThrough(),
-        onPacket: (payload) => received.push(payload),
+        // A borrowed payload is valid only during the call (channel data, whose consumer takes or copies it).
+        onPacket: (payload, borrowed) => {
+          if (borrowed) {
+            assert.ok(payload[0] === 94 || payload[0] === 95, 'only channel data is lent');
+            borrowedCount++;
+          }
+          received.push(borrowed ? Buffer.from(payload) : payload);
+        },
         afterInput: ignore,
         onError: (error) => assert.fail(error),
         debug: ignore,
       });
       if (keys) receiver.newIncomingKeys(createOpener(keys), 'none', true);
       // Chunks of irregular sizes (1 byte to 64 KiB), so that packets and headers span chunks at every offset.
+      // Borrowed, each lands in one buffer that is scribbled over once receive() returns, as a socket's next read would.
+      const reused = Buffer.alloc(65_536);
       for (let at = 0, i = 0; at < wire.length; i++) {
         const size = i % 5 === 0 ? 1 + (i % 7) : 1 + ((i * 48_271) % 65_536);
-        receiver.receive(wire.subarray(at, at + size));
+        const piece = wire.subarray(at, at + size);
+        if (borrowedInput) {
+          piece.copy(reused);
+          receiver.receive(reused.subarray(0, piece.length), true);
+          reused.fill(0xa5);
+        } else {
+          receiver.receive(piece);
+        }
         at += size;
       }
       assert.equal(received.length, payloads.length);
+      const channelData = payloads.filter((payload) => payload[0] === 94 || payload[0] === 95).length;
+      if (borrowedInput) assert.equal(borrowedCount, channelData, 'all channel data from reused input is lent');
       // Compared only now: a payload left in the reused re-assembly buffer would have been overwritten.
       for (let i = 0; i < payloads.length; i++) assert.ok(received[i]!.equals(payloads[i]!), `payload ${i}`);
       receiver.close();
