@@ -15,6 +15,7 @@ import { EscapeFilter } from './escape-filter.ts';
 import { DisconnectError } from '../wire/errors.ts';
 import { DISCONNECT_REASON } from '../wire/message-numbers.ts';
 import { createStdoutSink } from './stdout-writer.ts';
+import { consumeInto } from '../connection/descriptor-writes.ts';
 
 const ERROR = 2;
 const INFO = 3;
@@ -135,12 +136,7 @@ export async function runHeldSession(held: PersistentSession, options: HeldSessi
     held.stdout.unpipe();
     held.stdout.resume();
   });
-  if (stdout.consumer) {
-    held.consumeOutput(stdout.consumer);
-    stdout.stream.on('drain', () => held.outputDrained());
-  } else {
-    held.stdout.pipe(stdout.stream, { end: false });
-  }
+  if (!consumeInto(held, stdout.stream)) held.stdout.pipe(stdout.stream, { end: false });
   held.stderr.pipe(process.stderr, { end: false });
   // The session can be over before these pipes were set up (a short command ends within the exec reply's
   // round trip): `exit` then does not wait for them, so the end of each stream is awaited here.

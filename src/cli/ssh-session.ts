@@ -14,6 +14,7 @@ import { forwardAgentSocketPath } from '../agent/index.ts';
 import { enterRawMode } from './ssh-terminal.ts';
 import { EscapeFilter } from './escape-filter.ts';
 import { createStdoutSink } from './stdout-writer.ts';
+import { consumeInto } from '../connection/descriptor-writes.ts';
 import { borrowedStdin } from './borrowed-stdin.ts';
 import { sendBorrowedReads } from '../connection/borrowed-reads.ts';
 import type { ClientSettings } from './ssh-settings.ts';
@@ -236,12 +237,7 @@ export async function runInteractiveSession(client: SshClient, options: SessionO
   // Asynchronous and back-pressured: the channel is read as fast as stdout drains (stdout-writer.ts).
   const stdout = createStdoutSink();
   stdout.stream.on('error', () => stopOutput(session));
-  if (stdout.consumer) {
-    session.channel.consume(stdout.consumer);
-    stdout.stream.on('drain', () => session.channel.consumerDrained());
-  } else {
-    session.channel.pipe(stdout.stream, { end: false });
-  }
+  if (!consumeInto(session.channel, stdout.stream)) session.channel.pipe(stdout.stream, { end: false });
   session.stderr.pipe(process.stderr, { end: false });
 
   const channelDone = new Promise<void>((resolve) => {

@@ -16,8 +16,6 @@
  */
 import { fstatSync, writev } from 'node:fs';
 import { Writable } from 'node:stream';
-import type { ChannelDataConsumer } from '../connection/channel.ts';
-import { descriptorWrites } from '../connection/descriptor-writes.ts';
 import { drained } from './exit.ts';
 
 /** Bytes queued before write() returns false: a few packets' worth, so a write always has a batch ready. */
@@ -118,9 +116,7 @@ interface BlockingHandle {
 
 /** Where a session's output goes, and how to wait until all of it has left the process. */
 export interface StdoutSink {
-  stream: NodeJS.WritableStream & { on(event: 'error' | 'drain', listener: (error: Error) => void): unknown };
-  /** Takes channel data as it arrives (Channel.consume) instead of a pipe into `stream`; 'drain' on the stream says it can take more. */
-  consumer?: ChannelDataConsumer;
+  stream: Writable;
   flushed(): Promise<void>;
 }
 
@@ -133,7 +129,7 @@ export function createStdoutSink(): StdoutSink {
   } catch {
     // A closed fd 1: the writer reports EBADF on its first write, as process.stdout would.
   }
-  if (pipe) return { stream: process.stdout, consumer: descriptorWrites(process.stdout, 1), flushed: () => drained(process.stdout) };
+  if (pipe) return { stream: process.stdout, flushed: () => drained(process.stdout) };
   // Terminals are blocking already (Node sets them so); this covers a descriptor inherited non-blocking.
   (process.stdout as unknown as { _handle?: BlockingHandle })._handle?.setBlocking?.(true);
   const writer = new DescriptorWriter(1);

@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import type { ChannelDataConsumer, ChannelRequest, ExitStatus } from '../connection/channel.ts';
+import type { ChannelDataConsumer, ChannelRequest, ConsumableSource, ExitStatus } from '../connection/channel.ts';
 import {
   ACK_REQUEST, DETACHED_REQUEST, HOLD_REQUEST, RESUME_REQUEST, SESSION_INFO_REQUEST,
   decodeDetached, decodeInputAck, decodeSessionInfo, encodeHold, encodeOutputAck, encodeResume, type SessionInfo,
@@ -37,10 +37,10 @@ export {
 
 const MiB = 1024 * 1024;
 
-export class PersistentSession extends EventEmitter<PersistentSessionEvents> {
+export class PersistentSession extends EventEmitter<PersistentSessionEvents> implements ConsumableSource {
   /** Write the session's input here; it is kept until acknowledged and sent again after a resume. */
   readonly stdin: Writable;
-  private readonly delivery = new HeldOutput(() => this.outputDrained());
+  private readonly delivery = new HeldOutput(() => this.consumerDrained());
   readonly stdout = this.delivery.stdout;
   readonly stderr = this.delivery.stderr;
   /** Resolves with how the program ended; rejects with SessionDetachedError or SessionResumeError. */
@@ -261,14 +261,14 @@ export class PersistentSession extends EventEmitter<PersistentSessionEvents> {
 
   /**
    * The session's output goes to `consumer` as it arrives (the client's stdout, issue 17) instead of the
-   * stdout stream, which still ends when the session does. Once take() has returned false, outputDrained().
+   * stdout stream, which still ends when the session does. Once take() has returned false, consumerDrained().
    */
-  consumeOutput(consumer: ChannelDataConsumer): void {
+  consume(consumer: ChannelDataConsumer): void {
     this.delivery.consume(consumer);
   }
 
   /** The output's reader can take more: the current channel grants window again. */
-  outputDrained(): void {
+  consumerDrained(): void {
     this.link.session.channel.consumerDrained();
   }
 

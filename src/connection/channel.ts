@@ -51,6 +51,13 @@ export interface ChannelDataConsumer {
   take(data: Buffer, borrowed: boolean): boolean;
 }
 
+/** A source of channel data that a ChannelDataConsumer can take it from: a Channel, a held session's output. */
+export interface ConsumableSource {
+  consume(consumer: ChannelDataConsumer): void;
+  /** The consumer can take more after take() returned false. */
+  consumerDrained(): void;
+}
+
 interface OutgoingData {
   data: Buffer;
   dataType?: number;
@@ -63,7 +70,7 @@ function afterEnd(stream: Readable, then: () => void): void {
   else stream.once('end', then);
 }
 
-export class Channel extends Duplex {
+export class Channel extends Duplex implements ConsumableSource {
   readonly type: string;
   readonly localId: number;
   remoteId = -1;

@@ -6,8 +6,8 @@
  * writes would not do: libuv keeps a reference to what it could not write at once, and the buffer is reused.
  */
 import type { Writable } from 'node:stream';
-import { fdPassIfBuilt, type FdPassAddon } from '../crypto/fdpass.ts';
-import type { Channel, ChannelDataConsumer } from './channel.ts';
+import { descriptorOf, fdPassIfBuilt, type FdPassAddon } from '../crypto/fdpass.ts';
+import type { ChannelDataConsumer, ConsumableSource } from './channel.ts';
 
 class DescriptorWrites implements ChannelDataConsumer {
   private readonly stream: Writable;
@@ -38,19 +38,14 @@ class DescriptorWrites implements ChannelDataConsumer {
   }
 }
 
-/** The descriptor of a net.Socket (TCP, Unix or pipe) once it has one; undefined otherwise. */
-export function descriptorOf(stream: Writable): number | undefined {
-  const fd = (stream as { _handle?: { fd?: unknown } })._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
-}
-
 /**
- * A consumer that writes to `fd` (the descriptor under `stream`) first, or undefined when the addon that
- * writes descriptors is not built.
+ * A consumer that writes to the descriptor under `stream` first, or undefined when `stream` has none (a
+ * terminal's or a file's writer, a stream in the process) or the addon that writes descriptors is not built.
  */
-export function descriptorWrites(stream: Writable, fd: number): ChannelDataConsumer | undefined {
+function descriptorWrites(stream: Writable): ChannelDataConsumer | undefined {
+  const fd = descriptorOf(stream);
   const addon = fdPassIfBuilt();
-  if (!addon) return undefined;
+  if (fd === undefined || !addon) return undefined;
   // A blocking descriptor would stop the whole process while its reader lags. libuv's streams are
   // non-blocking already; this makes sure of it.
   try {
@@ -62,16 +57,15 @@ export function descriptorWrites(stream: Writable, fd: number): ChannelDataConsu
 }
 
 /**
- * channel.pipe(stream, { end }) for a stream with a descriptor: the channel's data goes to the descriptor as
- * it arrives (Channel.consume), the channel's window waits for the stream to drain, and with `end` the
- * channel's EOF ends the stream after the last byte. False, and nothing done, when that cannot be.
+ * source.pipe(stream) for a stream with a descriptor: the data goes to the descriptor as it arrives
+ * (ConsumableSource.consume), and the source's window waits for the stream to drain. False, and nothing
+ * done, when that cannot be: pipe() it then. Ending the stream stays the caller's (after the source's EOF,
+ * every byte is already written or queued in it).
  */
-export function consumeInto(channel: Channel, stream: Writable, end: boolean): boolean {
-  const fd = descriptorOf(stream);
-  const consumer = fd === undefined ? undefined : descriptorWrites(stream, fd);
+export function consumeInto(source: ConsumableSource, stream: Writable): boolean {
+  const consumer = descriptorWrites(stream);
   if (!consumer) return false;
-  channel.consume(consumer);
-  stream.on('drain', () => channel.consumerDrained());
-  if (end) channel.once('end', () => stream.end());
+  source.consume(consumer);
+  stream.on('drain', () => source.consumerDrained());
   return true;
 }

@@ -29,7 +29,8 @@ export function bridge(socket: Socket, channel: Channel, reads?: SocketReads): P
 
     if (reads) void sendBorrowedReads(channel, reads).then(() => channel.end());
     else socket.pipe(channel);
-    if (!consumeInto(channel, socket, true)) channel.pipe(socket);
+    if (consumeInto(channel, socket)) channel.once('end', () => socket.end());
+    else channel.pipe(socket);
 
     // A reset or other socket failure: nothing more can be delivered either way.
     socket.on('error', () => finish());

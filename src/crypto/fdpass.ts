@@ -1,9 +1,11 @@
 /**
  * The descriptor calls Node lacks (native/fdpass, Node-API, built by `npm install`): passing file
  * descriptors over a Unix-domain socket (SCM_RIGHTS), which connection multiplexing needs (PROTOCOL.mux §2,
- * §3), dup, O_NONBLOCK control, a poll watcher, and pipe(2) with a chosen capacity for session programs
- * (sessions/program-pipes.ts), and a write(2) that keeps no reference to its buffer (the client's output). This module finds the addon and gives it types; it sits beside
- * native-addon.ts so that the client and the sessions below the server share one loader.
+ * §3), dup, O_NONBLOCK control, a poll watcher, pipe(2) with a chosen capacity for session programs
+ * (sessions/program-pipes.ts), and a write(2) that keeps no reference to its buffer (channel data written
+ * from where it was decrypted, connection/descriptor-writes.ts). This module finds the addon, gives it
+ * types, and takes descriptors from sockets (descriptorOf, adoptDescriptor); it sits beside native-addon.ts
+ * so that the client and the sessions below the server share one loader.
  */
 import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
@@ -59,6 +61,25 @@ export function fdPassIfBuilt(): FdPassAddon | undefined {
     loaded = path ? requireNativeAddon<FdPassAddon>(path) : null;
   }
   return loaded ?? undefined;
+}
+
+/** The descriptor under a libuv stream (a net.Socket: TCP, Unix or pipe) once it has one; undefined otherwise. */
+export function descriptorOf(stream: unknown): number | undefined {
+  const fd = (stream as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/**
+ * Takes over the connection under `socket` (accepted by a net.Server with pauseOnConnect, so it has read
+ * nothing): a duplicate of its descriptor, the socket itself let go. Throws when it has no descriptor or
+ * none can be made (EMFILE); the socket is left as it was then.
+ */
+export function adoptDescriptor(socket: { destroy(): void }): number {
+  const fd = descriptorOf(socket);
+  if (fd === undefined) throw Object.assign(new Error('adopt: Bad file descriptor'), { code: 'EBADF' });
+  const copy = fdPass().dup(fd);
+  socket.destroy();
+  return copy;
 }
 
 export function fdPass(): FdPassAddon {

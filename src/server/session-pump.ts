@@ -75,7 +75,8 @@ export function pumpSession(channel: Channel, process: SessionProcess, options: 
   // half-closed, sshd ignores it too); on pipes it closes the program's stdin.
   if (!connectionGone) {
     // Pipes take the data as it arrives, written from the packet it came in (descriptor-writes.ts).
-    if (process.terminal || !consumeInto(channel, process.input, true)) channel.pipe(process.input, { end: !process.terminal });
+    if (!process.terminal && consumeInto(channel, process.input)) channel.once('end', () => process.input.end());
+    else channel.pipe(process.input, { end: !process.terminal });
   } else {
     channel.pipe(process.input, { end: false });
     if (!process.terminal) channel.once('end', () => connectionGone() || process.input.end());

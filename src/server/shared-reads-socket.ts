@@ -7,26 +7,20 @@
  * addon, the accepted socket is used as it is.
  */
 import { Socket } from 'node:net';
-import { fdPassIfBuilt } from '../crypto/fdpass.ts';
-import { descriptorOf } from '../connection/descriptor-writes.ts';
+import { adoptDescriptor, fdPassIfBuilt } from '../crypto/fdpass.ts';
 import { SocketReads } from '../transport/socket-reads.ts';
 
 export function withSharedReads(accepted: Socket): Socket {
-  const fd = descriptorOf(accepted);
-  const addon = fdPassIfBuilt();
-  let copy = -1;
+  let fd: number;
   try {
-    if (fd !== undefined && addon) copy = addon.dup(fd);
+    if (!fdPassIfBuilt()) throw new Error('native/fdpass is not built');
+    fd = adoptDescriptor(accepted);
   } catch {
-    // Out of descriptors: this connection reads as net.Server made it.
-  }
-  if (copy < 0) {
+    // No addon, or out of descriptors: this connection reads as net.Server made it.
     accepted.resume();
     return accepted;
   }
-  const reads = new SocketReads();
-  const socket = reads.bind(new Socket({ fd: copy, readable: true, writable: true, onread: reads.onread }));
   // Socket options (TCP_NODELAY, keepalive) belong to the connection, which the copy shares.
-  accepted.destroy();
-  return socket;
+  const reads = new SocketReads();
+  return reads.bind(new Socket({ fd, readable: true, writable: true, onread: reads.onread }));
 }

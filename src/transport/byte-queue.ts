@@ -48,19 +48,23 @@ export class ByteQueue {
   /**
    * Makes the queue independent of `chunk`, the last one pushed, which its owner is about to reuse (a
    * borrowed read): what is still queued of it is copied, into `spare` when nothing else is queued and it
-   * is large enough (the queue then refers to `spare` until those bytes are taken), into a new buffer
-   * otherwise.
+   * is large enough (the queue then refers to `spare` until those bytes are taken), into a new buffer of
+   * their size otherwise. When they were all that is queued, returns the buffer they now lie in (`spare` or
+   * the new one), which the caller may give as `spare` next time, once those bytes are taken.
    */
-  own(chunk: Buffer, spare?: Buffer): void {
+  own(chunk: Buffer, spare?: Buffer): Buffer | undefined {
     const last = this.chunks.length - 1;
-    if (last < this.first || this.chunks[last] !== chunk) return;
-    const start = last === this.first ? this.head : 0;
-    const count = chunk.length - start;
+    if (last < this.first || this.chunks[last] !== chunk) return undefined;
     const alone = last === this.first;
-    const target = alone && spare !== undefined && spare.length >= count ? spare.subarray(0, count) : Buffer.allocUnsafe(count);
+    const start = alone ? this.head : 0;
+    const count = chunk.length - start;
+    const reuse = alone && spare !== undefined && spare.length >= count;
+    const target = reuse ? spare : Buffer.allocUnsafe(count);
     chunk.copy(target, 0, start);
-    this.chunks[last] = target;
-    if (alone) this.head = 0;
+    this.chunks[last] = target.subarray(0, count);
+    if (!alone) return undefined;
+    this.head = 0;
+    return target;
   }
 
   /** Removes and returns everything. */

@@ -22,8 +22,6 @@ import { SentBlocks } from './sent-blocks.ts';
 
 /** Stop reading from the stream when this much undecoded input is waiting. */
 const INPUT_HIGH_WATER = 1024 * 1024;
-/** What a borrowed read leaves of a packet: a 32 KiB channel packet and more is the usual case. */
-const CARRY_SIZE = 64 * 1024;
 /** Stop reading while this many bytes of messages other than channel data have not left yet… */
 export const OUTPUT_BACKLOG_HIGH_WATER = 256 * 1024;
 /** …and start again once the backlog is down to this. */
@@ -56,7 +54,8 @@ export class PacketLayer {
   private reassembly: Buffer | undefined;
   /**
    * Input arrives in a buffer its reader reuses (receive(…, true)): what a read leaves of a packet is kept
-   * in `carry`, reused, so every payload then lies in reused memory and is delivered as borrowed.
+   * in `carry`, reused and grown to the largest such remainder, so every payload then lies in reused memory
+   * and is delivered as borrowed.
    */
   private borrowing = false;
   private carry: Buffer | undefined;
@@ -130,13 +129,10 @@ export class PacketLayer {
       this.processInput();
     } finally {
       // The part of a packet a read ends with (a bulk transfer's usual case) goes into the reused carry. A
-      // connection with nothing left over holds none: idle connections cost no carry each.
-      if (this.input.length === 0) {
-        this.carry = undefined;
-      } else {
-        this.carry ??= Buffer.allocUnsafeSlow(CARRY_SIZE);
-        this.input.own(chunk, this.carry);
-      }
+      // connection with nothing left over holds none, and one that stops with a little holds only that
+      // much: idle or flooding connections cost no fixed carry each.
+      if (this.input.length === 0) this.carry = undefined;
+      else this.carry = this.input.own(chunk, this.carry) ?? this.carry;
     }
   }
 

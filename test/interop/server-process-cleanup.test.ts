@@ -164,7 +164,12 @@ describe('out of file descriptors', () => {
       await sleep(500);
       const again = await client.exec('echo served');
       const output: Buffer[] = [];
-      again.stdout.on('data', (chunk: Buffer) => output.push(chunk));
+      // Read to the end of the output: the reply, the output and the close can come in one read, and then
+      // `exit` settles before a reader that starts only now has had the output.
+      await new Promise<void>((resolve) => {
+        again.stdout.on('data', (chunk: Buffer) => output.push(chunk));
+        again.stdout.once('end', resolve);
+      });
       const status = await again.exit;
       assert.equal(status.code, 0);
       assert.equal(Buffer.concat(output).toString(), 'served\n');

@@ -8,7 +8,7 @@ import { closeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { DecodeError } from '../../wire/errors.ts';
 import { MUX_MAX_PACKET } from './protocol.ts';
-import { fdPass, POLL_READABLE, POLL_WRITABLE, type PollHandle } from '../../crypto/fdpass.ts';
+import { adoptDescriptor, fdPass, POLL_READABLE, POLL_WRITABLE, type PollHandle } from '../../crypto/fdpass.ts';
 
 /** Stop reading while this much unread input is waiting. */
 const INPUT_HIGH_WATER = 1024 * 1024;
@@ -61,11 +61,11 @@ export class MuxSocket {
 
   /** Takes over an accepted connection from a net.Server created with pauseOnConnect. */
   static adopt(socket: Socket): MuxSocket {
-    const handle = (socket as unknown as { _handle?: { fd?: number } })._handle;
-    if (handle?.fd === undefined || handle.fd < 0) throw new MuxSocketError(new Error('adopt: Bad file descriptor'));
-    const fd = fdPass().dup(handle.fd);
-    socket.destroy();
-    return new MuxSocket(fd);
+    try {
+      return new MuxSocket(adoptDescriptor(socket));
+    } catch (error) {
+      throw new MuxSocketError(error as Error);
+    }
   }
 
   get closed(): boolean {
