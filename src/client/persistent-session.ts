@@ -391,10 +391,14 @@ export class PersistentSession extends EventEmitter<PersistentSessionEvents> imp
     this.delivery.end();
     // As Session.exit does: settle once a reader that took the output (flowing, or paused by its backpressure,
     // which is when the most is still queued here) has had all of it.
-    const consumed = [this.stdout, this.stderr].filter((stream) => stream.readableFlowing !== null && !stream.readableEnded);
-    void Promise.all(consumed.map((stream) => finished(stream).catch(() => {}))).then(() => {
-      if ('error' in outcome) this.settle.reject(outcome.error);
-      else this.settle.resolve(outcome.status);
+    // Counted a turn of the event loop later, as Session.exit does: a reader attached right after the
+    // session was opened may not have started yet.
+    setImmediate(() => {
+      const consumed = [this.stdout, this.stderr].filter((stream) => stream.readableFlowing !== null && !stream.readableEnded);
+      void Promise.all(consumed.map((stream) => finished(stream).catch(() => {}))).then(() => {
+        if ('error' in outcome) this.settle.reject(outcome.error);
+        else this.settle.resolve(outcome.status);
+      });
     });
   }
 }

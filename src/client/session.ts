@@ -38,10 +38,12 @@ export class Session {
     // reading, once that reader has had it all: awaiting `exit` then never races the last bytes of output.
     // A reader is one that took the stream, flowing or paused by its own backpressure (readableFlowing false).
     this.exit = new Promise((resolve) => {
-      channel.once('channel-closed', () => {
+      // Readers are counted one turn of the event loop after the close: the reply, the output and the close
+      // can arrive in one read, before a caller that awaited exec() has attached its reader.
+      channel.once('channel-closed', () => setImmediate(() => {
         const consumed = [channel, channel.stderr].filter((stream) => stream.readableFlowing !== null && !stream.readableEnded);
         void Promise.all(consumed.map((stream) => finished(stream).catch(() => {}))).then(() => resolve(channel.exitStatus ?? {}));
-      });
+      }));
     });
   }
 
