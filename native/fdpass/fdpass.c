@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* More fds than this in one message are closed unread: PROTOCOL.mux never sends more than three. */
@@ -145,6 +146,24 @@ static napi_value js_set_blocking(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * setSendBuffer(fd, bytes): asks for a socket send buffer of `bytes` (SO_SNDBUF, capped by the kernel at
+ * net.core.wmem_max); returns the size the kernel then reports.
+ */
+static napi_value js_set_send_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  int32_t fd, bytes;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !get_int(env, argv[0], &fd) || !get_int(env, argv[1], &bytes)) return throw_errno(env, EINVAL, "setsockopt");
+  if (setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes) < 0) return throw_errno(env, errno, "setsockopt");
+  int size = 0;
+  socklen_t length = sizeof size;
+  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, &length) < 0) return throw_errno(env, errno, "getsockopt");
+  CHECK(napi_create_int32(env, size, &result));
+  return result;
+}
+
 /* dup(fd): a new descriptor for the same open file, close-on-exec. */
 static napi_value js_dup(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -207,21 +226,31 @@ static napi_value js_pipe(napi_env env, napi_callback_info info) {
 }
 
 /*
- * write(fd, data): bytes written, or -1 when the descriptor is non-blocking and full (EAGAIN). A client's
- * output is written this way straight from the buffer it was decrypted in (issue 17): libuv's own writes
- * keep a reference to what they could not write at once, which that reused buffer cannot allow.
+ * write(fd, data[, head]): bytes written (of head and data together, head first), or -1 when the descriptor
+ * is non-blocking and full (EAGAIN). A client's output is written this way straight from the buffer it was
+ * decrypted in (issue 17): libuv's own writes keep a reference to what they could not write at once, which
+ * that reused buffer cannot allow. `head` is a frame header that goes in the same writev(2).
  */
 static napi_value js_write(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], result;
+  size_t argc = 3;
+  napi_value argv[3], result;
   int32_t fd;
-  void *data;
-  size_t length;
+  struct iovec parts[2];
+  int count = 0;
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 2 || !get_int(env, argv[0], &fd)) return throw_errno(env, EINVAL, "write");
-  CHECK(napi_get_buffer_info(env, argv[1], &data, &length));
+  if (argc >= 3) {
+    napi_valuetype type;
+    CHECK(napi_typeof(env, argv[2], &type));
+    if (type != napi_undefined) {
+      CHECK(napi_get_buffer_info(env, argv[2], &parts[0].iov_base, &parts[0].iov_len));
+      count = 1;
+    }
+  }
+  CHECK(napi_get_buffer_info(env, argv[1], &parts[count].iov_base, &parts[count].iov_len));
+  count += 1;
   ssize_t n;
-  do n = write(fd, data, length); while (n < 0 && errno == EINTR);
+  do n = writev(fd, parts, count); while (n < 0 && errno == EINTR);
   if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, errno, "write");
   CHECK(napi_create_int32(env, n < 0 ? -1 : (int32_t)n, &result));
   return result;
@@ -328,6 +357,7 @@ static napi_value init(napi_env env, napi_value exports) {
     ADDON_FUNCTION("dup", js_dup),
     ADDON_FUNCTION("connectUnix", js_connect_unix),
     ADDON_FUNCTION("setBlocking", js_set_blocking),
+    ADDON_FUNCTION("setSendBuffer", js_set_send_buffer),
     ADDON_FUNCTION("pipe", js_pipe),
     ADDON_FUNCTION("write", js_write),
     ADDON_FUNCTION("pollOpen", js_poll_open),

@@ -9,31 +9,61 @@ import type { Writable } from 'node:stream';
 import { descriptorOf, fdPassIfBuilt, type FdPassAddon } from '../crypto/fdpass.ts';
 import type { ChannelDataConsumer, ConsumableSource } from './channel.ts';
 
+/**
+ * Data that goes to the descriptor in frames of a protocol of our own (the session holder's input frames):
+ * each piece of at most `maxData` bytes behind the header made for its length, in the same writev(2).
+ */
+export interface DataFraming {
+  maxData: number;
+  header(length: number): Buffer;
+}
+
 class DescriptorWrites implements ChannelDataConsumer {
   private readonly stream: Writable;
   private readonly fd: number;
   private readonly addon: FdPassAddon;
+  private readonly framing: DataFraming | undefined;
 
-  constructor(stream: Writable, fd: number, addon: FdPassAddon) {
+  constructor(stream: Writable, fd: number, addon: FdPassAddon, framing: DataFraming | undefined) {
     this.stream = stream;
     this.fd = fd;
     this.addon = addon;
+    this.framing = framing;
   }
 
   take(data: Buffer, borrowed: boolean): boolean {
-    const stream = this.stream;
     // The reader went away (reported once, by the stream's 'error'): the rest is discarded.
-    if (stream.destroyed || stream.writableEnded) return true;
+    if (this.stream.destroyed || this.stream.writableEnded) return true;
+    const framing = this.framing;
+    if (!framing) return this.write(data, undefined, borrowed);
+    let more = true;
+    for (let at = 0; at < data.length; at += framing.maxData) {
+      const piece = data.subarray(at, Math.min(data.length, at + framing.maxData));
+      more = this.write(piece, framing.header(piece.length), borrowed);
+    }
+    return more;
+  }
+
+  /** `head` then `data`, written at once as far as the descriptor takes them, the rest queued in the stream. */
+  private write(data: Buffer, head: Buffer | undefined, borrowed: boolean): boolean {
+    const stream = this.stream;
     if (stream.writableLength === 0) {
       let written = -1;
       try {
-        written = this.addon.write(this.fd, data);
+        written = this.addon.write(this.fd, data, head);
       } catch {
         // The stream meets the same error below, and reports it.
       }
-      if (written === data.length) return true;
-      if (written > 0) data = data.subarray(written);
+      const headLength = head?.length ?? 0;
+      if (written === headLength + data.length) return true;
+      if (written >= headLength) {
+        head = undefined;
+        data = data.subarray(written - headLength);
+      } else if (written > 0) {
+        head = head!.subarray(written);
+      }
     }
+    if (head) stream.write(head);
     return stream.write(borrowed ? Buffer.from(data) : data);
   }
 }
@@ -42,7 +72,7 @@ class DescriptorWrites implements ChannelDataConsumer {
  * A consumer that writes to the descriptor under `stream` first, or undefined when `stream` has none (a
  * terminal's or a file's writer, a stream in the process) or the addon that writes descriptors is not built.
  */
-function descriptorWrites(stream: Writable): ChannelDataConsumer | undefined {
+function descriptorWrites(stream: Writable, framing: DataFraming | undefined): ChannelDataConsumer | undefined {
   const fd = descriptorOf(stream);
   const addon = fdPassIfBuilt();
   if (fd === undefined || !addon) return undefined;
@@ -53,17 +83,17 @@ function descriptorWrites(stream: Writable): ChannelDataConsumer | undefined {
   } catch {
     return undefined;
   }
-  return new DescriptorWrites(stream, fd, addon);
+  return new DescriptorWrites(stream, fd, addon, framing);
 }
 
 /**
  * source.pipe(stream) for a stream with a descriptor: the data goes to the descriptor as it arrives
  * (ConsumableSource.consume), and the source's window waits for the stream to drain. False, and nothing
- * done, when that cannot be: pipe() it then. Ending the stream stays the caller's (after the source's EOF,
- * every byte is already written or queued in it).
+ * done, when that cannot be: pipe() it then. With `framing`, each piece goes in a frame (DataFraming).
+ * Ending the stream stays the caller's (after the source's EOF, every byte is already written or queued in it).
  */
-export function consumeInto(source: ConsumableSource, stream: Writable): boolean {
-  const consumer = descriptorWrites(stream);
+export function consumeInto(source: ConsumableSource, stream: Writable, framing?: DataFraming): boolean {
+  const consumer = descriptorWrites(stream, framing);
   if (!consumer) return false;
   source.consume(consumer);
   stream.on('drain', () => source.consumerDrained());

@@ -35,6 +35,8 @@ export interface FdPassAddon {
   connectUnix(path: string): number;
   /** Sets or clears O_NONBLOCK; returns whether the fd was non-blocking before. */
   setBlocking(fd: number, blocking: boolean): boolean;
+  /** Asks for a socket send buffer of `bytes` (SO_SNDBUF, capped at net.core.wmem_max); the size the kernel then reports. */
+  setSendBuffer(fd: number, bytes: number): number;
   pollOpen(fd: number, callback: (status: number, events: number) => void): PollHandle;
   /** 0 stops watching until started again. */
   pollStart(handle: PollHandle, events: number): void;
@@ -46,9 +48,10 @@ export interface FdPassAddon {
   pipe(capacity: number): [number, number];
   /**
    * write(2) of all of `data` or what fits: bytes written, or -1 when a non-blocking descriptor is full.
-   * Nothing refers to `data` afterwards. Throws an Error with `code` (EPIPE …).
+   * With `head`, one writev(2) of `head` then `data`, and the count covers both. Nothing refers to either
+   * afterwards. Throws an Error with `code` (EPIPE …).
    */
-  write(fd: number, data: Buffer): number;
+  write(fd: number, data: Buffer, head?: Buffer): number;
 }
 
 /** The addon, null once it is known not to be built. */

@@ -78,7 +78,7 @@ export function pumpSession(channel: Channel, process: SessionProcess, options: 
     if (!process.terminal && consumeInto(channel, process.input)) channel.once('end', () => process.input.end());
     else channel.pipe(process.input, { end: !process.terminal });
   } else {
-    channel.pipe(process.input, { end: false });
+    if (!process.consumeInput?.(channel)) channel.pipe(process.input, { end: false });
     if (!process.terminal) channel.once('end', () => connectionGone() || process.input.end());
   }
 

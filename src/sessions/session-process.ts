@@ -6,6 +6,7 @@
  */
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
+import type { ConsumableSource } from '../connection/channel.ts';
 import type { BorrowedReads } from '../transport/socket-reads.ts';
 
 export interface ProcessExit {
@@ -33,6 +34,12 @@ export interface SessionProcess {
   readonly errorOutput: Readable | null;
   /** The program's standard input (on a terminal: what is typed). Ending it closes stdin on pipes. */
   readonly input: Writable;
+  /**
+   * Has `source`'s data written on to the program as it arrives, from the packet it came in, where the
+   * platform allows (a held session's socket to its holder); false, and nothing done, where it does not: pipe
+   * into `input` then. Ending `input` stays the caller's.
+   */
+  consumeInput?(source: ConsumableSource): boolean;
   /** Resolves once the program has exited and everything it wrote has been read from `output`. */
   readonly exit: Promise<ProcessExit>;
   /** RFC 4254 §6.7 window-change; ignored without a terminal. */

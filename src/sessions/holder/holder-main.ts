@@ -9,7 +9,7 @@ import { SessionSpawnError } from '../session-process.ts';
 import { HeldSession } from './held-session.ts';
 import { HolderAttachment } from './holder-attachment.ts';
 import { checkUserDirectory, holderSocketPath } from './holder-directory.ts';
-import { encodeBytes, encodeControl, chunked, sendControl, field, FRAME_CONTROL, FRAME_REDRAW, HolderProtocolError, readFrames, type Frame } from './holder-protocol.ts';
+import { encodeBytes, encodeControl, chunked, sendControl, field, FRAME_CONTROL, FRAME_REDRAW, enlargeSendBuffer, HolderProtocolError, readFrames, type Frame } from './holder-protocol.ts';
 import { decodeAttach, decodeCreate, MAX_REASON_LENGTH } from './holder-requests.ts';
 import { bindExclusively, releaseSocket, type BoundSocket } from './holder-socket.ts';
 
@@ -72,6 +72,7 @@ export class Holder {
       return;
     }
     this.connections.add(socket);
+    enlargeSendBuffer(socket);
     // A server that has just connected is about to create a session: the holder does not leave under it.
     if (this.sessions.size === 0) this.linger(this.options.lingerMs ?? 10_000);
     socket.on('error', () => {});

@@ -15,6 +15,8 @@ import type { Socket } from 'node:net';
 import type { ProcessExit } from '../session-process.ts';
 import type { AttachmentEnd, HeldSessionFiles, HeldSessionSummary } from '../holder-api.ts';
 import { sharedReadBuffer } from '../../transport/socket-reads.ts';
+import type { DataFraming } from '../../connection/descriptor-writes.ts';
+import { descriptorOf, fdPassIfBuilt } from '../../crypto/fdpass.ts';
 
 export const FRAME_CONTROL = 1;
 /** Holder → server: byte stream (0 stdout / terminal, 1 stderr), uint64 offset of the first byte, the bytes. */
@@ -45,6 +47,24 @@ export const STREAM_ERROR = 1;
  * never counts against it; it is sent only as the socket drains.
  */
 export const MAX_UNREAD_CONTROL = 4 * 1024 * 1024;
+
+/**
+ * SO_SNDBUF asked for on both ends of an attachment (the kernel caps it at net.core.wmem_max): room for a
+ * channel window of data, so that bulk output and input wait in the kernel rather than in copies in either
+ * process, and each side wakes the other once per large write rather than once per frame (issue 17).
+ */
+const DATA_SEND_BUFFER = 4 * 1024 * 1024;
+
+/** Gives `socket` DATA_SEND_BUFFER where the addon is built; otherwise, or if refused, it keeps the default. */
+export function enlargeSendBuffer(socket: Socket): void {
+  const fd = descriptorOf(socket);
+  if (fd === undefined) return;
+  try {
+    fdPassIfBuilt()?.setSendBuffer(fd, DATA_SEND_BUFFER);
+  } catch {
+    // Refused: the default buffer works, only with more wake-ups.
+  }
+}
 
 /** Writes a control message, or destroys a socket whose peer has stopped reading. */
 export function sendControl(socket: Socket, message: ServerMessage | HolderMessage): void {
@@ -149,6 +169,9 @@ export function encodeBytesHeader(type: typeof FRAME_INPUT | typeof FRAME_REDRAW
 export function encodeBytes(type: typeof FRAME_INPUT | typeof FRAME_REDRAW, data: Buffer): Buffer {
   return Buffer.concat([header(data.length, type), data]);
 }
+
+/** Channel data written to the holder's socket straight from its packet (descriptor-writes.ts), as input frames. */
+export const INPUT_FRAMING: DataFraming = { maxData: MAX_DATA_CHUNK, header: (length) => header(length, FRAME_INPUT) };
 
 /** Splits `data` into frames of at most MAX_DATA_CHUNK bytes each. */
 export function* chunked(data: Buffer): Generator<Buffer> {

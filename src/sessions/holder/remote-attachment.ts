@@ -6,13 +6,17 @@
 import type { Socket } from 'node:net';
 import { Readable, Writable } from 'node:stream';
 import type { BorrowedReads } from '../../transport/socket-reads.ts';
+import type { ConsumableSource } from '../../connection/channel.ts';
+import { consumeInto } from '../../connection/descriptor-writes.ts';
 import { DELIVERABLE_SIGNALS, SessionSpawnError, type ProcessExit } from '../session-process.ts';
 import type { AttachmentEnd, HeldAttachment, HeldSessionSummary, OutputGap } from '../holder-api.ts';
 import {
   chunked,
   encodeBytesHeader,
   encodeControl,
+  enlargeSendBuffer,
   field,
+  INPUT_FRAMING,
   FRAME_CONTROL,
   FRAME_INPUT,
   FRAME_OUTPUT,
@@ -113,6 +117,7 @@ export class RemoteAttachment implements HeldAttachment {
    */
   static open(socket: Socket, reader: FrameReader, request: ServerMessage): Promise<AttachOutcome> {
     const attachment = new RemoteAttachment(socket);
+    enlargeSendBuffer(socket);
     return new Promise((resolve, reject) => {
       let answered = false;
       socket.on('error', () => {});
@@ -267,6 +272,11 @@ export class RemoteAttachment implements HeldAttachment {
     if (!ack) return;
     this.pendingAck = undefined;
     this.sendControl({ op: 'ack', ...ack });
+  }
+
+  /** Input frames written to the holder's socket from the packet the data came in (issue 17). */
+  consumeInput(source: ConsumableSource): boolean {
+    return !this.socket.destroyed && consumeInto(source, this.socket, INPUT_FRAMING);
   }
 
   onInputAck(listener: (inputOffset: number) => void): void {

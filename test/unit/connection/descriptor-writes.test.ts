@@ -2,14 +2,14 @@
  * Channel data written straight to a socket's descriptor (issue 17): data lent from a buffer that is
  * overwritten after every packet still arrives byte-exact at a reader that is slower than the sender, the
  * window is held while the socket's own stream has a backlog, and the channel's EOF ends the socket after
- * the last byte.
+ * the last byte; with a framing, every piece arrives whole behind its header, however the writes were cut.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { Channel, type ChannelHost } from '../../../src/connection/channel.ts';
-import { consumeInto } from '../../../src/connection/descriptor-writes.ts';
+import { consumeInto, type DataFraming } from '../../../src/connection/descriptor-writes.ts';
 import { SSH_MSG } from '../../../src/wire/message-numbers.ts';
 
 function adjustingHost(): ChannelHost & { granted: number } {
@@ -25,8 +25,50 @@ function adjustingHost(): ChannelHost & { granted: number } {
   };
 }
 
+/** Reassembles frames of a 4-byte length and a type byte 0x46: the data, and the length of every piece. */
+function unframe(stream: Buffer): { data: Buffer; pieces: number[] } {
+  const parts: Buffer[] = [];
+  const pieces: number[] = [];
+  for (let at = 0; at < stream.length; ) {
+    const length = stream.readUInt32BE(at);
+    assert.equal(stream[at + 4], 0x46, `a frame header at ${at}`);
+    assert.ok(at + 4 + length <= stream.length, 'the last frame is whole');
+    parts.push(stream.subarray(at + 5, at + 4 + length));
+    pieces.push(length - 1);
+    at += 4 + length;
+  }
+  return { data: Buffer.concat(parts), pieces };
+}
+
+const FRAMING: DataFraming = {
+  maxData: 10_000,
+  header: (length) => {
+    const header = Buffer.alloc(5);
+    header.writeUInt32BE(length + 1);
+    header[4] = 0x46;
+    return header;
+  },
+};
+
 test('lent data reaches a slow reader intact, the window waits for it, and EOF follows the last byte', async () => {
-  const data = randomBytes(8 * 1024 * 1024);
+  const received = await consumeThroughSlowReader(undefined);
+  assert.equal(received.length, SENT.length);
+  assert.equal(createHash('sha256').update(received).digest('hex'), createHash('sha256').update(SENT).digest('hex'));
+});
+
+test('framed: each piece of at most maxData bytes arrives behind its own header, in order, byte-exact', async () => {
+  const { data, pieces } = unframe(await consumeThroughSlowReader(FRAMING));
+  assert.equal(data.length, SENT.length);
+  assert.ok(data.equals(SENT), 'the data reassembled from the frames is what was sent');
+  assert.ok(pieces.every((length) => length > 0 && length <= FRAMING.maxData), 'no piece is empty or over maxData');
+  assert.ok(pieces.length >= SENT.length / FRAMING.maxData, 'the 32 KiB packets were cut into pieces');
+});
+
+const SENT = randomBytes(8 * 1024 * 1024);
+
+/** Sends SENT through a channel consumed into a TCP socket whose reader pauses first; what the reader got. */
+async function consumeThroughSlowReader(framing: DataFraming | undefined): Promise<Buffer> {
+  const data = SENT;
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
@@ -38,18 +80,14 @@ test('lent data reaches a slow reader intact, the window waits for it, and EOF f
     const window = 1024 * 1024;
     const channel = new Channel(host, 'direct-tcpip', 0, window, 32 * 1024);
     channel.attach(3, 0, 32 * 1024);
-    assert.ok(consumeInto(channel, socket), 'a connected socket has a descriptor');
+    assert.ok(consumeInto(channel, socket, framing), 'a connected socket has a descriptor');
     // As bridge() does: the channel's EOF ends the socket, after every byte consumed.
     channel.once('end', () => socket.end());
 
     // The reader: slow at first (paused for a while), then drains everything.
-    const hash = createHash('sha256');
-    let received = 0;
+    const chunks: Buffer[] = [];
     const done = new Promise<void>((resolve) => peer.on('end', resolve));
-    peer.on('data', (chunk: Buffer) => {
-      hash.update(chunk);
-      received += chunk.length;
-    });
+    peer.on('data', (chunk: Buffer) => chunks.push(chunk));
     peer.pause();
 
     // The sender: 32 KiB packets lent from one buffer that is scribbled over after each, within the window.
@@ -79,11 +117,10 @@ test('lent data reaches a slow reader intact, the window waits for it, and EOF f
     assert.equal(sent, data.length, 'the window reopened as the reader drained');
     channel.receiveEof();
     await done;
-    assert.equal(received, data.length);
-    assert.equal(hash.digest('hex'), createHash('sha256').update(data).digest('hex'));
+    return Buffer.concat(chunks);
   } finally {
     socket.destroy();
     peer.destroy();
     server.close();
   }
-});
+}
