@@ -16,6 +16,7 @@ import { DisconnectError } from '../wire/errors.ts';
 import { DISCONNECT_REASON } from '../wire/message-numbers.ts';
 import { createStdoutSink } from './stdout-writer.ts';
 import { consumeInto } from '../connection/descriptor-writes.ts';
+import { borrowedStdin } from './borrowed-stdin.ts';
 
 const ERROR = 2;
 const INFO = 3;
@@ -112,23 +113,10 @@ export async function runHeldSession(held: PersistentSession, options: HeldSessi
     if (lost > 0) log(ERROR, `${lost} bytes of output were lost while disconnected.`);
   });
 
-  const stdin: Readable = options.stdinNull ? createReadStream('/dev/null') : process.stdin;
-  let source: Readable = stdin;
-  if (tty && options.escapeChar !== undefined) {
-    const filter = new EscapeFilter(options.escapeChar, {
-      // ssh's `~.`: the channel is closed first (PROTOCOL.sessions §8), so the session ends rather than waits.
-      disconnect: () => {
-        quit = true;
-        status.clear();
-        process.stderr.write(`${options.escapeChar}.\r\nConnection to ${options.host} closed.\r\n`);
-        held.close();
-      },
-      help: (text) => process.stderr.write(text),
-      commandLine: options.escapeCommandLine,
-    });
-    source = stdin.pipe(filter);
-  }
-  source.pipe(held.stdin);
+  const stopInput = feedSession(held, tty, options, () => {
+    quit = true;
+    status.clear();
+  });
   // The same asynchronous, back-pressured stdout as the plain path (stdout-writer.ts). A reader that went away
   // (EPIPE) gets no more: the rest is discarded so the session still ends with the command's status.
   const stdout = createStdoutSink();
@@ -150,13 +138,12 @@ export async function runHeldSession(held: PersistentSession, options: HeldSessi
     failure = error as Error;
   }
   await outputTaken;
-  source.unpipe(held.stdin);
   if (tty) process.stdout.off('resize', onResize);
   status.clear();
   restoreTerminal();
   // The process ends with _exit(2) (exit.ts): every byte must have left first.
   await stdout.flushed();
-  stdin.destroy();
+  stopInput();
   held.client.end();
   if (failure instanceof SessionDetachedError) {
     log(ERROR, `Session ${held.name ?? ''} detached: ${failure.message}`);
@@ -175,4 +162,38 @@ export async function runHeldSession(held: PersistentSession, options: HeldSessi
   if (failure) throw failure;
   if (tty && !quit) log(INFO, `Connection to ${options.host} closed.`);
   return exit?.code ?? 255;
+}
+
+/**
+ * The session's input: straight from a reused buffer when stdin is a pipe or socket and no escape character
+ * is watched for (borrowed-stdin.ts), else as a stream (through the escape filter on a terminal). Returns
+ * what stops it once the session is over. `quitting` runs before `~.` closes the session.
+ */
+function feedSession(held: PersistentSession, tty: boolean, options: HeldSessionOptions, quitting: () => void): () => void {
+  const escapes = tty && options.escapeChar !== undefined;
+  const borrowed = !options.stdinNull && !escapes ? borrowedStdin() : undefined;
+  if (borrowed) {
+    held.readInputFrom(borrowed);
+    return () => borrowed.destroy();
+  }
+  const stdin: Readable = options.stdinNull ? createReadStream('/dev/null') : process.stdin;
+  let source: Readable = stdin;
+  if (escapes) {
+    const filter = new EscapeFilter(options.escapeChar!, {
+      // ssh's `~.`: the channel is closed first (PROTOCOL.sessions §8), so the session ends rather than waits.
+      disconnect: () => {
+        quitting();
+        process.stderr.write(`${options.escapeChar}.\r\nConnection to ${options.host} closed.\r\n`);
+        held.close();
+      },
+      help: (text) => process.stderr.write(text),
+      commandLine: options.escapeCommandLine,
+    });
+    source = stdin.pipe(filter);
+  }
+  source.pipe(held.stdin);
+  return () => {
+    source.unpipe(held.stdin);
+    stdin.destroy();
+  };
 }

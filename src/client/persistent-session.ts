@@ -21,6 +21,7 @@ import { ProtocolError } from '../wire/errors.ts';
 import type { WindowSize } from '../connection/session-requests.ts';
 import type { SshClient } from './client.ts';
 import type { Session } from './session.ts';
+import type { BorrowedReads } from '../transport/socket-reads.ts';
 import { SessionInput } from './session-input.ts';
 import { ACK_INTERVAL_MS, OutputCounter, type OutputStream, type StreamCounts } from './output-counter.ts';
 import { beforeDeadline, fullPolicy, reconnectWithBackoff } from './reconnect-loop.ts';
@@ -75,6 +76,14 @@ export class PersistentSession extends EventEmitter<PersistentSessionEvents> imp
     this.ackTimer = setInterval(() => this.acknowledgeOutput(true), ACK_INTERVAL_MS);
     this.ackTimer.unref();
     this.link = openLink(client, session, false, (link, request, reply) => this.onRequest(link, request, reply));
+  }
+
+  /**
+   * Reads the session's input from `source` rather than from `stdin` (which is then left alone): a pipe read
+   * into a reused buffer, each read copied once into what is kept for a resume.
+   */
+  readInputFrom(source: BorrowedReads): void {
+    this.input.readFrom(source);
   }
 
   /** The session's id and name as the server gave them (§3), once known. */

@@ -5,6 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import type { Channel } from '../connection/channel.ts';
+import type { BorrowedReads } from '../transport/socket-reads.ts';
 import { InputLog } from './input-log.ts';
 
 export class SessionInput {
@@ -15,9 +16,11 @@ export class SessionInput {
   private ended = false;
   private closed = false;
   private pendingWrite: (() => void) | undefined;
+  private readonly kick: () => void;
 
   /** `kick` asks the owner to send what is new (it calls sendTo on the live channel, if any). */
   constructor(limit: number, kick: () => void) {
+    this.kick = kick;
     this.log = new InputLog(limit);
     this.writable = new Writable({
       highWaterMark: 16 * 1024,
@@ -34,6 +37,27 @@ export class SessionInput {
         callback();
       },
     });
+  }
+
+  /**
+   * Takes the input from `source` instead of the writable: each read is copied into the log before the
+   * buffer is reused (a pipe on stdin, cli/borrowed-stdin.ts), and reading waits while the log is full.
+   */
+  readFrom(source: BorrowedReads): void {
+    source.start(
+      (bytes) => {
+        if (this.closed) return true;
+        this.log.append(bytes);
+        this.kick();
+        if (!this.log.full) return true;
+        this.pendingWrite = () => source.resume();
+        return false;
+      },
+      () => {
+        this.ended = true;
+        this.kick();
+      },
+    );
   }
 
   /**

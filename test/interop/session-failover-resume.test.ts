@@ -153,6 +153,28 @@ describe('a held session behind a jump host survives the death of its gateway', 
     }
   });
 
+  test('input from a pipe: every line exactly once (ProxyJump, no terminal)', async () => {
+    // Without a terminal the client reads its stdin pipe into a reused buffer (borrowed-stdin.ts), kept in
+    // the input log's ring until acknowledged.
+    const file = `/tmp/tether-failover-pipe-input-${process.pid}`;
+    rmSync(file, { force: true });
+    const running = client('inner-via-gw', `echo READY; tee ${file}`);
+    const typist = typeNumberedLines(running, { tty: false, ready: () => running.stdout().includes('READY'), limit: 600 });
+    try {
+      await killGatewayA(running, () => numbers(running.stdout(), 'input').length >= 50);
+      const typed = await typist.typed;
+      const status = await exitWithin(running, 40_000);
+      assert.deepEqual(numbers(running.stdout(), 'input'), range(1, typed), `stderr: ${running.stderr()}`);
+      assert.deepEqual(numbers(readFileSync(file, 'latin1'), 'input'), range(1, typed));
+      assert.equal(status, 0, running.stderr());
+      assertCameBackThroughB(running);
+    } finally {
+      typist.stop();
+      running.child.kill('SIGKILL');
+      rmSync(file, { force: true });
+    }
+  });
+
   test('-L and -R work again over the connection the session resumed on', async () => {
     const echo: Server = createServer((socket) => socket.on('error', () => {}).pipe(socket));
     await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));

@@ -36,6 +36,37 @@ describe('InputLog', () => {
     assert.equal(log.full, false);
   });
 
+  it('copies what it is given, wraps around its ring and grows, and views handed out keep their bytes', () => {
+    const log = new InputLog(200 * 1024);
+    const reused = Buffer.alloc(48 * 1024);
+    const expected: Buffer[] = [];
+    let held: { offset: number; views: Buffer[]; bytes: Buffer } | undefined;
+    for (let round = 0; round < 40; round++) {
+      // The caller's buffer is overwritten after every append, as a borrowed read is.
+      reused.fill(round + 1);
+      const length = 1000 + ((round * 7919) % reused.length);
+      log.append(reused.subarray(0, length));
+      expected.push(Buffer.from(reused.subarray(0, length)));
+      reused.fill(0xee);
+      const all = Buffer.concat(expected);
+      assert.ok(Buffer.concat(log.from(log.start)).equals(all.subarray(log.start - (log.end - all.length))), `round ${round}: what is kept is what was appended`);
+      // Views of unacknowledged bytes stay as they were while more is appended (a channel may still hold them).
+      if (held) assert.ok(Buffer.concat(held.views).equals(held.bytes), `round ${round}: views taken earlier are unchanged`);
+      if (round % 5 === 0) held = { offset: log.end - length, views: log.from(log.end - length), bytes: Buffer.concat(log.from(log.end - length)) };
+      // Acknowledge all but the last 100 KiB: the ring is reused from its start.
+      if (log.size > 100 * 1024) {
+        const acked = log.end - 100 * 1024;
+        if (held && held.offset < acked) held = undefined;
+        log.trimTo(acked);
+        const total = expected.reduce((sum, chunk) => sum + chunk.length, 0);
+        const keep = Buffer.concat(expected).subarray(total - log.size);
+        expected.length = 0;
+        expected.push(Buffer.from(keep));
+      }
+    }
+    assert.ok(log.size <= 100 * 1024 + reused.length);
+  });
+
   it('moves to the session\'s input offset on a reattach', () => {
     const log = new InputLog(100);
     log.append(Buffer.from('xy'));
