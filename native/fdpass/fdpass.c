@@ -164,6 +164,22 @@ static napi_value js_set_send_buffer(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/*
+ * setPipeSize(fd, bytes): asks for a pipe capacity of `bytes` (F_SETPIPE_SZ; an unprivileged process may go up
+ * to /proc/sys/fs/pipe-max-size); returns the capacity the kernel then reports. Throws EBADF for a non-pipe.
+ */
+static napi_value js_set_pipe_size(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  int32_t fd, bytes;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !get_int(env, argv[0], &fd) || !get_int(env, argv[1], &bytes)) return throw_errno(env, EINVAL, "fcntl");
+  int size = fcntl(fd, F_SETPIPE_SZ, bytes);
+  if (size < 0) return throw_errno(env, errno, "fcntl");
+  CHECK(napi_create_int32(env, size, &result));
+  return result;
+}
+
 /* dup(fd): a new descriptor for the same open file, close-on-exec. */
 static napi_value js_dup(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -358,6 +374,7 @@ static napi_value init(napi_env env, napi_value exports) {
     ADDON_FUNCTION("connectUnix", js_connect_unix),
     ADDON_FUNCTION("setBlocking", js_set_blocking),
     ADDON_FUNCTION("setSendBuffer", js_set_send_buffer),
+    ADDON_FUNCTION("setPipeSize", js_set_pipe_size),
     ADDON_FUNCTION("pipe", js_pipe),
     ADDON_FUNCTION("write", js_write),
     ADDON_FUNCTION("pollOpen", js_poll_open),

@@ -6,8 +6,15 @@
  */
 import { closeSync, fstatSync } from 'node:fs';
 import { Socket } from 'node:net';
-import { fdPass } from '../crypto/fdpass.ts';
+import { fdPass, widenPipe } from '../crypto/fdpass.ts';
 import { readsOnStart, type BorrowedReads, type SocketOnRead } from '../transport/socket-reads.ts';
+
+/**
+ * The capacity asked for a pipe on the client's stdin or stdout: Linux's fs.pipe-max-size by default, up to
+ * which an unprivileged process may go. Measured (1 GiB aes128-gcm, tether ssh -> sshd into `wc -c`):
+ * 590 -> 760 MB/s, the client's CPU 0.96 -> 0.70 s/GiB, against the 64 KiB a shell's pipe has.
+ */
+export const CLIENT_PIPE_CAPACITY = 1024 * 1024;
 
 export interface BorrowedStdin extends BorrowedReads {
   /** Stops reading and closes the duplicate (fd 0 stays open). */
@@ -20,6 +27,7 @@ export function borrowedStdin(): BorrowedStdin | undefined {
     const stat = fstatSync(0);
     if (!stat.isFIFO() && !stat.isSocket()) return undefined;
     fd = fdPass().dup(0);
+    if (stat.isFIFO()) widenPipe(fd, CLIENT_PIPE_CAPACITY);
   } catch {
     return undefined;
   }

@@ -17,6 +17,8 @@
 import { fstatSync, writev } from 'node:fs';
 import { Writable } from 'node:stream';
 import { drained } from './exit.ts';
+import { CLIENT_PIPE_CAPACITY } from './borrowed-stdin.ts';
+import { widenPipe } from '../crypto/fdpass.ts';
 
 /** Bytes queued before write() returns false: a few packets' worth, so a write always has a batch ready. */
 const HIGH_WATER = 256 * 1024;
@@ -126,6 +128,7 @@ export function createStdoutSink(): StdoutSink {
   try {
     const stat = fstatSync(1);
     pipe = stat.isFIFO() || stat.isSocket();
+    if (stat.isFIFO()) widenPipe(1, CLIENT_PIPE_CAPACITY);
   } catch {
     // A closed fd 1: the writer reports EBADF on its first write, as process.stdout would.
   }

@@ -37,6 +37,8 @@ export interface FdPassAddon {
   setBlocking(fd: number, blocking: boolean): boolean;
   /** Asks for a socket send buffer of `bytes` (SO_SNDBUF, capped at net.core.wmem_max); the size the kernel then reports. */
   setSendBuffer(fd: number, bytes: number): number;
+  /** Asks for a pipe capacity of `bytes` (F_SETPIPE_SZ, capped at fs.pipe-max-size); the capacity the kernel then reports. */
+  setPipeSize(fd: number, bytes: number): number;
   pollOpen(fd: number, callback: (status: number, events: number) => void): PollHandle;
   /** 0 stops watching until started again. */
   pollStart(handle: PollHandle, events: number): void;
@@ -83,6 +85,20 @@ export function adoptDescriptor(socket: { destroy(): void }): number {
   const copy = fdPass().dup(fd);
   socket.destroy();
   return copy;
+}
+
+/**
+ * Asks for a pipe of `bytes` under `fd` (the client's stdin or stdout when a shell pipeline made them), where
+ * the addon is built: a larger pipe lets the other end write or read more per wake-up, and lets us write a
+ * whole burst of decrypted packets at once rather than copy what a full pipe refuses (issue 17). Refusals
+ * (fs.pipe-max-size, a user's pipe quota, not a pipe) leave the pipe as it was.
+ */
+export function widenPipe(fd: number, bytes: number): void {
+  try {
+    fdPassIfBuilt()?.setPipeSize(fd, bytes);
+  } catch {
+    // As it was: correct, only slower.
+  }
 }
 
 export function fdPass(): FdPassAddon {
