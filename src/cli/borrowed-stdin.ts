@@ -7,14 +7,8 @@
 import { closeSync, fstatSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { fdPass, widenPipe } from '../crypto/fdpass.ts';
+import { CLIENT_PIPE_CAPACITY } from './stdout-writer.ts';
 import { readsOnStart, type BorrowedReads, type SocketOnRead } from '../transport/socket-reads.ts';
-
-/**
- * The capacity asked for a pipe on the client's stdin or stdout: Linux's fs.pipe-max-size by default, up to
- * which an unprivileged process may go. Measured (1 GiB aes128-gcm, tether ssh -> sshd into `wc -c`):
- * 590 -> 760 MB/s, the client's CPU 0.96 -> 0.70 s/GiB, against the 64 KiB a shell's pipe has.
- */
-export const CLIENT_PIPE_CAPACITY = 1024 * 1024;
 
 export interface BorrowedStdin extends BorrowedReads {
   /** Stops reading and closes the duplicate (fd 0 stays open). */

@@ -17,8 +17,19 @@
 import { fstatSync, writev } from 'node:fs';
 import { Writable } from 'node:stream';
 import { drained } from './exit.ts';
-import { CLIENT_PIPE_CAPACITY } from './borrowed-stdin.ts';
-import { widenPipe } from '../crypto/fdpass.ts';
+import { widenPipe, widenSendBuffer } from '../crypto/fdpass.ts';
+
+/**
+ * The capacity asked for a pipe on the client's stdin or stdout: Linux's fs.pipe-max-size by default, up to
+ * which an unprivileged process may go. Measured (1 GiB aes128-gcm, tether ssh -> sshd into `wc -c`):
+ * 590 -> 760 MB/s, the client's CPU 0.96 -> 0.70 s/GiB, against the 64 KiB a shell's pipe has.
+ */
+export const CLIENT_PIPE_CAPACITY = 1024 * 1024;
+/**
+ * The send buffer asked for a socket on stdout (a socketpair, as Node's child_process makes): 4 MiB, capped
+ * by net.core.wmem_max. Measured as above: 636-668 -> 788-814 MB/s, the client 0.79-0.86 -> 0.61-0.66 s/GiB.
+ */
+const STDOUT_SEND_BUFFER = 4 * 1024 * 1024;
 
 /** Bytes queued before write() returns false: a few packets' worth, so a write always has a batch ready. */
 const HIGH_WATER = 256 * 1024;
@@ -129,6 +140,7 @@ export function createStdoutSink(): StdoutSink {
     const stat = fstatSync(1);
     pipe = stat.isFIFO() || stat.isSocket();
     if (stat.isFIFO()) widenPipe(1, CLIENT_PIPE_CAPACITY);
+    else if (stat.isSocket()) widenSendBuffer(1, STDOUT_SEND_BUFFER);
   } catch {
     // A closed fd 1: the writer reports EBADF on its first write, as process.stdout would.
   }

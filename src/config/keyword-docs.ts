@@ -88,7 +88,7 @@ export function keywordSection(): string {
     'Tether\'s server holds sessions so that they outlive their connection (`docs/PROTOCOL.sessions`):',
     '`PersistentSessions yes|no` (default yes; allowed in `Match`) holds every session with a terminal, and one',
     'without when the client asks (`hold@tether-ssh.org`), never a subsystem; `PersistentSessionTimeout` (default',
-    '3h) is how long a detached session is kept, `PersistentSessionLogSize` (default 1M) how much recent output',
+    '3h) is how long a detached session is kept, `PersistentSessionLogSize` (default 4M) how much recent output',
     'per stream, and `PersistentSessionDirectory` (global; default `/run/tether/sessions` as root, else',
     '`$XDG_RUNTIME_DIR/tether-sessions-UID`) where the per-user holders\' sockets are. With it on, the commands',
     '`attach NAME` and `sessions` (also as `ForceCommand`) reattach to and list held sessions. Sessions under',

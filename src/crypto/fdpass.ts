@@ -101,6 +101,15 @@ export function widenPipe(fd: number, bytes: number): void {
   }
 }
 
+/** The same for a socket we write bulk data to: its send buffer (SO_SNDBUF, capped at net.core.wmem_max). */
+export function widenSendBuffer(fd: number, bytes: number): void {
+  try {
+    fdPassIfBuilt()?.setSendBuffer(fd, bytes);
+  } catch {
+    // As it was: correct, only slower.
+  }
+}
+
 export function fdPass(): FdPassAddon {
   const addon = fdPassIfBuilt();
   if (!addon) throw new FdPassingUnavailableError('file descriptor passing is unavailable: native/fdpass is not built (run npm install)');

@@ -16,7 +16,7 @@ import type { ProcessExit } from '../session-process.ts';
 import type { AttachmentEnd, HeldSessionFiles, HeldSessionSummary } from '../holder-api.ts';
 import { sharedReadBuffer } from '../../transport/socket-reads.ts';
 import type { DataFraming } from '../../connection/descriptor-writes.ts';
-import { descriptorOf, fdPassIfBuilt } from '../../crypto/fdpass.ts';
+import { descriptorOf, widenSendBuffer } from '../../crypto/fdpass.ts';
 
 export const FRAME_CONTROL = 1;
 /** Holder → server: byte stream (0 stdout / terminal, 1 stderr), uint64 offset of the first byte, the bytes. */
@@ -58,12 +58,7 @@ const DATA_SEND_BUFFER = 4 * 1024 * 1024;
 /** Gives `socket` DATA_SEND_BUFFER where the addon is built; otherwise, or if refused, it keeps the default. */
 export function enlargeSendBuffer(socket: Socket): void {
   const fd = descriptorOf(socket);
-  if (fd === undefined) return;
-  try {
-    fdPassIfBuilt()?.setSendBuffer(fd, DATA_SEND_BUFFER);
-  } catch {
-    // Refused: the default buffer works, only with more wake-ups.
-  }
+  if (fd !== undefined) widenSendBuffer(fd, DATA_SEND_BUFFER);
 }
 
 /** Writes a control message, or destroys a socket whose peer has stopped reading. */

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, readSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
-import { descriptorOf, fdPass, widenPipe } from '../../../src/crypto/fdpass.ts';
+import { descriptorOf, fdPass, widenPipe, widenSendBuffer } from '../../../src/crypto/fdpass.ts';
 
 /** Bytes a non-blocking write end takes before EAGAIN (bounded: at most 64 writes of 64 KiB). */
 function fill(fd: number): number {
@@ -64,5 +64,17 @@ test('setSendBuffer: the size the kernel grants (Linux doubles what is asked, fo
   } finally {
     socket.destroy();
     server.close();
+  }
+});
+
+test('widenSendBuffer on a closed descriptor or on a pipe changes nothing and does not throw', () => {
+  const [readEnd, writeEnd] = fdPass().pipe(0);
+  try {
+    assert.doesNotThrow(() => widenSendBuffer(-1, 4 * 1024 * 1024));
+    assert.doesNotThrow(() => widenSendBuffer(writeEnd, 4 * 1024 * 1024));
+    assert.equal(fdPass().write(writeEnd, Buffer.from('still a pipe')), 12);
+  } finally {
+    closeSync(readEnd);
+    closeSync(writeEnd);
   }
 });

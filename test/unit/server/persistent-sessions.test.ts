@@ -14,10 +14,10 @@ import type { AuthAttemptContext } from '../../../src/auth/server-auth.ts';
 const conn = (user: string) => ({ user, address: '10.0.0.1', localAddress: '127.0.0.1', localPort: 22 });
 
 describe('PersistentSession* keywords', () => {
-  it('default to on, 3 hours, 1 MiB and the default directory, and print nothing extra in sshd -T', () => {
+  it('default to on, 3 hours, 4 MiB and the default directory, and print nothing extra in sshd -T', () => {
     const config = parseSshdConfigText('', 'x');
     const s = config.settings;
-    assert.deepEqual([s.persistentSessions, s.persistentSessionTimeout, s.persistentSessionLogSize, s.persistentSessionDirectory], [true, 10800, 1048576, null]);
+    assert.deepEqual([s.persistentSessions, s.persistentSessionTimeout, s.persistentSessionLogSize, s.persistentSessionDirectory], [true, 10800, 4 * 1024 * 1024, null]);
     assert.doesNotMatch(formatDashT(dashTSettings(config)), /persistent/);
   });
 
