@@ -9,10 +9,11 @@
  * The messages are ssh's: "Connecting to NAME [ADDR] port N." and "connect to address ADDR port N: REASON" at
  * debug level, "ssh: connect to host NAME port N: REASON" for the attempt that ends it.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:net';
 import { ipFamily } from '../match/addresses.ts';
 import { SocketReads } from '../transport/socket-reads.ts';
-import type { Duplex } from 'node:stream';
+import { TRANSPORT_WRITE_HIGH_WATER } from '../transport/packet-layer.ts';
+import type { Duplex, DuplexOptions } from 'node:stream';
 
 // Loaded for a name, not an address: node:dns/promises sets up a resolver (reading /etc/resolv.conf) as it
 // loads (issue 17).
@@ -114,16 +115,16 @@ export function tcpAttempt(address: string, port: number, options: TcpOptions): 
   return new Promise((resolve, reject) => {
     // Read into the process's shared buffer (issue 17): the transport finds these reads on the socket.
     const reads = new SocketReads();
-    const socket = reads.bind(
-      netConnect({
-        host: address,
-        port,
-        noDelay: true,
-        keepAlive: options.tcpKeepAlive ?? true,
-        onread: reads.onread,
-        ...(options.localAddress ? { localAddress: options.localAddress } : {}),
-      }),
-    );
+    const connectOptions: NetConnectOpts & Pick<DuplexOptions, 'writableHighWaterMark'> = {
+      host: address,
+      port,
+      noDelay: true,
+      keepAlive: options.tcpKeepAlive ?? true,
+      onread: reads.onread,
+      writableHighWaterMark: TRANSPORT_WRITE_HIGH_WATER,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    };
+    const socket = reads.bind(netConnect(connectOptions));
     const fail = (reason: string) => {
       clearTimeout(timer);
       socket.destroy();

@@ -6,9 +6,11 @@
  * SocketReads and the accepted socket (paused since accept, so it has read nothing) is let go. Without the
  * addon, the accepted socket is used as it is.
  */
-import { Socket } from 'node:net';
+import { Socket, type SocketConstructorOpts } from 'node:net';
+import type { DuplexOptions } from 'node:stream';
 import { adoptDescriptor, fdPassIfBuilt } from '../crypto/fdpass.ts';
 import { SocketReads } from '../transport/socket-reads.ts';
+import { TRANSPORT_WRITE_HIGH_WATER } from '../transport/packet-layer.ts';
 
 export function withSharedReads(accepted: Socket): Socket {
   let fd: number;
@@ -22,5 +24,12 @@ export function withSharedReads(accepted: Socket): Socket {
   }
   // Socket options (TCP_NODELAY, keepalive) belong to the connection, which the copy shares.
   const reads = new SocketReads();
-  return reads.bind(new Socket({ fd, readable: true, writable: true, onread: reads.onread }));
+  const options: SocketConstructorOpts & Pick<DuplexOptions, 'writableHighWaterMark'> = {
+    fd,
+    readable: true,
+    writable: true,
+    onread: reads.onread,
+    writableHighWaterMark: TRANSPORT_WRITE_HIGH_WATER,
+  };
+  return reads.bind(new Socket(options));
 }

@@ -26,6 +26,13 @@ const INPUT_HIGH_WATER = 1024 * 1024;
 export const OUTPUT_BACKLOG_HIGH_WATER = 256 * 1024;
 /** …and start again once the backlog is down to this. */
 const OUTPUT_BACKLOG_LOW_WATER = 64 * 1024;
+/**
+ * The writable high-water mark a transport's socket is made with (issue 17): above what one read of a local
+ * source (SHARED_READ_SIZE) becomes once sealed. At Node's default of 64 KiB each such read left the socket
+ * over its mark until the packets, corked for the tick, had been written: the source paused and resumed
+ * every read, and libuv changed its epoll registration each time.
+ */
+export const TRANSPORT_WRITE_HIGH_WATER = 256 * 1024;
 
 export interface PacketLayerOptions {
   stream: Duplex;
