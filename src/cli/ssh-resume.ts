@@ -4,19 +4,16 @@
  * for SessionResumeTimeout); here are the one status line the user sees while it does, `~.` (which quits at
  * once, even during an outage, and ends the remote session as in OpenSSH), and the exit status.
  */
-import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { ResumeAuth } from '../auth/client-auth.ts';
 import type { SshClient } from '../client/client.ts';
 import { SessionDetachedError, SessionResumeError, type PersistentSession, type ReconnectPolicy } from '../client/persistent-session.ts';
 import { enterRawMode } from './ssh-terminal.ts';
-import { EscapeFilter } from './escape-filter.ts';
 import { DisconnectError } from '../wire/errors.ts';
 import { DISCONNECT_REASON } from '../wire/message-numbers.ts';
 import { createStdoutSink } from './stdout-writer.ts';
 import { consumeInto } from '../connection/descriptor-writes.ts';
-import { borrowedStdin } from './borrowed-stdin.ts';
+import { feedStdin } from './stdin-feed.ts';
 
 const ERROR = 2;
 const INFO = 3;
@@ -164,36 +161,13 @@ export async function runHeldSession(held: PersistentSession, options: HeldSessi
   return exit?.code ?? 255;
 }
 
-/**
- * The session's input: straight from a reused buffer when stdin is a pipe or socket and no escape character
- * is watched for (borrowed-stdin.ts), else as a stream (through the escape filter on a terminal). Returns
- * what stops it once the session is over. `quitting` runs before `~.` closes the session.
- */
+/** The held session's input (stdin-feed.ts). `quitting` runs before `~.` closes the session. */
 function feedSession(held: PersistentSession, tty: boolean, options: HeldSessionOptions, quitting: () => void): () => void {
-  const escapes = tty && options.escapeChar !== undefined;
-  const borrowed = !options.stdinNull && !escapes ? borrowedStdin() : undefined;
-  if (borrowed) {
-    held.readInputFrom(borrowed);
-    return () => borrowed.destroy();
-  }
-  const stdin: Readable = options.stdinNull ? createReadStream('/dev/null') : process.stdin;
-  let source: Readable = stdin;
-  if (escapes) {
-    const filter = new EscapeFilter(options.escapeChar!, {
-      // ssh's `~.`: the channel is closed first (PROTOCOL.sessions §8), so the session ends rather than waits.
-      disconnect: () => {
-        quitting();
-        process.stderr.write(`${options.escapeChar}.\r\nConnection to ${options.host} closed.\r\n`);
-        held.close();
-      },
-      help: (text) => process.stderr.write(text),
-      commandLine: options.escapeCommandLine,
-    });
-    source = stdin.pipe(filter);
-  }
-  source.pipe(held.stdin);
-  return () => {
-    source.unpipe(held.stdin);
-    stdin.destroy();
-  };
+  return feedStdin(tty, options, {
+    stream: held.stdin,
+    takeBorrowed: (reads) => held.readInputFrom(reads),
+    quitting,
+    // ssh's `~.`: the channel is closed first (PROTOCOL.sessions §8), so the session ends rather than waits.
+    disconnect: () => held.close(),
+  });
 }

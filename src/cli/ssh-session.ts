@@ -3,8 +3,6 @@
  * in raw mode with window-size changes forwarded and ssh's escape sequences (~. ~? ~~), the terminal restored
  * on every exit path. Returns ssh's exit status: the remote one, or 255 when none was reported.
  */
-import { createReadStream } from 'node:fs';
-import type { Readable } from 'node:stream';
 import type { SshClient } from '../client/client.ts';
 import type { Session } from '../client/session.ts';
 import { acceptForwardedAgent, requestAgentForwarding } from '../client/agent-forwarding.ts';
@@ -12,10 +10,9 @@ import { localTerminalModes } from '../client/terminal-modes.ts';
 import { startX11Forwarding, type X11Forwarding } from '../client/x11-forwarding.ts';
 import { forwardAgentSocketPath } from '../agent/index.ts';
 import { enterRawMode } from './ssh-terminal.ts';
-import { EscapeFilter } from './escape-filter.ts';
 import { createStdoutSink } from './stdout-writer.ts';
 import { consumeInto } from '../connection/descriptor-writes.ts';
-import { borrowedStdin } from './borrowed-stdin.ts';
+import { feedStdin } from './stdin-feed.ts';
 import { sendBorrowedReads } from '../connection/borrowed-reads.ts';
 import type { ClientSettings } from './ssh-settings.ts';
 import type { ActiveForwarding } from './ssh-forwarding.ts';
@@ -139,38 +136,17 @@ function agentOnResume(options: SessionOptions): ((client: SshClient, session: S
   };
 }
 
-/**
- * Sends stdin into the session's channel: through the escape filter on a terminal with an escape character,
- * straight from a reused buffer when it is a pipe or socket (borrowed-stdin.ts), else as a stream. Returns
- * what stops it once the session is over.
- */
+/** stdin into the session's channel (stdin-feed.ts). */
 function feedChannel(session: Session, client: SshClient, tty: boolean, options: SessionOptions): () => void {
-  const escapes = tty && options.escapeChar !== undefined;
-  const borrowed = !options.stdinNull && !escapes ? borrowedStdin() : undefined;
-  if (borrowed) {
-    void sendBorrowedReads(session.channel, borrowed).then(() => session.channel.end());
-    return () => borrowed.destroy();
-  }
-  const stdin: Readable = options.stdinNull ? createReadStream('/dev/null') : process.stdin;
-  let source: Readable = stdin;
-  if (escapes) {
-    const filter = new EscapeFilter(options.escapeChar!, {
-      disconnect: () => {
-        process.stderr.write(`${options.escapeChar}.\r\nConnection to ${options.host} closed.\r\n`);
-        // The channel first: a server that holds sessions then ends this one, as a plain sshd would (PROTOCOL.sessions §8).
-        session.channel.close();
-        client.end();
-      },
-      help: (text) => process.stderr.write(text),
-      commandLine: options.escapeCommandLine,
-    });
-    source = stdin.pipe(filter);
-  }
-  source.pipe(session.channel);
-  return () => {
-    source.unpipe(session.channel);
-    stdin.destroy();
-  };
+  return feedStdin(tty, options, {
+    stream: session.channel,
+    takeBorrowed: (reads) => void sendBorrowedReads(session.channel, reads).then(() => session.channel.end()),
+    disconnect: () => {
+      // The channel first: a server that holds sessions then ends this one, as a plain sshd would (PROTOCOL.sessions §8).
+      session.channel.close();
+      client.end();
+    },
+  });
 }
 
 export async function runInteractiveSession(client: SshClient, options: SessionOptions): Promise<number> {
