@@ -8,6 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
 import { withSharedReads } from './shared-reads-socket.ts';
+import { TRANSPORT_WRITE_HIGH_WATER } from '../transport/packet-layer.ts';
 import { type as osType } from 'node:os';
 import type { Duplex } from 'node:stream';
 import type { SshdConfig } from '../config/sshd/index.ts';
@@ -186,8 +187,12 @@ export class Server extends EventEmitter {
     const targets =
       this.options.listen ?? this.options.config.settings.listenAddresses.map((a) => ({ address: a.address, port: a.port }));
     for (const target of targets) {
-      // Paused: withSharedReads() moves the connection to a socket that reads into the shared buffer.
-      const tcp = createTcpServer({ noDelay: true, keepAlive: this.options.config.settings.tcpKeepAlive, pauseOnConnect: true }, (socket) => this.accept(socket));
+      // Paused: withSharedReads() moves the connection to a socket that reads into the shared buffer. The
+      // high-water mark is for the socket used as it is, without the addon.
+      const tcp = createTcpServer(
+        { noDelay: true, keepAlive: this.options.config.settings.tcpKeepAlive, pauseOnConnect: true, highWaterMark: TRANSPORT_WRITE_HIGH_WATER },
+        (socket) => this.accept(socket),
+      );
       tcp.on('error', (error) => this.logger.error(`listener error: ${error.message}`));
       await new Promise<void>((resolve, reject) => {
         const onError = (error: NodeJS.ErrnoException) => {
