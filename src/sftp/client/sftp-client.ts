@@ -97,10 +97,10 @@ export class SftpClient {
       state.client?.failAll(error);
       ended(error);
     };
-    stream.on('data', (chunk: Buffer) => {
+    const receive = (chunk: Buffer, borrowed: boolean) => {
       let packets: Buffer[];
       try {
-        packets = parser.push(chunk);
+        packets = parser.push(chunk, borrowed);
       } catch (error) {
         fail(new SftpProtocolError((error as Error).message));
         stream.destroy();
@@ -114,7 +114,12 @@ export class SftpClient {
         }
         state.client.receive(packet);
       }
-    });
+    };
+    // A channel hands its data over as it decrypts it (borrowed: the parser's one copy is all), rather than
+    // through its readable side, which copies every 32 KiB packet into a buffer of its own first. Replies
+    // are bounded by the requests in flight, so the consumer never refuses window.
+    if (stream instanceof Channel) stream.consume({ take: (chunk, borrowed) => (receive(chunk, borrowed), true) });
+    else stream.on('data', (chunk: Buffer) => receive(chunk, false));
     stream.once('error', (error: Error) => fail(new SftpConnectionError(`Connection closed: ${error.message}`)));
     stream.once('end', () => fail(new SftpConnectionError('Connection closed')));
     stream.once('close', () => fail(new SftpConnectionError('Connection closed')));

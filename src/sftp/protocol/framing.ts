@@ -48,8 +48,12 @@ export class SftpPacketParser {
     return this.partial ? 4 + this.filled : this.lengthFilled;
   }
 
-  /** Feeds bytes; returns every packet they complete, in order. Payloads may share memory with the input. */
-  push(chunk: Buffer): Buffer[] {
+  /**
+   * Feeds bytes; returns every packet they complete, in order. Payloads may share memory with the input,
+   * unless it is `borrowed` (reused once this returns, as a channel consumer's data is): then a packet that
+   * lies whole in the chunk is copied out too, so each byte is still copied once.
+   */
+  push(chunk: Buffer, borrowed = false): Buffer[] {
     const packets: Buffer[] = [];
     let offset = 0;
     if (this.lengthFilled > 0) {
@@ -76,7 +80,8 @@ export class SftpPacketParser {
       const length = this.checkedLength(chunk.readUInt32BE(offset));
       const start = offset + 4;
       if (chunk.length - start >= length) {
-        packets.push(chunk.subarray(start, start + length));
+        const inChunk = chunk.subarray(start, start + length);
+        packets.push(borrowed ? this.copied(inChunk) : inChunk);
         offset = start + length;
         continue;
       }
@@ -87,6 +92,12 @@ export class SftpPacketParser {
     }
     if (offset < chunk.length) this.lengthFilled = chunk.copy(this.lengthBytes, 0, offset);
     return packets;
+  }
+
+  private copied(view: Buffer): Buffer {
+    const packet = this.allocate(view.length);
+    view.copy(packet);
+    return packet;
   }
 
   private allocate(length: number): Buffer {

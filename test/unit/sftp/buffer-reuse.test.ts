@@ -50,6 +50,23 @@ test('the parser assembles a spanning packet once, in a pooled buffer, and leave
   assert.equal(parser.buffered, 0);
 });
 
+test('a borrowed chunk leaves no view behind: packets whole inside it are copied out, large ones into the pool', () => {
+  const pool = new PacketBufferPool(64 * 1024, 4);
+  const parser = new SftpPacketParser(undefined, pool);
+  const small = packet(SSH_FXP.STATUS, Buffer.from('status'));
+  const large = packet(SSH_FXP.DATA, randomBytes(20 * 1024));
+  // One chunk as a channel consumer gets it: memory the channel reuses as soon as push() returns.
+  const chunk = Buffer.concat([small, large, small.subarray(0, 7)]);
+  const [first, second, ...rest] = parser.push(chunk, true);
+  assert.equal(rest.length, 0);
+  assert.ok(pool.owns(second!), 'a large one is copied into a pooled buffer');
+  // Small ones may share Node's allocation pool with the chunk: what matters is that overwriting it leaves them.
+  chunk.fill(0);
+  assert.ok(first!.equals(small.subarray(4)) && second!.equals(large.subarray(4)), 'the packets outlive the chunk');
+  const [tail] = parser.push(Buffer.from(small.subarray(7)), true);
+  assert.ok(tail!.equals(small.subarray(4)), 'a packet begun in a borrowed chunk was copied as it came');
+});
+
 test('the parser is byte-exact for any split, including a length field cut in two', () => {
   const packets = Array.from({ length: 40 }, (_, index) => packet(SSH_FXP.DATA, randomBytes((index * 7919) % 20_000 + 1)));
   const stream = Buffer.concat(packets);
