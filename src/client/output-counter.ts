@@ -12,8 +12,13 @@ export interface StreamCounts {
   error: number;
 }
 
-/** §7: the client acknowledges output at least every 64 KiB and once a second while any is unacknowledged. */
-export const ACK_EVERY_BYTES = 64 * 1024;
+import { OUTPUT_ACK_SPACING } from '../connection/persistent-session-requests.ts';
+
+/**
+ * §7: the client acknowledges output at least every 64 KiB (less when session@ asks: a small log) and once a
+ * second while any is unacknowledged.
+ */
+export const ACK_EVERY_BYTES = OUTPUT_ACK_SPACING;
 export const ACK_INTERVAL_MS = 1000;
 
 interface Cursor {
@@ -26,6 +31,8 @@ interface Cursor {
 export class OutputCounter {
   private readonly cursors: Record<OutputStream, Cursor> = { output: { next: 0, have: 0 }, error: { next: 0, have: 0 } };
   private acked: StreamCounts = { output: 0, error: 0 };
+  /** Bytes of either stream that make an acknowledgement due; set from each session@ (§3). */
+  spacing = ACK_EVERY_BYTES;
 
   /** Bytes delivered so far, as offsets in the session's streams. */
   get received(): StreamCounts {
@@ -64,7 +71,7 @@ export class OutputCounter {
   }
 
   /**
-   * The counts to acknowledge now, or undefined: every ACK_EVERY_BYTES, and (`periodic`, once a second) whenever
+   * The counts to acknowledge now, or undefined: every `spacing` bytes, and (`periodic`, once a second) whenever
    * any is unacknowledged. Returned counts are taken as acknowledged.
    */
   due(periodic: boolean): StreamCounts | undefined {
@@ -72,7 +79,7 @@ export class OutputCounter {
     const pendingOutput = output - this.acked.output;
     const pendingError = error - this.acked.error;
     if (pendingOutput <= 0 && pendingError <= 0) return undefined;
-    if (!periodic && pendingOutput < ACK_EVERY_BYTES && pendingError < ACK_EVERY_BYTES) return undefined;
+    if (!periodic && pendingOutput < this.spacing && pendingError < this.spacing) return undefined;
     this.acked = { output, error };
     return { output, error };
   }

@@ -23,7 +23,7 @@ import type { SshClient } from './client.ts';
 import type { Session } from './session.ts';
 import type { BorrowedReads } from '../transport/socket-reads.ts';
 import { SessionInput } from './session-input.ts';
-import { ACK_INTERVAL_MS, OutputCounter, type OutputStream, type StreamCounts } from './output-counter.ts';
+import { ACK_EVERY_BYTES, ACK_INTERVAL_MS, OutputCounter, type OutputStream, type StreamCounts } from './output-counter.ts';
 import { beforeDeadline, fullPolicy, reconnectWithBackoff } from './reconnect-loop.ts';
 import { listenToLink, openLink, releaseLink, type SessionLink } from './session-link.ts';
 import { HeldOutput } from './held-output.ts';
@@ -240,6 +240,8 @@ export class PersistentSession extends EventEmitter<PersistentSessionEvents> imp
       this.listen(link);
     }
     const offsets = { output: info.outputOffset, error: info.errorOffset };
+    // Each server says it anew: a failover's may hold the session in a log of another size.
+    this.output.spacing = info.outputAckSpacing ?? ACK_EVERY_BYTES;
     if (first) this.output.start(offsets);
     else link.lost = this.output.resync(offsets);
     link.sent = this.input.sync(info.inputOffset, first);

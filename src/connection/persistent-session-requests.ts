@@ -34,6 +34,21 @@ export function decodeHold(data: Buffer): string {
   return name;
 }
 
+/**
+ * §7: output is acknowledged at least every this many bytes, unless session@ asks for less (a small log).
+ * The spacing a server may ask for is kept within [MIN_OUTPUT_ACK_SPACING, OUTPUT_ACK_SPACING].
+ */
+export const OUTPUT_ACK_SPACING = 64 * 1024;
+export const MIN_OUTPUT_ACK_SPACING = 1024;
+
+/**
+ * The output acknowledgement spacing for a holder log of `logSize` bytes: a quarter of it, so that the
+ * acknowledgement is on its way while three quarters still stream, and never more than OUTPUT_ACK_SPACING.
+ */
+export function outputAckSpacing(logSize: number): number {
+  return Math.max(MIN_OUTPUT_ACK_SPACING, Math.min(OUTPUT_ACK_SPACING, Math.floor(logSize / 4)));
+}
+
 /** §3 session@tether-ssh.org. */
 export interface SessionInfo {
   id: string;
@@ -44,10 +59,12 @@ export interface SessionInfo {
   errorOffset: number;
   inputClosed: boolean;
   reattached: boolean;
+  /** §3's optional last field: acknowledge output at least every this many bytes (OUTPUT_ACK_SPACING without it). */
+  outputAckSpacing?: number;
 }
 
 export function encodeSessionInfo(info: SessionInfo): Buffer {
-  return new Writer(160)
+  const writer = new Writer(164)
     .string(info.id)
     .string(info.name)
     .string(info.token)
@@ -55,8 +72,9 @@ export function encodeSessionInfo(info: SessionInfo): Buffer {
     .uint64(BigInt(info.outputOffset))
     .uint64(BigInt(info.errorOffset))
     .boolean(info.inputClosed)
-    .boolean(info.reattached)
-    .finish();
+    .boolean(info.reattached);
+  if (info.outputAckSpacing !== undefined) writer.uint32(info.outputAckSpacing);
+  return writer.finish();
 }
 
 export function decodeSessionInfo(data: Buffer): SessionInfo {
@@ -71,6 +89,8 @@ export function decodeSessionInfo(data: Buffer): SessionInfo {
     inputClosed: reader.boolean(),
     reattached: reader.boolean(),
   };
+  // Absent from servers that do not send it; a value out of range is brought into it, not trusted.
+  if (reader.remaining > 0) info.outputAckSpacing = Math.max(MIN_OUTPUT_ACK_SPACING, Math.min(OUTPUT_ACK_SPACING, reader.uint32()));
   reader.end('session info');
   return info;
 }

@@ -12,7 +12,7 @@
 import type { Channel, ChannelRequest } from '../connection/channel.ts';
 import {
   ACK_REQUEST, decodeHold, decodeOutputAck, decodeResume, DETACHED_REQUEST, encodeDetached, encodeInputAck, encodeSessionInfo,
-  SESSION_INFO_REQUEST,
+  OUTPUT_ACK_SPACING, SESSION_INFO_REQUEST,
 } from '../connection/persistent-session-requests.ts';
 import type { EffectiveSshdSettings } from '../config/sshd/index.ts';
 import type { SessionRestrictions } from '../auth/server-auth.ts';
@@ -194,6 +194,8 @@ export class PersistentSession {
         errorOffset: attachment.errorOffset,
         inputClosed: attachment.inputClosed,
         reattached: attachment.reattached,
+        // Sent only when it differs from §7's default, so that the message stays as before for most sessions.
+        ...(attachment.outputAckSpacing !== undefined && attachment.outputAckSpacing !== OUTPUT_ACK_SPACING ? { outputAckSpacing: attachment.outputAckSpacing } : {}),
       };
       void channel.request(SESSION_INFO_REQUEST, encodeSessionInfo(info), false);
       this.ackedInput = attachment.inputOffset;

@@ -116,6 +116,11 @@ export interface HeldAttachment extends SessionProcess {
   readonly redraw: Buffer;
   /** True when this attachment found an existing session rather than creating one. */
   readonly reattached: boolean;
+  /**
+   * Bytes the client should acknowledge output within (session@, docs/PROTOCOL.sessions §3): less than the
+   * default for a small log, which holds the program up until acknowledged. Optional for stand-ins in tests.
+   */
+  readonly outputAckSpacing?: number;
   /** Input offset each time it advances (the program took more input), for ack@tether-ssh.org. */
   onInputAck(listener: (inputOffset: number) => void): void;
   /**

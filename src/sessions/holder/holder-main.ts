@@ -224,6 +224,7 @@ export class Holder {
       outputOffset: from.output,
       errorOffset: from.error,
       reattached,
+      logSize: session.output.capacity,
     });
     attachment.start();
     return attachment;

@@ -104,6 +104,8 @@ export type HolderMessage =
       outputOffset: number;
       errorOffset: number;
       reattached: boolean;
+      /** The session's output log capacity: the server asks the client to acknowledge within it. */
+      logSize: number;
     }
   | { op: 'none' }
   | { op: 'failed'; message: string; code?: string }

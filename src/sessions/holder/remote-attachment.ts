@@ -30,6 +30,7 @@ import {
 } from './holder-protocol.ts';
 import { decodeSummary } from './holder-requests.ts';
 import { RESUME_TOKEN_LENGTH } from '../../auth/resume-credential.ts';
+import { MIN_OUTPUT_ACK_SPACING, OUTPUT_ACK_SPACING, outputAckSpacing } from '../../connection/persistent-session-requests.ts';
 
 /** An output acknowledgement that has advanced this far goes to the holder at once; a smaller one waits. */
 const ACK_FORWARD_BYTES = 256 * 1024;
@@ -51,6 +52,10 @@ export class RemoteAttachment implements HeldAttachment {
   outputOffset = 0;
   errorOffset = 0;
   reattached = false;
+  /** What the client is asked to acknowledge within (session@, §3): a quarter of the holder's log, at most 64 KiB. */
+  outputAckSpacing = OUTPUT_ACK_SPACING;
+  /** An acknowledgement this far ahead goes to the holder at once: a quarter of its log, at most 256 KiB. */
+  private ackForwardBytes = ACK_FORWARD_BYTES;
   readonly output: Readable;
   readonly errorOutput: Readable | null = null;
   private readonly errorStream: Readable;
@@ -187,6 +192,12 @@ export class RemoteAttachment implements HeldAttachment {
     this.outputOffset = field(message, 'outputOffset', 'number')!;
     this.errorOffset = field(message, 'errorOffset', 'number')!;
     this.reattached = field(message, 'reattached', 'boolean')!;
+    // A holder started by an earlier version does not say; its log is then taken to be the default's.
+    const logSize = field(message, 'logSize', 'number', true);
+    if (logSize !== undefined) {
+      this.outputAckSpacing = outputAckSpacing(logSize);
+      this.ackForwardBytes = Math.min(ACK_FORWARD_BYTES, Math.max(MIN_OUTPUT_ACK_SPACING, Math.floor(logSize / 4)));
+    }
     this.redrawBuffer = Buffer.concat(this.redrawPieces.splice(0));
     (this as { errorOutput: Readable | null }).errorOutput = this.terminal ? null : this.errorStream;
   }
@@ -308,7 +319,7 @@ export class RemoteAttachment implements HeldAttachment {
     const ack = { output: outputReceived, error: errorReceived };
     this.pendingAck = ack;
     const passed = this.passedAck;
-    if (ack.output - passed.output >= ACK_FORWARD_BYTES || ack.error - passed.error >= ACK_FORWARD_BYTES) {
+    if (ack.output - passed.output >= this.ackForwardBytes || ack.error - passed.error >= this.ackForwardBytes) {
       this.flushAck();
       return;
     }

@@ -9,6 +9,7 @@ import { ACK_EVERY_BYTES, OutputCounter } from '../../../src/client/output-count
 import { fullPolicy, reconnectWithBackoff } from '../../../src/client/reconnect-loop.ts';
 import { SessionResumeError } from '../../../src/client/persistent-session-options.ts';
 import { AuthenticationError } from '../../../src/auth/client-auth.ts';
+import { decodeSessionInfo, encodeSessionInfo, outputAckSpacing, type SessionInfo } from '../../../src/connection/persistent-session-requests.ts';
 
 describe('OutputCounter', () => {
   it('skips what a resumed stream repeats and counts what the log no longer had', () => {
@@ -36,6 +37,37 @@ describe('OutputCounter', () => {
     assert.equal(counter.due(true), undefined, 'nothing new since');
     counter.accept('error', Buffer.alloc(ACK_EVERY_BYTES));
     assert.deepEqual(counter.due(false), { output: 10, error: ACK_EVERY_BYTES });
+  });
+
+  it('acknowledges at the spacing a small log asks for', () => {
+    const counter = new OutputCounter();
+    counter.start({ output: 0, error: 0 });
+    counter.spacing = 4096;
+    counter.accept('output', Buffer.alloc(4095));
+    assert.equal(counter.due(false), undefined);
+    counter.accept('output', Buffer.alloc(1));
+    assert.deepEqual(counter.due(false), { output: 4096, error: 0 });
+  });
+});
+
+describe('session@ acknowledgement spacing (PROTOCOL.sessions §3, §7)', () => {
+  const info: SessionInfo = {
+    id: 'id', name: 'name', token: Buffer.alloc(32, 7), inputOffset: 1, outputOffset: 2, errorOffset: 3, inputClosed: false, reattached: true,
+  };
+
+  it('is a quarter of the log, between 1 KiB and 64 KiB', () => {
+    assert.deepEqual([4096, 16 * 1024, 64 * 1024, 256 * 1024, 4 * 1024 * 1024].map(outputAckSpacing), [1024, 4096, 16384, 65536, 65536]);
+  });
+
+  it('is an optional last field: absent, the message is as before; present, it is read and kept in range', () => {
+    const plain = encodeSessionInfo(info);
+    assert.deepEqual(decodeSessionInfo(plain), info);
+    const spaced = encodeSessionInfo({ ...info, outputAckSpacing: 4096 });
+    assert.equal(spaced.length, plain.length + 4);
+    assert.equal(decodeSessionInfo(spaced).outputAckSpacing, 4096);
+    assert.equal(decodeSessionInfo(encodeSessionInfo({ ...info, outputAckSpacing: 1 })).outputAckSpacing, 1024, 'a hostile 1 would ask an ack per byte');
+    assert.equal(decodeSessionInfo(encodeSessionInfo({ ...info, outputAckSpacing: 0xffffffff })).outputAckSpacing, 65536);
+    assert.throws(() => decodeSessionInfo(Buffer.concat([spaced, Buffer.from([0])])), /trailing/);
   });
 });
 
