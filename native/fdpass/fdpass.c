@@ -272,6 +272,38 @@ static napi_value js_write(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* Most buffers writev(fd, parts) takes at once: a read's worth of channel packets. */
+#define MAX_WRITE_PARTS 64
+
+/*
+ * writev(fd, parts): write(2) of several buffers in one writev(2), as write() above: bytes written, or -1
+ * when the non-blocking descriptor is full. The channel packets of one socket read leave together this way
+ * (connection/descriptor-writes.ts), waking the reader once.
+ */
+static napi_value js_writev(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result, element;
+  int32_t fd;
+  uint32_t count;
+  bool is_array;
+  struct iovec parts[MAX_WRITE_PARTS];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2 || !get_int(env, argv[0], &fd)) return throw_errno(env, EINVAL, "writev");
+  CHECK(napi_is_array(env, argv[1], &is_array));
+  if (!is_array) return throw_errno(env, EINVAL, "writev");
+  CHECK(napi_get_array_length(env, argv[1], &count));
+  if (count == 0 || count > MAX_WRITE_PARTS) return throw_errno(env, EINVAL, "writev");
+  for (uint32_t i = 0; i < count; i++) {
+    CHECK(napi_get_element(env, argv[1], i, &element));
+    CHECK(napi_get_buffer_info(env, element, &parts[i].iov_base, &parts[i].iov_len));
+  }
+  ssize_t n;
+  do n = writev(fd, parts, (int)count); while (n < 0 && errno == EINTR);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return throw_errno(env, errno, "writev");
+  CHECK(napi_create_int32(env, n < 0 ? -1 : (int32_t)n, &result));
+  return result;
+}
+
 typedef struct {
   uv_poll_t handle;
   napi_env env;
@@ -377,6 +409,7 @@ static napi_value init(napi_env env, napi_value exports) {
     ADDON_FUNCTION("setPipeSize", js_set_pipe_size),
     ADDON_FUNCTION("pipe", js_pipe),
     ADDON_FUNCTION("write", js_write),
+    ADDON_FUNCTION("writev", js_writev),
     ADDON_FUNCTION("pollOpen", js_poll_open),
     ADDON_FUNCTION("pollStart", js_poll_start),
     ADDON_FUNCTION("pollClose", js_poll_close),

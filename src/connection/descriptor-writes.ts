@@ -6,7 +6,8 @@
  * writes would not do: libuv keeps a reference to what it could not write at once, and the buffer is reused.
  */
 import type { Writable } from 'node:stream';
-import { descriptorOf, fdPassIfBuilt, type FdPassAddon } from '../crypto/fdpass.ts';
+import { descriptorOf, fdPassIfBuilt, MAX_WRITE_PARTS, type FdPassAddon } from '../crypto/fdpass.ts';
+import { deferToReadEnd } from '../transport/read-batch.ts';
 import type { ChannelDataConsumer, ConsumableSource } from './channel.ts';
 
 /**
@@ -23,6 +24,9 @@ class DescriptorWrites implements ChannelDataConsumer {
   private readonly fd: number;
   private readonly addon: FdPassAddon;
   private readonly framing: DataFraming | undefined;
+  /** This read's packets, written when it has been handled (see batched()). */
+  private pending: Buffer[] = [];
+  private flushScheduled = false;
 
   constructor(stream: Writable, fd: number, addon: FdPassAddon, framing: DataFraming | undefined) {
     this.stream = stream;
@@ -35,13 +39,62 @@ class DescriptorWrites implements ChannelDataConsumer {
     // The reader went away (reported once, by the stream's 'error'): the rest is discarded.
     if (this.stream.destroyed || this.stream.writableEnded) return true;
     const framing = this.framing;
-    if (!framing) return this.write(data, undefined, borrowed);
+    if (!framing) {
+      if (this.batched(data)) return true;
+      return this.write(data, undefined, borrowed);
+    }
     let more = true;
     for (let at = 0; at < data.length; at += framing.maxData) {
       const piece = data.subarray(at, Math.min(data.length, at + framing.maxData));
       more = this.write(piece, framing.header(piece.length), borrowed);
     }
     return more;
+  }
+
+  /**
+   * Keeps `data` to be written with the rest of this read's packets; false (nothing kept) when the stream
+   * holds output already (order), the addon cannot writev, or no read is being handled.
+   */
+  private batched(data: Buffer): boolean {
+    if (this.pending.length === 0) {
+      if (this.stream.writableLength > 0 || !this.addon.writev) return false;
+      if (!this.flushScheduled) {
+        if (!deferToReadEnd(this.flushPending)) return false;
+        this.flushScheduled = true;
+      }
+    }
+    this.pending.push(data);
+    if (this.pending.length === MAX_WRITE_PARTS) this.flush();
+    return true;
+  }
+
+  private readonly flushPending = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+  };
+
+  /** The kept packets in one writev(2); what the descriptor does not take is copied into the stream. */
+  private flush(): void {
+    const parts = this.pending;
+    if (parts.length === 0) return;
+    this.pending = [];
+    const stream = this.stream;
+    if (stream.destroyed || stream.writableEnded) return;
+    let written = 0;
+    try {
+      written = Math.max(0, parts.length === 1 ? this.addon.write(this.fd, parts[0]!) : this.addon.writev!(this.fd, parts));
+    } catch {
+      // The stream meets the same error below, and reports it.
+    }
+    for (const part of parts) {
+      if (written >= part.length) {
+        written -= part.length;
+        continue;
+      }
+      // The buffer is reused after this read: the stream gets a copy of what is left.
+      stream.write(Buffer.from(part.subarray(written)));
+      written = 0;
+    }
   }
 
   /** `head` then `data`, written at once as far as the descriptor takes them, the rest queued in the stream. */

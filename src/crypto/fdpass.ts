@@ -54,7 +54,12 @@ export interface FdPassAddon {
    * afterwards. Throws an Error with `code` (EPIPE …).
    */
   write(fd: number, data: Buffer, head?: Buffer): number;
+  /** The same for 1 to MAX_WRITE_PARTS buffers in one writev(2). Absent from an addon built before it. */
+  writev?(fd: number, parts: Buffer[]): number;
 }
+
+/** Most buffers one writev() takes (MAX_WRITE_PARTS in fdpass.c). */
+export const MAX_WRITE_PARTS = 64;
 
 /** The addon, null once it is known not to be built. */
 let loaded: FdPassAddon | null | undefined;

@@ -19,6 +19,7 @@ import { PAYLOAD_OFFSET, createNoneOpener, createNoneSealer } from '../crypto/ci
 import { ByteQueue } from './byte-queue.ts';
 import { PacketCompression } from './packet-compression.ts';
 import { SentBlocks } from './sent-blocks.ts';
+import { handleRead } from './read-batch.ts';
 
 /** Stop reading from the stream when this much undecoded input is waiting. */
 const INPUT_HIGH_WATER = 1024 * 1024;
@@ -132,15 +133,19 @@ export class PacketLayer {
     if (this.input.length > INPUT_HIGH_WATER) this.stream.pause();
     if (!borrowed) return this.processInput();
     this.borrowing = true;
-    try {
-      this.processInput();
-    } finally {
-      // The part of a packet a read ends with (a bulk transfer's usual case) goes into the reused carry. A
-      // connection with nothing left over holds none, and one that stops with a little holds only that
-      // much: idle or flooding connections cost no fixed carry each.
-      if (this.input.length === 0) this.carry = undefined;
-      else this.carry = this.input.own(chunk, this.carry) ?? this.carry;
-    }
+    // Consumers of the channel data lent from this read may write it once the whole read is handled.
+    handleRead(() => {
+      try {
+        this.processInput();
+      } finally {
+        // The part of a packet a read ends with (a bulk transfer's usual case) goes into the reused carry. A
+        // connection with nothing left over holds none, and one that stops with a little holds only that
+        // much: idle or flooding connections cost no fixed carry each. No lent payload lies in the carry:
+        // what it held before this read was an incomplete packet, completed in the reassembly buffer.
+        if (this.input.length === 0) this.carry = undefined;
+        else this.carry = this.input.own(chunk, this.carry) ?? this.carry;
+      }
+    });
   }
 
   private processInput(): void {

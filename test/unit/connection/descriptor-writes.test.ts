@@ -11,6 +11,7 @@ import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { Channel, type ChannelHost } from '../../../src/connection/channel.ts';
 import { consumeInto, type DataFraming } from '../../../src/connection/descriptor-writes.ts';
 import { SSH_MSG } from '../../../src/wire/message-numbers.ts';
+import { handleRead } from '../../../src/transport/read-batch.ts';
 
 function adjustingHost(): ChannelHost & { granted: number } {
   return {
@@ -64,10 +65,21 @@ test('framed: each piece of at most maxData bytes arrives behind its own header,
   assert.ok(pieces.length >= SENT.length / FRAMING.maxData, 'the 32 KiB packets were cut into pieces');
 });
 
+test('the packets of one socket read are written together after it, from the read buffer, and arrive byte-exact', async () => {
+  // Eight 32 KiB packets lent from one 256 KiB read buffer, scribbled over once the read has been handled:
+  // what the descriptor did not take at once (the reader is slow at first) must have been copied by then.
+  const received = await consumeThroughSlowReader(undefined, 8);
+  assert.equal(received.length, SENT.length);
+  assert.ok(received.equals(SENT), 'in order and byte-exact');
+});
+
 const SENT = randomBytes(8 * 1024 * 1024);
 
-/** Sends SENT through a channel consumed into a TCP socket whose reader pauses first; what the reader got. */
-async function consumeThroughSlowReader(framing: DataFraming | undefined): Promise<Buffer> {
+/**
+ * Sends SENT through a channel consumed into a TCP socket whose reader pauses first; what the reader got.
+ * `perRead`: packets lent from one read buffer at a time, handled as the packet layer handles a read.
+ */
+async function consumeThroughSlowReader(framing: DataFraming | undefined, perRead = 1): Promise<Buffer> {
   const data = SENT;
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -91,16 +103,24 @@ async function consumeThroughSlowReader(framing: DataFraming | undefined): Promi
     peer.pause();
 
     // The sender: 32 KiB packets lent from one buffer that is scribbled over after each, within the window.
-    const lent = Buffer.alloc(32 * 1024);
+    const packetSize = 32 * 1024;
+    const lent = Buffer.alloc(packetSize * perRead);
     let sent = 0;
     let heldAt = -1;
+    const sendOneRead = () => {
+      for (let packet = 0; packet < perRead && sent < data.length && sent < host.granted + window; packet++) {
+        const size = Math.min(packetSize, data.length - sent, host.granted + window - sent);
+        const slice = lent.subarray(packet * packetSize, packet * packetSize + size);
+        data.copy(slice, 0, sent, sent + size);
+        channel.receiveData(slice, undefined, true);
+        sent += size;
+      }
+    };
     const sendWithinWindow = () => {
       while (sent < data.length && sent < host.granted + window) {
-        const size = Math.min(lent.length, data.length - sent, host.granted + window - sent);
-        data.copy(lent, 0, sent, sent + size);
-        channel.receiveData(lent.subarray(0, size), undefined, true);
+        if (perRead === 1) sendOneRead();
+        else handleRead(sendOneRead);
         lent.fill(0x5a);
-        sent += size;
       }
     };
     sendWithinWindow();
