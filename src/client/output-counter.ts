@@ -4,6 +4,7 @@
  * that after a resume bytes we already have are skipped and bytes the server's log lost are counted; and when
  * an "ack@" is due.
  */
+import { OUTPUT_ACK_SPACING } from '../connection/persistent-session-requests.ts';
 
 export type OutputStream = 'output' | 'error';
 
@@ -11,8 +12,6 @@ export interface StreamCounts {
   output: number;
   error: number;
 }
-
-import { OUTPUT_ACK_SPACING } from '../connection/persistent-session-requests.ts';
 
 /**
  * §7: the client acknowledges output at least every 64 KiB (less when session@ asks: a small log) and once a

@@ -42,11 +42,20 @@ export const OUTPUT_ACK_SPACING = 64 * 1024;
 export const MIN_OUTPUT_ACK_SPACING = 1024;
 
 /**
- * The output acknowledgement spacing for a holder log of `logSize` bytes: a quarter of it, so that the
- * acknowledgement is on its way while three quarters still stream, and never more than OUTPUT_ACK_SPACING.
+ * A quarter of a holder log of `logSize` bytes, at least MIN_OUTPUT_ACK_SPACING: acknowledged that often,
+ * an acknowledgement is on its way while three quarters of the log still stream.
  */
+export function quarterOfLog(logSize: number): number {
+  return Math.max(MIN_OUTPUT_ACK_SPACING, Math.floor(logSize / 4));
+}
+
+function clampedSpacing(bytes: number): number {
+  return Math.max(MIN_OUTPUT_ACK_SPACING, Math.min(OUTPUT_ACK_SPACING, bytes));
+}
+
+/** The output acknowledgement spacing session@ asks for with a holder log of `logSize` bytes. */
 export function outputAckSpacing(logSize: number): number {
-  return Math.max(MIN_OUTPUT_ACK_SPACING, Math.min(OUTPUT_ACK_SPACING, Math.floor(logSize / 4)));
+  return clampedSpacing(quarterOfLog(logSize));
 }
 
 /** §3 session@tether-ssh.org. */
@@ -90,7 +99,7 @@ export function decodeSessionInfo(data: Buffer): SessionInfo {
     reattached: reader.boolean(),
   };
   // Absent from servers that do not send it; a value out of range is brought into it, not trusted.
-  if (reader.remaining > 0) info.outputAckSpacing = Math.max(MIN_OUTPUT_ACK_SPACING, Math.min(OUTPUT_ACK_SPACING, reader.uint32()));
+  if (reader.remaining > 0) info.outputAckSpacing = clampedSpacing(reader.uint32());
   reader.end('session info');
   return info;
 }

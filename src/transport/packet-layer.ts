@@ -190,7 +190,8 @@ export class PacketLayer {
   /**
    * Where a packet that spans socket chunks is copied together: one buffer, grown to the largest such packet
    * and reused, rather than a new one for about every other packet of a bulk transfer (32 KiB packets, 64 KiB
-   * reads). Nothing outlives the packet in it: a payload an opener left there (decrypted in place) is copied out.
+   * reads). A payload decrypted in place there is lent like one in the read buffer, until the read is handled
+   * (read-batch.ts): only the first packet of a read can span chunks, so a read uses this buffer at most once.
    */
   private reassemblyBuffer(total: number): Buffer | undefined {
     if (this.input.contiguous >= total) return undefined;

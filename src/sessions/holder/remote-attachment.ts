@@ -30,7 +30,7 @@ import {
 } from './holder-protocol.ts';
 import { decodeSummary } from './holder-requests.ts';
 import { RESUME_TOKEN_LENGTH } from '../../auth/resume-credential.ts';
-import { MIN_OUTPUT_ACK_SPACING, OUTPUT_ACK_SPACING, outputAckSpacing } from '../../connection/persistent-session-requests.ts';
+import { OUTPUT_ACK_SPACING, outputAckSpacing, quarterOfLog } from '../../connection/persistent-session-requests.ts';
 
 /** An output acknowledgement that has advanced this far goes to the holder at once; a smaller one waits. */
 const ACK_FORWARD_BYTES = 256 * 1024;
@@ -196,7 +196,7 @@ export class RemoteAttachment implements HeldAttachment {
     const logSize = field(message, 'logSize', 'number', true);
     if (logSize !== undefined) {
       this.outputAckSpacing = outputAckSpacing(logSize);
-      this.ackForwardBytes = Math.min(ACK_FORWARD_BYTES, Math.max(MIN_OUTPUT_ACK_SPACING, Math.floor(logSize / 4)));
+      this.ackForwardBytes = Math.min(ACK_FORWARD_BYTES, quarterOfLog(logSize));
     }
     this.redrawBuffer = Buffer.concat(this.redrawPieces.splice(0));
     (this as { errorOutput: Readable | null }).errorOutput = this.terminal ? null : this.errorStream;
