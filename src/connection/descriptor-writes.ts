@@ -46,7 +46,10 @@ class DescriptorWrites implements ChannelDataConsumer {
     let more = true;
     for (let at = 0; at < data.length; at += framing.maxData) {
       const piece = data.subarray(at, Math.min(data.length, at + framing.maxData));
-      more = this.write(piece, framing.header(piece.length), borrowed);
+      const head = framing.header(piece.length);
+      // A kept header is followed by its data, kept too or (once the stream holds output) queued after it.
+      if (this.batched(head)) more = this.batched(piece) || this.write(piece, undefined, borrowed);
+      else more = this.write(piece, head, borrowed);
     }
     return more;
   }

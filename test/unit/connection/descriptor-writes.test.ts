@@ -73,6 +73,13 @@ test('the packets of one socket read are written together after it, from the rea
   assert.ok(received.equals(SENT), 'in order and byte-exact');
 });
 
+test('framed, several packets a read: headers and pieces written together after it arrive whole and in order', async () => {
+  // The holder's input frames: each piece's header is kept beside the lent piece until the read ends.
+  const { data, pieces } = unframe(await consumeThroughSlowReader(FRAMING, 8));
+  assert.ok(data.equals(SENT), 'the data reassembled from the frames is what was sent');
+  assert.ok(pieces.every((length) => length > 0 && length <= FRAMING.maxData), 'no piece is empty or over maxData');
+});
+
 const SENT = randomBytes(8 * 1024 * 1024);
 
 /**
