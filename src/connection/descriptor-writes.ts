@@ -39,10 +39,7 @@ class DescriptorWrites implements ChannelDataConsumer {
     // The reader went away (reported once, by the stream's 'error'): the rest is discarded.
     if (this.stream.destroyed || this.stream.writableEnded) return true;
     const framing = this.framing;
-    if (!framing) {
-      if (this.batched(data)) return true;
-      return this.write(data, undefined, borrowed);
-    }
+    if (!framing) return this.batched(data) || this.write(data, undefined, borrowed);
     let more = true;
     for (let at = 0; at < data.length; at += framing.maxData) {
       const piece = data.subarray(at, Math.min(data.length, at + framing.maxData));
