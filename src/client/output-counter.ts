@@ -14,8 +14,8 @@ export interface StreamCounts {
 }
 
 /**
- * §7: the client acknowledges output at least every 64 KiB (less when session@ asks: a small log) and once a
- * second while any is unacknowledged.
+ * §7: the client acknowledges output at least every 64 KiB, or the spacing session@ asks for (a quarter of
+ * the holder's log), and once a second while any is unacknowledged.
  */
 export const ACK_EVERY_BYTES = OUTPUT_ACK_SPACING;
 export const ACK_INTERVAL_MS = 1000;

@@ -283,7 +283,7 @@ export class PersistentSession extends EventEmitter<PersistentSessionEvents> imp
     this.link.session.channel.consumerDrained();
   }
 
-  /** §7 ack@ to the server: every 64 KiB, and (periodic) once a second while any is unacknowledged. */
+  /** §7 ack@ to the server: every `spacing` bytes, and (periodic) once a second while any is unacknowledged. */
   private acknowledgeOutput(periodic: boolean): void {
     const link = this.link;
     if (!link.live || this.done) return;

@@ -35,22 +35,30 @@ export function decodeHold(data: Buffer): string {
 }
 
 /**
- * §7: output is acknowledged at least every this many bytes, unless session@ asks for less (a small log).
- * The spacing a server may ask for is kept within [MIN_OUTPUT_ACK_SPACING, OUTPUT_ACK_SPACING].
+ * §7: output is acknowledged at least every this many bytes when session@ names no spacing (a server of
+ * before the field, or one whose log's quarter is exactly this).
  */
 export const OUTPUT_ACK_SPACING = 64 * 1024;
+/**
+ * The spacing a server may ask for is kept within [MIN_OUTPUT_ACK_SPACING, MAX_OUTPUT_ACK_SPACING]: below,
+ * a hostile server would have an acknowledgement sent per byte; above, a lost acknowledgement would hold
+ * back too much of the log. Earlier Tether clients clamp to OUTPUT_ACK_SPACING instead: they only
+ * acknowledge more often.
+ */
 export const MIN_OUTPUT_ACK_SPACING = 1024;
+export const MAX_OUTPUT_ACK_SPACING = 1024 * 1024;
 
 /**
  * A quarter of a holder log of `logSize` bytes, at least MIN_OUTPUT_ACK_SPACING: acknowledged that often,
- * an acknowledgement is on its way while three quarters of the log still stream.
+ * an acknowledgement is on its way while three quarters of the log still stream. For the default 4 MiB log
+ * that is 1 MiB, an acknowledgement per 32 packets of bulk output rather than per 2 (issue 17).
  */
 export function quarterOfLog(logSize: number): number {
   return Math.max(MIN_OUTPUT_ACK_SPACING, Math.floor(logSize / 4));
 }
 
 function clampedSpacing(bytes: number): number {
-  return Math.max(MIN_OUTPUT_ACK_SPACING, Math.min(OUTPUT_ACK_SPACING, bytes));
+  return Math.max(MIN_OUTPUT_ACK_SPACING, Math.min(MAX_OUTPUT_ACK_SPACING, bytes));
 }
 
 /** The output acknowledgement spacing session@ asks for with a holder log of `logSize` bytes. */

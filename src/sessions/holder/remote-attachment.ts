@@ -52,7 +52,7 @@ export class RemoteAttachment implements HeldAttachment {
   outputOffset = 0;
   errorOffset = 0;
   reattached = false;
-  /** What the client is asked to acknowledge within (session@, §3): a quarter of the holder's log, at most 64 KiB. */
+  /** What the client is asked to acknowledge within (session@, §3): a quarter of the holder's log, at most 1 MiB. */
   outputAckSpacing = OUTPUT_ACK_SPACING;
   /** An acknowledgement this far ahead goes to the holder at once: a quarter of its log, at most 256 KiB. */
   private ackForwardBytes = ACK_FORWARD_BYTES;
@@ -310,10 +310,11 @@ export class RemoteAttachment implements HeldAttachment {
   }
 
   /**
-   * Passed on to the holder once it has advanced ACK_FORWARD_BYTES, or within ACK_FORWARD_MS: a bulk
-   * download brings one every 64 KiB (PROTOCOL.sessions §7), and each holder message is a system call here
-   * and a wake-up there (9% of the server's CPU when each was passed on). The holder's log (at least 4 KiB,
-   * 4 MiB by default) keeps what is not acknowledged, so a later acknowledgement costs nothing but the wait.
+   * Passed on to the holder once it has advanced ACK_FORWARD_BYTES, or within ACK_FORWARD_MS: an earlier
+   * client acknowledges a bulk download every 64 KiB (PROTOCOL.sessions §7), and each holder message is a
+   * system call here and a wake-up there (9% of the server's CPU when each was passed on). The holder's log
+   * (at least 4 KiB, 4 MiB by default) keeps what is not acknowledged, so a later acknowledgement costs
+   * nothing but the wait.
    */
   acknowledgeOutput(outputReceived: number, errorReceived: number): void {
     const ack = { output: outputReceived, error: errorReceived };

@@ -55,8 +55,12 @@ describe('session@ acknowledgement spacing (PROTOCOL.sessions §3, §7)', () => 
     id: 'id', name: 'name', token: Buffer.alloc(32, 7), inputOffset: 1, outputOffset: 2, errorOffset: 3, inputClosed: false, reattached: true,
   };
 
-  it('is a quarter of the log, between 1 KiB and 64 KiB', () => {
-    assert.deepEqual([4096, 16 * 1024, 64 * 1024, 256 * 1024, 4 * 1024 * 1024].map(outputAckSpacing), [1024, 4096, 16384, 65536, 65536]);
+  it('is a quarter of the log, between 1 KiB and 1 MiB', () => {
+    const MiB = 1024 * 1024;
+    assert.deepEqual(
+      [4096, 16 * 1024, 64 * 1024, 256 * 1024, 4 * MiB, 64 * MiB].map(outputAckSpacing),
+      [1024, 4096, 16384, 65536, MiB, MiB],
+    );
   });
 
   it('is an optional last field: absent, the message is as before; present, it is read and kept in range', () => {
@@ -66,7 +70,8 @@ describe('session@ acknowledgement spacing (PROTOCOL.sessions §3, §7)', () => 
     assert.equal(spaced.length, plain.length + 4);
     assert.equal(decodeSessionInfo(spaced).outputAckSpacing, 4096);
     assert.equal(decodeSessionInfo(encodeSessionInfo({ ...info, outputAckSpacing: 1 })).outputAckSpacing, 1024, 'a hostile 1 would ask an ack per byte');
-    assert.equal(decodeSessionInfo(encodeSessionInfo({ ...info, outputAckSpacing: 0xffffffff })).outputAckSpacing, 65536);
+    assert.equal(decodeSessionInfo(encodeSessionInfo({ ...info, outputAckSpacing: 1024 * 1024 })).outputAckSpacing, 1024 * 1024);
+    assert.equal(decodeSessionInfo(encodeSessionInfo({ ...info, outputAckSpacing: 0xffffffff })).outputAckSpacing, 1024 * 1024, 'a hostile 4 GiB would pin the whole log');
     assert.throws(() => decodeSessionInfo(Buffer.concat([spaced, Buffer.from([0])])), /trailing/);
   });
 });
