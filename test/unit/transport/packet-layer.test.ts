@@ -1,7 +1,8 @@
 /**
  * The packet layer's send path (issue 17): messages encoded straight into the sealer's plaintext buffer
  * (writeEncoded) and finished payloads (write) interleave in order under every cipher and under zlib
- * compression, and the packets written in one tick leave in one writev.
+ * compression, and the packets written in one tick leave in one writev (or, with eager data writes, one by
+ * one while the stream takes them).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -115,6 +116,34 @@ describe('packet layer send path', () => {
     await new Promise((resolve) => setImmediate(resolve));
     assert.equal(batches.length, 1, `batches: ${batches.join(', ')}`);
     assert.ok(batches[0]! >= 50, `${batches[0]} buffers for 50 packets`);
+    sender.close();
+    stream.destroy();
+  });
+
+  it('eager data writes: one by one while the stream takes each whole, then the rest of the tick in one writev', async () => {
+    const batches: number[] = [];
+    let writes = 0;
+    const stream = new Duplex({
+      read: ignore,
+      writev(chunks, callback) {
+        batches.push(chunks.length);
+        callback();
+      },
+      write(_chunk, _encoding, callback) {
+        batches.push(1);
+        // The first five are taken at once; the sixth is held back, as a socket whose peer lags holds it.
+        if (++writes <= 5) callback();
+        else setImmediate(callback);
+      },
+    });
+    const sender = layer(stream);
+    sender.newOutgoingKeys(createSealer(keysFor('aes128-gcm@openssh.com', '')), 'none', true, true);
+    for (let i = 0; i < 20; i++) {
+      const [length, encode] = channelData(randomBytes(1000));
+      sender.writeEncoded(length, encode);
+    }
+    for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(batches, [1, 1, 1, 1, 1, 1, 14]);
     sender.close();
     stream.destroy();
   });
