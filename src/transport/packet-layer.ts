@@ -253,7 +253,8 @@ export class PacketLayer {
     let packetLength = 0;
     for (const piece of pieces) packetLength += piece.length;
     this.bytesSentWithKeys += packetLength;
-    // Packets written in the same tick leave in one writev: Nagle is off, so batching is ours to do.
+    // Packets written in the same tick leave in one writev (data packets may leave sooner: flushWhileTaken).
+    // Nagle is off, so batching is ours to do.
     if (!this.corked) {
       this.corked = true;
       this.eagerData = this.eagerDataWrites && this.stream.writableLength === 0;
