@@ -94,8 +94,13 @@ describe('packet layer send path', () => {
     received.forEach((payload, i) => assert.deepEqual(payload, sent[i], `message ${i}`));
   });
 
-  it('packets written in one tick leave in one writev', async () => {
+  /**
+   * A stream that records how many buffers each write it gets carries; `takes(n)` says whether its n-th
+   * single write is taken at once (its callback called before it returns) or held back to the next turn.
+   */
+  function recordingStream(takes: (write: number) => boolean = () => true): { stream: Duplex; batches: number[] } {
     const batches: number[] = [];
+    let writes = 0;
     const stream = new Duplex({
       read: ignore,
       writev(chunks, callback) {
@@ -104,9 +109,15 @@ describe('packet layer send path', () => {
       },
       write(_chunk, _encoding, callback) {
         batches.push(1);
-        callback();
+        if (takes(++writes)) callback();
+        else setImmediate(callback);
       },
     });
+    return { stream, batches };
+  }
+
+  it('packets written in one tick leave in one writev', async () => {
+    const { stream, batches } = recordingStream();
     const sender = layer(stream);
     sender.newOutgoingKeys(createSealer(keysFor('aes128-gcm@openssh.com', '')), 'none', true);
     for (let i = 0; i < 50; i++) {
@@ -121,21 +132,8 @@ describe('packet layer send path', () => {
   });
 
   it('eager data writes: one by one while the stream takes each whole, then the rest of the tick in one writev', async () => {
-    const batches: number[] = [];
-    let writes = 0;
-    const stream = new Duplex({
-      read: ignore,
-      writev(chunks, callback) {
-        batches.push(chunks.length);
-        callback();
-      },
-      write(_chunk, _encoding, callback) {
-        batches.push(1);
-        // The first five are taken at once; the sixth is held back, as a socket whose peer lags holds it.
-        if (++writes <= 5) callback();
-        else setImmediate(callback);
-      },
-    });
+    // The first five are taken at once; the sixth is held back, as a socket whose peer lags holds it.
+    const { stream, batches } = recordingStream((write) => write <= 5);
     const sender = layer(stream);
     sender.newOutgoingKeys(createSealer(keysFor('aes128-gcm@openssh.com', '')), 'none', true, true);
     for (let i = 0; i < 20; i++) {
