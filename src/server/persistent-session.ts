@@ -266,6 +266,20 @@ export class PersistentSession {
     else attachment.hangUp();
   }
 
+  /**
+   * exit-status, EOF and CLOSE are on their way to the client: the holder may forget the session now, as it
+   * would when the connection ends after the exit (§8). Said at once, not at the client's CLOSE: `tether
+   * server -i` ends with its connection, and a goodbye left for the CLOSE never left the process, so the
+   * holder kept an exited session until PersistentSessionTimeout.
+   */
+  exitDelivered(): void {
+    const attachment = this.attachment;
+    if (!attachment || this.over) return;
+    this.over = true;
+    this.stopAcks();
+    attachment.detach();
+  }
+
   /** The connection ended (however): the session stays held. */
   connectionEnded(): void {
     this.stopAcks();

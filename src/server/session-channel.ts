@@ -284,6 +284,6 @@ export class SessionChannel {
     this.process = attachment;
     this.context.markInteractive?.(attachment.terminal);
     persistent.begin(attachment);
-    pumpSession(this.channel, attachment, { connectionGone: persistent.connectionGone });
+    pumpSession(this.channel, attachment, { connectionGone: persistent.connectionGone, finished: () => persistent.exitDelivered() });
   }
 }

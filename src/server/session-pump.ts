@@ -66,10 +66,12 @@ export interface PumpOptions {
   connectionGone?: () => boolean;
   /** The program's stderr is its log (internal-sftp): each line goes here instead of to the client. */
   errorsToLog?: (line: string) => void;
+  /** Called once exit-status (or exit-signal), EOF and CLOSE have been sent. */
+  finished?: () => void;
 }
 
 export function pumpSession(channel: Channel, process: SessionProcess, options: PumpOptions = {}): void {
-  const { connectionGone, errorsToLog } = options;
+  const { connectionGone, errorsToLog, finished: onFinished } = options;
   process.input.on('error', () => {});
   // Client → program. On a terminal the client's EOF means nothing to the program (a pty cannot be
   // half-closed, sshd ignores it too); on pipes it closes the program's stdin.
@@ -92,6 +94,7 @@ export function pumpSession(channel: Channel, process: SessionProcess, options: 
   void process.exit.then(async (exit) => {
     await Promise.all(outputs);
     finishSession(channel, exit);
+    onFinished?.();
   });
 }
 

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { ensureTestUser, freePort, makeKey, publicKeyLine, tempDir, TEST_USER } from '../helpers/openssh.ts';
 import { generateHostKeyFile, run, tether, tetherMainModule, type RunResult } from './server-harness.ts';
 import { isAlive } from '../helpers/processes.ts';
+import { stopHolders } from '../helpers/session-holders.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -195,5 +196,27 @@ describe('tether server as an sshd process', () => {
     assert.ok(styled.stderr.startsWith(line.repeat(1000)), 'the banner arrives whole');
     assert.match(readFileSync(log, 'utf8'), /^Accepted publickey for tethertest from UNKNOWN port 65535 ssh2: ED25519 /m);
     assert.equal(statSync(log).mode & 0o777, 0o600);
+  });
+
+  it('-i behind ProxyCommand: a terminal session whose exit was delivered is not left held', async () => {
+    // Every terminal session is held (PersistentSessions yes). The process of -i ends with its connection,
+    // and once told the holder nothing about the delivered exit, which left the session held for hours.
+    const sessions = join(dir, 'held');
+    const proxyConfig = join(dir, 'sshd_held');
+    writeFileSync(proxyConfig, configText([`PersistentSessionDirectory ${sessions}`]));
+    const proxy = ['-o', `ProxyCommand=${wrapper} -i -f ${proxyConfig}`];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const done = await ssh([...proxy, '-tt'], `${TEST_USER}@somehost`, 'exit 3');
+        assert.equal(done.status, 3, done.stderr);
+      }
+      const listed = await ssh(proxy, `${TEST_USER}@somehost`, 'sessions');
+      assert.equal(listed.status, 0, listed.stderr);
+      const [header, ...rows] = listed.stdout.toString().trimEnd().split('\n');
+      assert.match(header!, /^NAME +COMMAND +AGE +IDLE +ATTACHED$/);
+      assert.deepEqual(rows, [], 'no session left held');
+    } finally {
+      await stopHolders(sessions);
+    }
   });
 });
