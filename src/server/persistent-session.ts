@@ -273,17 +273,18 @@ export class PersistentSession {
    * holder kept an exited session until PersistentSessionTimeout.
    */
   exitDelivered(): void {
-    const attachment = this.attachment;
-    if (!attachment || this.over) return;
-    this.over = true;
     this.stopAcks();
-    attachment.detach();
+    this.detachOnce();
   }
 
   /** The connection ended (however): the session stays held. */
   connectionEnded(): void {
     this.stopAcks();
     this.files?.release();
+    this.detachOnce();
+  }
+
+  private detachOnce(): void {
     if (!this.attachment || this.over) return;
     this.over = true;
     this.attachment.detach();

@@ -211,10 +211,7 @@ export abstract class KeyExchangeMachine extends EventEmitter {
 
     this.writePacket(Buffer.from([SSH_MSG.NEWKEYS]));
     this.debug('SSH2_MSG_NEWKEYS sent');
-    // Data goes to the kernel packet by packet while it takes them (PacketLayer.flushWhileTaken), except under
-    // chacha20-poly1305: OpenSSH's peers, which open it slower than AES-GCM, measured 6-14% slower that way
-    // than with a write per tick (issue 17).
-    const eagerDataWrites = outgoing.cipher !== 'chacha20-poly1305@openssh.com';
+    const { eagerDataWrites } = CIPHERS.get(outgoing.cipher)!;
     this.packets.newOutgoingKeys(createSealer(outgoing), outCompression, this.strictKex, eagerDataWrites);
     kex.pendingOpener = createOpener(incoming);
     kex.pendingDecompression = inCompression;

@@ -5,8 +5,8 @@
  */
 import type { CipherInfo, MacInfo } from './types.ts';
 
-function cipher(name: string, keyLength: number, ivLength: number, blockSize: number, aead: boolean): CipherInfo {
-  return Object.freeze({ name, keyLength, ivLength, blockSize, aead });
+function cipher(name: string, keyLength: number, ivLength: number, blockSize: number, aead: boolean, eagerDataWrites = true): CipherInfo {
+  return Object.freeze({ name, keyLength, ivLength, blockSize, aead, eagerDataWrites });
 }
 
 function mac(name: string, keyLength: number, digestLength: number, encryptThenMac: boolean): MacInfo {
@@ -17,7 +17,9 @@ function mac(name: string, keyLength: number, digestLength: number, encryptThenM
 export const CIPHERS: ReadonlyMap<string, CipherInfo> = new Map(
   [
     // PROTOCOL.chacha20poly1305: 64 bytes of key (two ChaCha20 keys), no IV, 8-byte "block" alignment.
-    cipher('chacha20-poly1305@openssh.com', 64, 0, 8, true),
+    // One writev per tick: OpenSSH opens this cipher slower than AES-GCM, and its ssh and sshd both
+    // measured 6-14% slower when fed packet by packet (eagerDataWrites).
+    cipher('chacha20-poly1305@openssh.com', 64, 0, 8, true, false),
     cipher('aes128-ctr', 16, 16, 16, false),
     cipher('aes192-ctr', 24, 16, 16, false),
     cipher('aes256-ctr', 32, 16, 16, false),

@@ -70,6 +70,11 @@ export interface CipherInfo {
   readonly blockSize: number;
   /** true when the cipher authenticates itself and no separate MAC is negotiated (RFC 5647 §5.1 style). */
   readonly aead: boolean;
+  /**
+   * Whether data packets sealed with it go to the kernel one by one while the socket takes them
+   * (PacketLayer.flushWhileTaken) rather than in one writev per tick (issue 17).
+   */
+  readonly eagerDataWrites: boolean;
 }
 
 export interface MacInfo {

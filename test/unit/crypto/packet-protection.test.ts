@@ -78,6 +78,11 @@ describe('packet protection', () => {
     assert.equal(DEFAULT_MACS[0], 'hmac-sha2-256-etm@openssh.com');
   });
 
+  it('writes data packets one by one under every cipher but chacha20-poly1305 (issue 17)', () => {
+    const batched = [...CIPHERS.values()].filter((info) => !info.eagerDataWrites).map((info) => info.name);
+    assert.deepEqual(batched, ['chacha20-poly1305@openssh.com']);
+  });
+
   for (const s of SUITES) {
     describe(s.name, () => {
       it('round-trips every payload size over consecutive sequence numbers, across the uint32 wrap', () => {
